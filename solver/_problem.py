@@ -1,0 +1,199 @@
+"""The routing problem as plain arrays: candidate pairs, scores, efforts, capacities.
+
+A problem is a bipartite graph between leads and reps. Only listed pairs are candidates
+(eligibility is already applied). It is independent of files, policies and models: the
+policy layer and the CLI build it, the engines solve it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from solver._errors import InputError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Two efforts closer than this are "the same effort" (flow-shaped problems).
+EFFORT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class RoutingProblem:
+    """Leads × reps candidate pairs with scores, efforts and rep capacities.
+
+    Pairs are sorted by lead, then rep, and unique. ``min_load`` (effort units) is a
+    soft per-rep floor: engines meet it as far as feasible, after coverage.
+    """
+
+    lead_ids: npt.NDArray[np.object_]
+    rep_ids: npt.NDArray[np.object_]
+    capacity: FloatArray
+    pair_lead: IntArray
+    pair_rep: IntArray
+    pair_score: FloatArray
+    pair_effort: FloatArray
+    min_load: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        n, m, k = len(self.lead_ids), len(self.rep_ids), len(self.pair_lead)
+        if self.min_load.shape == (0,) and m:
+            object.__setattr__(self, "min_load", np.zeros(m))
+        shapes = {
+            "capacity": (self.capacity, (m,)),
+            "min_load": (self.min_load, (m,)),
+            "pair_rep": (self.pair_rep, (k,)),
+            "pair_score": (self.pair_score, (k,)),
+            "pair_effort": (self.pair_effort, (k,)),
+        }
+        for name, (array, shape) in shapes.items():
+            if array.shape != shape:
+                raise InputError(f"shape {array.shape}, expected {shape}", source=name)
+        if k:
+            if self.pair_lead.min() < 0 or self.pair_lead.max() >= n:
+                raise InputError("pair refers to a lead index out of range", source="pairs")
+            if self.pair_rep.min() < 0 or self.pair_rep.max() >= m:
+                raise InputError("pair refers to a rep index out of range", source="pairs")
+            key = self.pair_lead * max(m, 1) + self.pair_rep
+            if np.any(np.diff(key) <= 0):
+                raise InputError("pairs must be sorted by lead, rep and unique", source="pairs")
+        if not np.all(np.isfinite(self.pair_score)):
+            raise InputError("scores must be finite", source="pairs")
+        if np.any(~np.isfinite(self.pair_effort)) or np.any(self.pair_effort <= 0):
+            raise InputError("efforts must be finite and > 0", source="pairs")
+        if np.any(~np.isfinite(self.capacity)) or np.any(self.capacity < 0):
+            raise InputError("capacities must be finite and >= 0", source="capacity")
+        for array in (self.capacity, self.pair_lead, self.pair_rep, self.pair_score,
+                      self.pair_effort, self.min_load):
+            array.setflags(write=False)
+
+    # -- constructors -------------------------------------------------------------------
+    @classmethod
+    def from_pairs(
+        cls,
+        *,
+        lead_ids: npt.ArrayLike,
+        rep_ids: npt.ArrayLike,
+        capacity: npt.ArrayLike,
+        pair_lead: npt.ArrayLike,
+        pair_rep: npt.ArrayLike,
+        pair_score: npt.ArrayLike,
+        pair_effort: npt.ArrayLike | float = 1.0,
+        min_load: npt.ArrayLike | None = None,
+    ) -> RoutingProblem:
+        """Build from unsorted pair lists (index arrays into ``lead_ids``/``rep_ids``)."""
+        leads = np.asarray(lead_ids, dtype=object)
+        reps = np.asarray(rep_ids, dtype=object)
+        pl = np.asarray(pair_lead, dtype=np.int64)
+        pr = np.asarray(pair_rep, dtype=np.int64)
+        ps = np.asarray(pair_score, dtype=np.float64)
+        pe = np.broadcast_to(np.asarray(pair_effort, dtype=np.float64), pl.shape).copy()
+        order = np.lexsort((pr, pl))
+        return cls(
+            lead_ids=leads,
+            rep_ids=reps,
+            capacity=np.asarray(capacity, dtype=np.float64).copy(),
+            pair_lead=pl[order].copy(),
+            pair_rep=pr[order].copy(),
+            pair_score=ps[order].copy(),
+            pair_effort=pe[order].copy(),
+            min_load=(
+                np.zeros(len(reps)) if min_load is None
+                else np.asarray(min_load, dtype=np.float64).copy()
+            ),
+        )
+
+    @classmethod
+    def from_dense(
+        cls,
+        score: npt.ArrayLike,
+        capacity: npt.ArrayLike,
+        *,
+        effort: npt.ArrayLike | None = None,
+        eligible: npt.ArrayLike | None = None,
+        lead_ids: npt.ArrayLike | None = None,
+        rep_ids: npt.ArrayLike | None = None,
+    ) -> RoutingProblem:
+        """Build from an n×m score matrix; ``effort`` is (n,) per lead or (n, m) per pair."""
+        s = np.asarray(score, dtype=np.float64)
+        if s.ndim != 2:
+            raise InputError(f"score matrix must be 2-D, got shape {s.shape}", source="score")
+        n, m = s.shape
+        mask = np.ones((n, m), dtype=bool) if eligible is None else np.asarray(eligible, bool)
+        if mask.shape != (n, m):
+            raise InputError(f"shape {mask.shape}, expected {(n, m)}", source="eligible")
+        if effort is None:
+            e = np.ones((n, m))
+        else:
+            e = np.asarray(effort, dtype=np.float64)
+            e = np.broadcast_to(e[:, None] if e.ndim == 1 else e, (n, m))
+        pl, pr = np.nonzero(mask)  # row-major: already sorted by lead, then rep
+        return cls(
+            lead_ids=np.asarray(lead_ids if lead_ids is not None else np.arange(n).astype(str),
+                                dtype=object),
+            rep_ids=np.asarray(rep_ids if rep_ids is not None else np.arange(m).astype(str),
+                               dtype=object),
+            capacity=np.asarray(capacity, dtype=np.float64).copy(),
+            pair_lead=pl.astype(np.int64),
+            pair_rep=pr.astype(np.int64),
+            pair_score=s[pl, pr].copy(),
+            pair_effort=np.ascontiguousarray(e[pl, pr], dtype=np.float64),
+        )
+
+    # -- derived facts ------------------------------------------------------------------
+    @property
+    def n_leads(self) -> int:
+        return len(self.lead_ids)
+
+    @property
+    def n_reps(self) -> int:
+        return len(self.rep_ids)
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_lead)
+
+    def rep_unit_effort(self) -> FloatArray | None:
+        """Per-rep effort if every candidate pair of each rep costs the same, else None.
+
+        Such problems are transportation-shaped: a rep's capacity is a whole number of
+        leads, so min-cost flow solves them exactly.
+        """
+        m = self.n_reps
+        if self.n_pairs == 0:
+            return np.ones(m)
+        hi = np.full(m, -np.inf)
+        lo = np.full(m, np.inf)
+        np.maximum.at(hi, self.pair_rep, self.pair_effort)
+        np.minimum.at(lo, self.pair_rep, self.pair_effort)
+        used = np.isfinite(hi)
+        if np.any(hi[used] - lo[used] > EFFORT_TOLERANCE):
+            return None
+        return np.where(used, hi, 1.0)
+
+    def lead_pair_bounds(self) -> IntArray:
+        """``starts`` of length n+1: lead i's pairs are ``starts[i]:starts[i+1]``."""
+        return np.searchsorted(self.pair_lead, np.arange(self.n_leads + 1)).astype(np.int64)
+
+    def subproblem(self, leads: IntArray, reps: IntArray) -> tuple[RoutingProblem, IntArray]:
+        """Restrict to the given lead and rep indices; also returns the kept pair indices."""
+        lead_map = np.full(self.n_leads, -1, dtype=np.int64)
+        lead_map[leads] = np.arange(len(leads))
+        rep_map = np.full(self.n_reps, -1, dtype=np.int64)
+        rep_map[reps] = np.arange(len(reps))
+        keep = np.flatnonzero((lead_map[self.pair_lead] >= 0) & (rep_map[self.pair_rep] >= 0))
+        sub = RoutingProblem(
+            lead_ids=self.lead_ids[leads],
+            rep_ids=self.rep_ids[reps],
+            capacity=self.capacity[reps].copy(),
+            pair_lead=lead_map[self.pair_lead[keep]],
+            pair_rep=rep_map[self.pair_rep[keep]],
+            pair_score=self.pair_score[keep].copy(),
+            pair_effort=self.pair_effort[keep].copy(),
+            min_load=self.min_load[reps].copy(),
+        )
+        return sub, keep

@@ -1,0 +1,288 @@
+"""Load and validate the contract's tables (leads, reps, scores).
+
+Every check reports the source (file name or "leads table"), the 1-based data row and
+the column, so a user can open the file and fix it. Reserved columns are converted to
+their contract types; every other column is kept as an attribute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from solver._errors import InputError
+
+TableSource = str | Path | pd.DataFrame
+
+_TRUE: Final = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE: Final = frozenset({"false", "0", "no", "n", "f"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class _NumberRule:
+    column: str
+    default: float | None  # None = required
+    minimum: float | None = None
+    strictly_positive: bool = False
+
+
+def _label(source: TableSource, name: str) -> str:
+    return f"{name} table" if isinstance(source, pd.DataFrame) else str(source)
+
+
+def read_raw(source: TableSource, name: str) -> tuple[pd.DataFrame, str]:
+    """Read a CSV (all cells as text) or copy a DataFrame; reject empty input."""
+    label = _label(source, name)
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError("file not found", source=label)
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        except pd.errors.EmptyDataError:
+            raise InputError("file is empty (no header row)", source=label) from None
+        except pd.errors.ParserError as exc:
+            raise InputError(f"not a readable CSV file ({exc})", source=label) from None
+        except UnicodeDecodeError:
+            raise InputError("not a UTF-8 text file", source=label) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    dupes = frame.columns[frame.columns.duplicated()].tolist()
+    if dupes:
+        raise InputError("column appears twice in the header", source=label, column=dupes[0])
+    if frame.empty:
+        raise InputError("no data rows", source=label)
+    return frame.reset_index(drop=True), label
+
+
+def _is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _require_columns(frame: pd.DataFrame, label: str, required: tuple[str, ...]) -> None:
+    for column in required:
+        if column not in frame.columns:
+            raise InputError("required column is missing", source=label, column=column)
+
+
+def _ids(frame: pd.DataFrame, label: str, column: str) -> pd.Series:
+    values = frame[column]
+    out = []
+    for i, value in enumerate(values):
+        if _is_blank(value):
+            raise InputError("empty id", source=label, row=i + 1, column=column)
+        out.append(str(value).strip())
+    series = pd.Series(out, index=frame.index, dtype=object)
+    return series
+
+
+def _unique_ids(frame: pd.DataFrame, label: str, column: str) -> pd.Series:
+    series = _ids(frame, label, column)
+    dup = series.duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(
+            f"duplicate id '{series.iloc[row]}'", source=label, row=row + 1, column=column
+        )
+    return series
+
+
+def _numbers(frame: pd.DataFrame, label: str, rule: _NumberRule) -> pd.Series:
+    if rule.column not in frame.columns:
+        if rule.default is None:
+            raise InputError("required column is missing", source=label, column=rule.column)
+        return pd.Series(rule.default, index=frame.index, dtype=float)
+    out = np.empty(len(frame), dtype=float)
+    for i, value in enumerate(frame[rule.column]):
+        if _is_blank(value):
+            if rule.default is None:
+                raise InputError("missing value", source=label, row=i + 1, column=rule.column)
+            out[i] = rule.default
+            continue
+        if isinstance(value, bool):
+            raise InputError(
+                f"expected a number, got {value!r}", source=label, row=i + 1, column=rule.column
+            )
+        try:
+            number = float(str(value).strip()) if isinstance(value, str) else float(value)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"expected a number, got {value!r}", source=label, row=i + 1, column=rule.column
+            ) from None
+        if not math.isfinite(number):
+            raise InputError(
+                f"must be a finite number, got {value!r}",
+                source=label,
+                row=i + 1,
+                column=rule.column,
+            )
+        if rule.strictly_positive and number <= 0:
+            raise InputError(
+                f"must be > 0, got {number:g}", source=label, row=i + 1, column=rule.column
+            )
+        if rule.minimum is not None and number < rule.minimum:
+            raise InputError(
+                f"must be >= {rule.minimum:g}, got {number:g}",
+                source=label,
+                row=i + 1,
+                column=rule.column,
+            )
+        out[i] = number
+    return pd.Series(out, index=frame.index, dtype=float)
+
+
+def _booleans(frame: pd.DataFrame, label: str, column: str, default: bool) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(default, index=frame.index, dtype=bool)
+    out = np.empty(len(frame), dtype=bool)
+    for i, value in enumerate(frame[column]):
+        if _is_blank(value):
+            out[i] = default
+        elif isinstance(value, bool | np.bool_):
+            out[i] = bool(value)
+        elif str(value).strip().lower() in _TRUE:
+            out[i] = True
+        elif str(value).strip().lower() in _FALSE:
+            out[i] = False
+        else:
+            raise InputError(
+                f"expected true/false, got {value!r}", source=label, row=i + 1, column=column
+            )
+    return pd.Series(out, index=frame.index, dtype=bool)
+
+
+def _timestamps(frame: pd.DataFrame, label: str, column: str, *, date_only: bool) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    out: list[pd.Timestamp | None] = []
+    for i, value in enumerate(frame[column]):
+        if _is_blank(value):
+            out.append(None)
+            continue
+        try:
+            stamp = pd.Timestamp(value)
+        except (TypeError, ValueError):
+            kind = "an ISO date" if date_only else "an ISO timestamp"
+            raise InputError(
+                f"expected {kind}, got {value!r}", source=label, row=i + 1, column=column
+            ) from None
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        out.append(stamp.normalize() if date_only else stamp)
+    return pd.Series(pd.to_datetime(out), index=frame.index).astype("datetime64[ns]")
+
+
+def _keep_attributes(frame: pd.DataFrame, reserved: frozenset[str]) -> pd.DataFrame:
+    """Extra columns stay; numeric-looking text columns become numbers for rules."""
+    extra = frame[[c for c in frame.columns if c not in reserved]].copy()
+    for column in extra.columns:
+        series = extra[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            text = series.astype(str).str.strip()
+            non_blank = text[text != ""]
+            converted = pd.to_numeric(non_blank, errors="coerce")
+            if len(non_blank) and converted.notna().all():
+                extra[column] = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+            else:
+                extra[column] = text
+    return extra
+
+
+LEAD_COLUMNS: Final = frozenset({"lead_id", "account_id", "value", "effort", "created_at"})
+REP_COLUMNS: Final = frozenset({"rep_id", "capacity", "active", "weight", "start_date"})
+SCORE_COLUMNS: Final = frozenset({"lead_id", "rep_id", "score", "effort"})
+
+
+def load_leads(source: TableSource) -> pd.DataFrame:
+    """Validated leads: ``lead_id, account_id, value, effort, created_at`` + attributes."""
+    raw, label = read_raw(source, "leads")
+    _require_columns(raw, label, ("lead_id",))
+    out = pd.DataFrame(index=raw.index)
+    out["lead_id"] = _unique_ids(raw, label, "lead_id")
+    if "account_id" in raw.columns:
+        out["account_id"] = [
+            None if _is_blank(v) else str(v).strip() for v in raw["account_id"]
+        ]
+    else:
+        out["account_id"] = None
+    out["value"] = _numbers(raw, label, _NumberRule(column="value", default=1.0, minimum=0.0))
+    out["effort"] = _numbers(
+        raw, label, _NumberRule(column="effort", default=1.0, strictly_positive=True)
+    )
+    out["created_at"] = _timestamps(raw, label, "created_at", date_only=False)
+    return pd.concat([out, _keep_attributes(raw, LEAD_COLUMNS)], axis=1)
+
+
+def load_reps(source: TableSource) -> pd.DataFrame:
+    """Validated reps: ``rep_id, capacity, active, weight, start_date`` + attributes."""
+    raw, label = read_raw(source, "reps")
+    _require_columns(raw, label, ("rep_id", "capacity"))
+    out = pd.DataFrame(index=raw.index)
+    out["rep_id"] = _unique_ids(raw, label, "rep_id")
+    out["capacity"] = _numbers(
+        raw, label, _NumberRule(column="capacity", default=None, minimum=0.0)
+    )
+    out["active"] = _booleans(raw, label, "active", default=True)
+    out["weight"] = _numbers(
+        raw, label, _NumberRule(column="weight", default=1.0, strictly_positive=True)
+    )
+    out["start_date"] = _timestamps(raw, label, "start_date", date_only=True)
+    return pd.concat([out, _keep_attributes(raw, REP_COLUMNS)], axis=1)
+
+
+def load_scores(
+    source: TableSource, *, lead_ids: pd.Series, rep_ids: pd.Series
+) -> pd.DataFrame:
+    """Validated pair scores ``lead_id, rep_id, score, effort`` (effort NaN = lead's)."""
+    raw, label = read_raw(source, "scores")
+    _require_columns(raw, label, ("lead_id", "rep_id", "score"))
+    out = pd.DataFrame(index=raw.index)
+    out["lead_id"] = _ids(raw, label, "lead_id")
+    out["rep_id"] = _ids(raw, label, "rep_id")
+    known_leads = set(lead_ids)
+    known_reps = set(rep_ids)
+    for column, known, what in (
+        ("lead_id", known_leads, "lead"),
+        ("rep_id", known_reps, "rep"),
+    ):
+        unknown = ~out[column].isin(known)
+        if unknown.any():
+            row = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise InputError(
+                f"unknown {what} '{out[column].iloc[row]}' (not in the {what}s table)",
+                source=label,
+                row=row + 1,
+                column=column,
+            )
+    dup = out.duplicated(["lead_id", "rep_id"])
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(
+            f"pair ({out['lead_id'].iloc[row]}, {out['rep_id'].iloc[row]}) listed twice",
+            source=label,
+            row=row + 1,
+            column="rep_id",
+        )
+    out["score"] = _numbers(raw, label, _NumberRule(column="score", default=None))
+    if "effort" in raw.columns:
+        effort = _numbers(raw, label, _NumberRule(column="effort", default=math.nan))
+        bad = ~(effort.isna() | (effort > 0))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"must be > 0, got {effort.iloc[row]:g}", source=label, row=row + 1, column="effort"
+            )
+        out["effort"] = effort
+    else:
+        out["effort"] = math.nan
+    return out

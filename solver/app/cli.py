@@ -1,0 +1,40 @@
+"""The ``leadroute`` console script: one Typer app, one module per command.
+
+Each command module exposes ``register(app)``; adding a command is one line below.
+Errors of the LeadrouteError family become a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from solver._errors import LeadrouteError
+from solver.app.commands import route as _route
+
+app = typer.Typer(
+    name="leadroute",
+    help="Route sales leads to reps by optimisation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.callback()
+def _root() -> None:
+    """Route sales leads to reps by optimisation."""
+
+
+for _module in (_route,):
+    _module.register(app)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except LeadrouteError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
