@@ -7,7 +7,7 @@ policy layer and the CLI build it, the engines solve it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -26,8 +26,7 @@ EFFORT_TOLERANCE = 1e-9
 class RoutingProblem:
     """Leads × reps candidate pairs with scores, efforts and rep capacities.
 
-    Pairs are sorted by lead, then rep, and unique. ``min_load`` (effort units) is a
-    soft per-rep floor: engines meet it as far as feasible, after coverage.
+    Pairs are sorted by lead, then rep, and unique.
     """
 
     lead_ids: npt.NDArray[np.object_]
@@ -37,15 +36,11 @@ class RoutingProblem:
     pair_rep: IntArray
     pair_score: FloatArray
     pair_effort: FloatArray
-    min_load: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         n, m, k = len(self.lead_ids), len(self.rep_ids), len(self.pair_lead)
-        if self.min_load.shape == (0,) and m:
-            object.__setattr__(self, "min_load", np.zeros(m))
         shapes = {
             "capacity": (self.capacity, (m,)),
-            "min_load": (self.min_load, (m,)),
             "pair_rep": (self.pair_rep, (k,)),
             "pair_score": (self.pair_score, (k,)),
             "pair_effort": (self.pair_effort, (k,)),
@@ -68,7 +63,7 @@ class RoutingProblem:
         if np.any(~np.isfinite(self.capacity)) or np.any(self.capacity < 0):
             raise InputError("capacities must be finite and >= 0", source="capacity")
         for array in (self.capacity, self.pair_lead, self.pair_rep, self.pair_score,
-                      self.pair_effort, self.min_load):
+                      self.pair_effort):
             array.setflags(write=False)
 
     # -- constructors -------------------------------------------------------------------
@@ -83,7 +78,6 @@ class RoutingProblem:
         pair_rep: npt.ArrayLike,
         pair_score: npt.ArrayLike,
         pair_effort: npt.ArrayLike | float = 1.0,
-        min_load: npt.ArrayLike | None = None,
     ) -> RoutingProblem:
         """Build from unsorted pair lists (index arrays into ``lead_ids``/``rep_ids``)."""
         leads = np.asarray(lead_ids, dtype=object)
@@ -101,10 +95,6 @@ class RoutingProblem:
             pair_rep=pr[order].copy(),
             pair_score=ps[order].copy(),
             pair_effort=pe[order].copy(),
-            min_load=(
-                np.zeros(len(reps)) if min_load is None
-                else np.asarray(min_load, dtype=np.float64).copy()
-            ),
         )
 
     @classmethod
@@ -194,6 +184,5 @@ class RoutingProblem:
             pair_rep=rep_map[self.pair_rep[keep]],
             pair_score=self.pair_score[keep].copy(),
             pair_effort=self.pair_effort[keep].copy(),
-            min_load=self.min_load[reps].copy(),
         )
         return sub, keep

@@ -1,0 +1,62 @@
+"""Min-cost flow engine for transportation-shaped problems.
+
+Graph: source → lead (capacity 1) → rep (candidate pairs, cost = −scaled score) → sink
+(capacity = how many leads fit in the rep's capacity). ``solve_max_flow_with_min_cost``
+maximises the number of routed leads first and the score second, which is exactly the
+contract's coverage-first rule, with no big-M penalty to overflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from ortools.graph.python import min_cost_flow
+
+from solver._errors import SolverError
+from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._scaling import ScaledScores, scale_scores
+
+
+@dataclass(frozen=True)
+class FlowSolution:
+    rep_index: npt.NDArray[np.int64]
+    scaled: ScaledScores
+    objective_scaled: int
+
+
+def rep_slots(
+    problem: RoutingProblem, unit_effort: npt.NDArray[np.float64]
+) -> npt.NDArray[np.int64]:
+    """Whole number of leads each rep can take when all its pairs cost ``unit_effort``."""
+    return np.floor(problem.capacity / unit_effort + EFFORT_TOLERANCE).astype(np.int64)
+
+
+def solve_flow(problem: RoutingProblem, unit_effort: npt.NDArray[np.float64]) -> FlowSolution:
+    n, m, k = problem.n_leads, problem.n_reps, problem.n_pairs
+    source, sink = n + m + 1, n + m
+    scaled = scale_scores(problem.pair_score, multiplier=(n + m + 2) * max(n, 1))
+    tails = np.concatenate([np.full(n, source), problem.pair_lead, n + np.arange(m)])
+    heads = np.concatenate([np.arange(n), n + problem.pair_rep, np.full(m, sink)])
+    slots = np.minimum(rep_slots(problem, unit_effort), n)
+    capacities = np.concatenate([np.ones(n + k, dtype=np.int64), slots])
+    costs = np.concatenate([np.zeros(n, dtype=np.int64), -scaled.values,
+                            np.zeros(m, dtype=np.int64)])
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int64), heads.astype(np.int64), capacities, costs
+    )
+    supplies = np.zeros(n + m + 2, dtype=np.int64)
+    supplies[source], supplies[sink] = n, -n
+    flow.set_nodes_supplies(np.arange(n + m + 2, dtype=np.int64), supplies)
+    status = flow.solve_max_flow_with_min_cost()
+    if status != flow.OPTIMAL:
+        raise SolverError(f"min-cost flow ended with status {status}")
+    pair_flow = flow.flows(np.arange(n, n + k, dtype=np.int64))
+    chosen = np.flatnonzero(pair_flow > 0)
+    rep_index = np.full(n, -1, dtype=np.int64)
+    rep_index[problem.pair_lead[chosen]] = problem.pair_rep[chosen]
+    return FlowSolution(
+        rep_index=rep_index, scaled=scaled, objective_scaled=-int(flow.optimal_cost())
+    )

@@ -1,0 +1,105 @@
+"""What a solve returns: typed status, objective with bound and gap, and per-lead outcomes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from solver._problem import RoutingProblem
+
+
+class SolveStatus(enum.Enum):
+    OPTIMAL = "optimal"  # proven best: maximal coverage, then maximal score
+    FEASIBLE = "feasible"  # time limit reached; best assignment found, gap reported
+    NO_SOLUTION = "no_solution"  # time limit reached before any assignment was found
+
+
+class Engine(enum.Enum):
+    NONE = "none"  # nothing to solve (no candidate pairs)
+    MIN_COST_FLOW = "min_cost_flow"
+    CP_SAT = "cp_sat"
+    HEURISTIC = "heuristic"  # a baseline strategy, not an optimiser
+
+
+class LeadStatus(enum.Enum):
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    NURTURE = "nurture"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SolveResult:
+    """One outcome per lead of the problem, in the problem's lead order.
+
+    ``objective`` is the total score of assigned pairs in the caller's units;
+    ``objective_scaled`` is the same in the engine's integer units (``score_scale``).
+    ``bound`` is an upper bound on ``objective`` among maximal-coverage assignments
+    (``inf`` when coverage itself is not proven maximal); ``gap`` is relative.
+    """
+
+    status: SolveStatus
+    engines: tuple[Engine, ...]
+    rep_index: npt.NDArray[np.int64]
+    lead_status: tuple[LeadStatus, ...]
+    reasons: tuple[str, ...]
+    objective: float
+    objective_scaled: int
+    bound: float
+    score_scale: float
+    wall_time_s: float
+
+    @property
+    def gap(self) -> float:
+        if not np.isfinite(self.bound):
+            return float("inf")
+        return max(0.0, self.bound - self.objective) / max(abs(self.bound), 1e-9)
+
+    @property
+    def n_assigned(self) -> int:
+        return int(np.count_nonzero(self.rep_index >= 0))
+
+    @property
+    def engine(self) -> str:
+        return "+".join(e.value for e in self.engines)
+
+    def assignments(self, problem: RoutingProblem) -> pd.DataFrame:
+        """The contract's ``assignments`` table: one row for every lead."""
+        scores = pair_scores_of(problem, self.rep_index)
+        assigned = self.rep_index >= 0
+        rep_ids = np.where(assigned, problem.rep_ids[np.maximum(self.rep_index, 0)], "")
+        return pd.DataFrame(
+            {
+                "lead_id": problem.lead_ids.astype(str),
+                "rep_id": rep_ids.astype(str),
+                "score": np.where(assigned, scores, np.nan),
+                "status": [s.value for s in self.lead_status],
+                "reason": list(self.reasons),
+            }
+        )
+
+
+def pair_index_of(
+    problem: RoutingProblem, rep_index: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Index into the pair arrays of each lead's chosen pair, -1 when unassigned."""
+    m = max(problem.n_reps, 1)
+    keys = problem.pair_lead * m + problem.pair_rep  # sorted: pairs are sorted by lead, rep
+    leads = np.flatnonzero(rep_index >= 0)
+    wanted = leads * m + rep_index[leads]
+    pos = np.searchsorted(keys, wanted)
+    if np.any(pos >= len(keys)) or np.any(keys[np.minimum(pos, len(keys) - 1)] != wanted):
+        raise ValueError("a lead is assigned to a rep that is not among its candidates")
+    out = np.full(problem.n_leads, -1, dtype=np.int64)
+    out[leads] = pos
+    return out
+
+
+def pair_scores_of(
+    problem: RoutingProblem, rep_index: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    pairs = pair_index_of(problem, rep_index)
+    return np.where(pairs >= 0, problem.pair_score[np.maximum(pairs, 0)], np.nan)

@@ -1,0 +1,144 @@
+"""Pick the engine, solve, and explain every lead's outcome.
+
+Transportation-shaped parts (every rep's candidate pairs share one effort) go to
+min-cost flow; only the connected components that are not flow-shaped go to CP-SAT,
+warm-started from greedy best-fit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from solver._cpsat import CpSatSettings, solve_cpsat
+from solver._explain import explain
+from solver._flow import solve_flow
+from solver._greedy import greedy_best_fit
+from solver._problem import RoutingProblem
+from solver._result import Engine, SolveResult, SolveStatus, pair_index_of
+from solver._scaling import SCORE_SCALE
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolveOptions:
+    """Engine settings. ``time_limit_s`` bounds CP-SAT; min-cost flow always finishes."""
+
+    time_limit_s: float = 30.0
+    seed: int = 0
+    workers: int = 2
+
+
+def _components(problem: RoutingProblem) -> npt.NDArray[np.int64]:
+    """Component label per lead and per rep (reps after leads)."""
+    n, m = problem.n_leads, problem.n_reps
+    graph = coo_matrix(
+        (np.ones(problem.n_pairs), (problem.pair_lead, n + problem.pair_rep)),
+        shape=(n + m, n + m),
+    )
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+def _gap_shaped_reps(problem: RoutingProblem) -> npt.NDArray[np.bool_]:
+    """Reps whose candidate pairs do not all cost the same effort."""
+    hi = np.full(problem.n_reps, -np.inf)
+    lo = np.full(problem.n_reps, np.inf)
+    np.maximum.at(hi, problem.pair_rep, problem.pair_effort)
+    np.minimum.at(lo, problem.pair_rep, problem.pair_effort)
+    return np.isfinite(hi) & (hi - lo > 1e-9)
+
+
+def solve(problem: RoutingProblem, options: SolveOptions | None = None) -> SolveResult:
+    """Maximal coverage first, then maximal total score. Never raises on a timeout."""
+    options = options or SolveOptions()
+    started = time.perf_counter()
+    n = problem.n_leads
+    rep_index = np.full(n, -1, dtype=np.int64)
+    engines: list[Engine] = []
+    status = SolveStatus.OPTIMAL
+    objective_scaled = 0
+    bound = 0.0
+    scale = float(SCORE_SCALE)
+    timed_out_leads = np.zeros(n, dtype=bool)
+
+    if problem.n_pairs:
+        gap_reps = _gap_shaped_reps(problem)
+        if gap_reps.any():
+            labels = _components(problem)
+            gap_labels = np.unique(labels[n:][gap_reps])
+            in_gap = np.isin(labels, gap_labels)
+        else:
+            in_gap = np.zeros(n + problem.n_reps, dtype=bool)
+        parts = (
+            (np.flatnonzero(~in_gap[:n]), np.flatnonzero(~in_gap[n:]), False),
+            (np.flatnonzero(in_gap[:n]), np.flatnonzero(in_gap[n:]), True),
+        )
+        for leads, reps, gap_shaped in parts:
+            if len(leads) == 0:
+                continue
+            sub, _ = problem.subproblem(leads, reps)
+            if sub.n_pairs == 0:
+                continue
+            if not gap_shaped:
+                unit = sub.rep_unit_effort()
+                assert unit is not None  # flow part has one effort per rep by construction
+                flow = solve_flow(sub, unit)
+                rep_index[leads] = np.where(flow.rep_index >= 0, reps[flow.rep_index], -1)
+                engines.append(Engine.MIN_COST_FLOW)
+                objective_scaled += flow.objective_scaled
+                bound += flow.scaled.unscale(flow.objective_scaled)
+                scale = min(scale, flow.scaled.scale)
+                continue
+            elapsed = time.perf_counter() - started
+            settings = CpSatSettings(
+                time_limit_s=max(options.time_limit_s - elapsed, 0.01),
+                seed=options.seed,
+                workers=options.workers,
+            )
+            sat = solve_cpsat(sub, settings, hint=greedy_best_fit(sub))
+            engines.append(Engine.CP_SAT)
+            scale = min(scale, sat.scaled.scale)
+            if not sat.found:
+                status = SolveStatus.NO_SOLUTION
+                timed_out_leads[leads] = True
+                bound = float("inf")
+                continue
+            rep_index[leads] = np.where(sat.rep_index >= 0, reps[sat.rep_index], -1)
+            objective_scaled += sat.objective_scaled
+            bound += sat.scaled.unscale(sat.score_bound_scaled)
+            if not sat.proven_optimal and status is SolveStatus.OPTIMAL:
+                status = SolveStatus.FEASIBLE
+
+    if not engines:
+        engines.append(Engine.NONE)
+    lead_status, reasons = explain(problem, rep_index, timed_out=timed_out_leads)
+    assigned = rep_index >= 0
+    objective = float(
+        problem.pair_score[_chosen_pairs(problem, rep_index)].sum()
+    ) if assigned.any() else 0.0
+    if status is SolveStatus.OPTIMAL:
+        bound = objective
+    return SolveResult(
+        status=status,
+        engines=tuple(engines),
+        rep_index=rep_index,
+        lead_status=lead_status,
+        reasons=reasons,
+        objective=objective,
+        objective_scaled=objective_scaled,
+        bound=bound,
+        score_scale=scale,
+        wall_time_s=time.perf_counter() - started,
+    )
+
+
+def _chosen_pairs(
+    problem: RoutingProblem, rep_index: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    pairs = pair_index_of(problem, rep_index)
+    return pairs[pairs >= 0]
