@@ -8,6 +8,7 @@ from solver._errors import InputError, LeadrouteError, ModelError, PolicyError, 
 from solver._greedy import greedy_best_fit
 from solver._problem import RoutingProblem
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
+from solver._route import RouteOutcome, route_matrix, route_pairs
 from solver._scaling import EFFORT_SCALE, SCORE_SCALE, scale_scores
 from solver._solve import SolveOptions, solve
 from solver._tables import load_leads, load_reps, load_scores
@@ -21,6 +22,7 @@ __all__ = [
     "LeadrouteError",
     "ModelError",
     "PolicyError",
+    "RouteOutcome",
     "RoutingProblem",
     "SolveOptions",
     "SolveResult",
@@ -30,6 +32,8 @@ __all__ = [
     "load_leads",
     "load_reps",
     "load_scores",
+    "route_matrix",
+    "route_pairs",
     "scale_scores",
     "solve",
 ]
