@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/leadroute demo --out demo-output
 
 test: $(STAMP)
+	@if [ -x .ci/ensure-postgres ]; then .ci/ensure-postgres || true; fi
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
