@@ -102,4 +102,6 @@ def pair_scores_of(
     problem: RoutingProblem, rep_index: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
     pairs = pair_index_of(problem, rep_index)
+    if problem.n_pairs == 0:  # no candidates at all: every lead is unassigned
+        return np.full(len(pairs), np.nan)
     return np.where(pairs >= 0, problem.pair_score[np.maximum(pairs, 0)], np.nan)
