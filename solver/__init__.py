@@ -6,6 +6,7 @@ beyond the table loaders.
 
 from solver._errors import InputError, LeadrouteError, ModelError, PolicyError, SolverError
 from solver._greedy import greedy_best_fit
+from solver._metrics import gini, share_deviation
 from solver._problem import RoutingProblem
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
 from solver._route import RouteOutcome, route_matrix, route_pairs
@@ -28,6 +29,7 @@ __all__ = [
     "SolveResult",
     "SolveStatus",
     "SolverError",
+    "gini",
     "greedy_best_fit",
     "load_leads",
     "load_reps",
@@ -35,5 +37,6 @@ __all__ = [
     "route_matrix",
     "route_pairs",
     "scale_scores",
+    "share_deviation",
     "solve",
 ]
