@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,10 +11,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner, Result
 
 from solver import Engine, InputError, LeadStatus, PolicyError, RoutingProblem, SolveStatus
 from solver._problem import EFFORT_TOLERANCE
 from solver._result import pair_index_of
+from solver.app.cli import app
 from solver.strategies import (
     STRATEGIES,
     CherryPicking,
@@ -379,3 +382,65 @@ def test_state_carries_rotation_across_batches(problem: RoutingProblem, cut: int
         joined = np.concatenate([first.result.rep_index, second.result.rep_index])
         assert np.array_equal(joined, whole.result.rep_index), strategy
         assert second.state == whole.state, strategy
+
+
+# -- command line ----------------------------------------------------------------------
+def _write_batch(folder: Path, leads: list[str]) -> dict[str, Path]:
+    paths = {name: folder / f"{name}.csv" for name in ("leads", "reps", "scores")}
+    pd.DataFrame({"lead_id": leads}).to_csv(paths["leads"], index=False)
+    pd.DataFrame({"rep_id": REPS, "capacity": 10, "weight": [2, 1, 1]}).to_csv(
+        paths["reps"], index=False
+    )
+    pd.DataFrame(
+        [(lead, rep, 0.5) for lead in leads for rep in REPS], columns=["lead_id", "rep_id", "score"]
+    ).to_csv(paths["scores"], index=False)
+    return paths
+
+
+def _route(paths: dict[str, Path], out: Path, *extra: str) -> Result:
+    args = ["route", "--leads", str(paths["leads"]), "--reps", str(paths["reps"]),
+            "--scores", str(paths["scores"]), "--out", str(out), "--quiet", *extra]
+    return CliRunner().invoke(app, args)
+
+
+def test_cli_round_robin_continues_through_the_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "rotation.json"
+    first = _write_batch(tmp_path, ["l1", "l2", "l3", "l4", "l5"])
+    run = _route(first, tmp_path / "a.csv", "--strategy", "round_robin",
+                 "--rotation-state", str(state))
+    assert run.exit_code == 0, run.output
+    assert list(pd.read_csv(tmp_path / "a.csv")["rep_id"]) == ["A", "B", "C", "A", "B"]
+    assert json.loads(state.read_text())["last_rep_id"] == "B"
+    second = _write_batch(tmp_path, ["l6", "l7"])
+    run = _route(second, tmp_path / "b.csv", "--strategy", "round_robin",
+                 "--rotation-state", str(state))
+    assert run.exit_code == 0, run.output
+    assert list(pd.read_csv(tmp_path / "b.csv")["rep_id"]) == ["C", "A"]
+    assert json.loads(state.read_text())["last_rep_id"] == "A"
+
+
+def test_cli_weighted_round_robin_reads_weights_and_default_is_optimal(tmp_path: Path) -> None:
+    paths = _write_batch(tmp_path, ["l1", "l2", "l3", "l4", "l5"])
+    run = _route(paths, tmp_path / "w.csv", "--strategy", "weighted_round_robin")
+    assert run.exit_code == 0, run.output
+    # Weights 2:1:1 -> (2,1,1) A (-2,1,1); (0,2,2) B; (2,-1,3) C; (4,0,0) A; (2,1,1) A.
+    assert list(pd.read_csv(tmp_path / "w.csv")["rep_id"]) == ["A", "B", "C", "A", "A"]
+    run = _route(paths, tmp_path / "o.csv")
+    assert run.exit_code == 0, run.output
+    frame = pd.read_csv(tmp_path / "o.csv")
+    assert len(frame) == 5 and set(frame["status"]) == {"assigned"}
+
+
+def test_cli_unknown_strategy_or_bad_state_writes_nothing(tmp_path: Path) -> None:
+    paths = _write_batch(tmp_path, ["l1"])
+    run = _route(paths, tmp_path / "x.csv", "--strategy", "best")
+    assert isinstance(run.exception, PolicyError)
+    assert "valid: round_robin" in str(run.exception)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"pointer": 1}')
+    run = _route(paths, tmp_path / "y.csv", "--strategy", "round_robin",
+                 "--rotation-state", str(bad))
+    assert isinstance(run.exception, InputError)
+    assert str(run.exception).startswith(f"{bad}: unknown key")
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()
+    assert bad.read_text() == '{"pointer": 1}'
