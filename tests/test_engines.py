@@ -1,0 +1,361 @@
+"""Hand-built cases, one per constraint or behaviour of the engines (``solver.solve``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import solver._solve as solve_module
+from solver import (
+    SCORE_SCALE,
+    Engine,
+    LeadStatus,
+    RoutingProblem,
+    SolveOptions,
+    SolverError,
+    SolveResult,
+    SolveStatus,
+    greedy_best_fit,
+    route_pairs,
+    scale_scores,
+    solve,
+)
+from solver._cpsat import CpSatSolution
+from solver._explain import NO_ELIGIBLE_REP, SOLVER_TIMEOUT
+from solver._scaling import INT_LIMIT, ScaledScores
+
+NEG = -np.inf  # marks an ineligible pair in the dense helpers below
+
+
+def dense(score: list[list[float]], capacity: list[float],
+          effort: list[float] | list[list[float]] | None = None) -> RoutingProblem:
+    """Score matrix with ``-inf`` for ineligible pairs."""
+    s = np.asarray(score, dtype=float)
+    eligible = np.isfinite(s)
+    return RoutingProblem.from_dense(
+        np.where(eligible, s, 0.0), capacity, effort=effort, eligible=eligible,
+        lead_ids=[f"L{i}" for i in range(s.shape[0])],
+        rep_ids=[f"R{j}" for j in range(s.shape[1])],
+    )
+
+
+def check_invariants(problem: RoutingProblem, result: SolveResult) -> None:
+    """What every result must satisfy, whatever the engine."""
+    n = problem.n_leads
+    assert result.rep_index.shape == (n,)
+    assert len(result.lead_status) == len(result.reasons) == n
+    assert all(reason.strip() for reason in result.reasons)
+    loads = np.zeros(problem.n_reps)
+    total = 0.0
+    starts = problem.lead_pair_bounds()
+    for lead, rep in enumerate(result.rep_index):
+        assigned = result.lead_status[lead] is LeadStatus.ASSIGNED
+        assert assigned == (rep >= 0)
+        if rep < 0:
+            continue
+        lo, hi = starts[lead], starts[lead + 1]
+        reps = problem.pair_rep[lo:hi]
+        assert rep in reps, "assigned to an ineligible rep"
+        pair = lo + int(np.searchsorted(reps, rep))
+        loads[rep] += problem.pair_effort[pair]
+        total += problem.pair_score[pair]
+    assert np.all(loads <= problem.capacity + 1e-9)
+    assert result.objective == pytest.approx(total, abs=1e-9)
+    table = result.assignments(problem)
+    assert table["lead_id"].tolist() == list(problem.lead_ids)
+
+
+# -- capacity, eligibility, inactive reps ----------------------------------------------
+def test_capacity_is_respected_and_the_best_leads_win() -> None:
+    problem = dense([[0.9], [0.2], [0.7]], [2])
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.rep_index.tolist() == [0, -1, 0]
+    assert result.reasons[1] == "capacity exhausted: the only eligible rep is full"
+    assert result.engines == (Engine.MIN_COST_FLOW,)
+    assert result.status is SolveStatus.OPTIMAL
+
+
+def test_fractional_capacity_rounds_down_to_whole_leads() -> None:
+    problem = dense([[1.0], [2.0], [3.0]], [2.9])
+    result = solve(problem)
+    assert result.n_assigned == 2
+    assert result.rep_index.tolist() == [-1, 0, 0]
+
+
+def test_eligibility_is_respected_even_against_a_higher_score() -> None:
+    # L0 may only go to R1, although R0 has room and would score nothing.
+    problem = dense([[NEG, 0.1], [0.5, 0.9], [NEG, NEG]], [5, 1])
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.rep_index.tolist() == [1, 0, -1]
+    assert result.reasons[2] == NO_ELIGIBLE_REP
+    assert result.reasons[0] == "only eligible rep"
+
+
+def test_inactive_rep_receives_nothing() -> None:
+    leads = pd.DataFrame({"lead_id": ["a", "b", "c"]})
+    reps = pd.DataFrame({"rep_id": ["busy", "away"], "capacity": [1, 5],
+                         "active": ["true", "false"]})
+    scores = pd.DataFrame({"lead_id": ["a", "a", "b", "c"],
+                           "rep_id": ["busy", "away", "away", "away"],
+                           "score": [0.1, 0.9, 0.9, 0.9]})
+    outcome = route_pairs(leads, reps, scores)
+    table = outcome.assignments.set_index("lead_id")
+    assert table.loc["a", "rep_id"] == "busy"
+    assert (table["rep_id"] != "away").all()
+    assert table.loc["b", "status"] == "unassigned"
+    assert table.loc["b", "reason"] == NO_ELIGIBLE_REP
+
+
+def test_zero_capacity_rep_takes_nothing() -> None:
+    problem = dense([[0.9, 0.1], [0.8, NEG]], [0, 1])
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.rep_index.tolist() == [1, -1]
+    assert result.reasons[1] == "capacity exhausted: the only eligible rep is full"
+
+
+# -- coverage first, negative scores -----------------------------------------------------
+def test_coverage_first_beats_a_higher_total_score() -> None:
+    # Score alone: L0→R0 (10) and L1 unassigned. Coverage first: L0→R1, L1→R0 (total 2).
+    problem = dense([[10.0, 1.0], [1.0, NEG]], [1, 1])
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.rep_index.tolist() == [1, 0]
+    assert result.objective == pytest.approx(2.0)
+    assert result.reasons[0].startswith("preferred rep R0 (score 10) at capacity")
+
+
+def test_coverage_first_in_cp_sat_too() -> None:
+    # Same shape, made GAP-shaped by a per-pair effort.
+    problem = dense([[10.0, 1.0], [1.0, NEG]], [1, 1], effort=[[1.0, 1.0], [0.5, 1.0]])
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.engines == (Engine.CP_SAT,)
+    assert result.rep_index.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("effort", [None, [[1.0, 2.0], [1.5, 1.0], [1.0, 1.0]]],
+                         ids=["flow", "cp-sat"])
+def test_negative_scores_are_costs_and_every_lead_still_routed(
+    effort: list[list[float]] | None,
+) -> None:
+    cost = np.array([[4.0, 1.0], [2.0, 8.0], [3.0, 5.0]])
+    problem = dense((-cost).tolist(), [2, 2], effort=effort)
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.n_assigned == 3  # a cost never makes leaving a lead unrouted better
+    best = min(
+        cost[0, a] + cost[1, b] + cost[2, c]
+        for a in (0, 1) for b in (0, 1) for c in (0, 1)
+        if _fits([a, b, c], cost.shape, effort, [2, 2])
+    )
+    assert result.objective == pytest.approx(-best)
+
+
+def _fits(choice: list[int], shape: tuple[int, int], effort: list[list[float]] | None,
+          capacity: list[float]) -> bool:
+    e = np.ones(shape) if effort is None else np.asarray(effort)
+    loads = np.zeros(shape[1])
+    for lead, rep in enumerate(choice):
+        loads[rep] += e[lead, rep]
+    return bool(np.all(loads <= np.asarray(capacity) + 1e-9))
+
+
+# -- engine choice ---------------------------------------------------------------------
+def test_per_pair_effort_goes_to_cp_sat() -> None:
+    # Knapsack-like: R0 (capacity 3) fits L0+L1 (1+2) or L2 alone (3).
+    problem = dense([[5.0, 1.0], [5.0, 1.0], [9.0, 1.0]], [3, 1],
+                    effort=[[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]])
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.engines == (Engine.CP_SAT,)
+    assert result.status is SolveStatus.OPTIMAL
+    # R1 holds one lead, so R0 must hold two: only L0 + L1 (effort 1 + 2) fit in 3.
+    assert result.rep_index.tolist() == [0, 0, 1]
+    assert result.objective == pytest.approx(11.0)
+    assert result.gap == pytest.approx(0.0)
+
+
+def test_per_lead_effort_also_goes_to_cp_sat() -> None:
+    problem = dense([[1.0], [1.0], [1.0]], [3], effort=[2.0, 1.0, 1.0])
+    result = solve(problem)
+    assert result.engines == (Engine.CP_SAT,)
+    assert result.n_assigned == 2
+
+
+def test_uniform_effort_per_rep_stays_on_min_cost_flow() -> None:
+    # R0's pairs all cost 2, R1's all cost 1: transportation-shaped, R0 holds 2 leads.
+    problem = dense([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]], [4.5, 1],
+                    effort=[[2.0, 1.0]] * 4)
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.engines == (Engine.MIN_COST_FLOW,)
+    assert result.rep_index.tolist() == [0, 0, -1, 1]
+
+
+def test_mixed_problem_splits_into_flow_and_cp_sat_components() -> None:
+    # Component A: L0, L1 with R0 (uniform effort). Component B: L2, L3 with R1, R2 (GAP).
+    score = [[0.9, NEG, NEG], [0.5, NEG, NEG], [NEG, 0.6, 0.4], [NEG, 0.7, 0.2]]
+    effort = [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 1.0]]
+    problem = dense(score, [1, 2, 1], effort=effort)
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.engines == (Engine.MIN_COST_FLOW, Engine.CP_SAT)
+    assert result.engine == "min_cost_flow+cp_sat"
+    # A: R0 takes its best lead. B: L2 (effort 2) and L3 cannot both sit on R1.
+    assert result.rep_index.tolist() == [0, -1, 2, 1]
+    assert result.objective == pytest.approx(0.9 + 0.4 + 0.7)
+
+
+def test_no_candidate_pairs_at_all() -> None:
+    problem = dense([[NEG, NEG]], [1, 1])
+    result = solve(problem)
+    assert result.engines == (Engine.NONE,)
+    assert result.status is SolveStatus.OPTIMAL
+    assert result.reasons == (NO_ELIGIBLE_REP,)
+    assert result.objective == 0.0
+
+
+# -- reasons and objective ---------------------------------------------------------------
+@pytest.mark.parametrize("effort", [None, "pair"], ids=["flow", "cp-sat"])
+def test_every_unassigned_lead_has_a_reason(effort: str | None) -> None:
+    rng = np.random.default_rng(7)
+    score = rng.random((12, 3))
+    score[rng.random((12, 3)) < 0.3] = NEG
+    e = rng.choice([1.0, 2.0], size=(12, 3)) if effort else None
+    problem = dense(score.tolist(), [2, 1, 3], effort=e)
+    result = solve(problem)
+    check_invariants(problem, result)
+    starts = problem.lead_pair_bounds()
+    for lead in np.flatnonzero(result.rep_index < 0):
+        reason = result.reasons[lead]
+        if starts[lead] == starts[lead + 1]:
+            assert reason == NO_ELIGIBLE_REP
+        else:
+            assert reason.startswith("capacity exhausted")
+    assert (result.rep_index < 0).any()
+
+
+def test_objective_recomputed_equals_reported_in_both_units() -> None:
+    rng = np.random.default_rng(3)
+    problem = dense(rng.normal(size=(20, 4)).tolist(), [5, 5, 5, 2])
+    result = solve(problem)
+    check_invariants(problem, result)
+    table = result.assignments(problem)
+    assert table["score"].sum() == pytest.approx(result.objective, abs=1e-9)
+    assert result.objective_scaled / result.score_scale == pytest.approx(
+        result.objective, abs=problem.n_leads / result.score_scale
+    )
+    assert result.bound == result.objective and result.gap == 0.0
+
+
+# -- integer scaling ---------------------------------------------------------------------
+def test_scale_scores_keeps_six_decimals_by_default() -> None:
+    scaled = scale_scores(np.array([0.7, -0.1234567, 2.0]), multiplier=10)
+    assert scaled.scale == SCORE_SCALE
+    assert scaled.values.tolist() == [700_000, -123_457, 2_000_000]
+    assert scaled.unscale(int(scaled.values.sum())) == pytest.approx(2.576543)
+
+
+def test_scale_scores_rescales_when_int64_would_overflow() -> None:
+    scores = np.array([1e12, -3e11, 5.0])
+    scaled = scale_scores(scores, multiplier=1000)
+    assert scaled.scale < SCORE_SCALE
+    assert np.abs(scaled.values).max() * 1000 < INT_LIMIT
+    assert scaled.values[0] / scaled.scale == pytest.approx(1e12)
+
+
+def test_scale_scores_refuses_what_cannot_fit() -> None:
+    with pytest.raises(SolverError, match="overflow 64-bit integer costs"):
+        scale_scores(np.array([1e17]), multiplier=1000)
+
+
+def test_huge_scores_are_solved_with_a_smaller_scale() -> None:
+    problem = dense([[3e12, 1e12], [2e12, 2.5e12]], [1, 1])
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.score_scale < SCORE_SCALE
+    assert result.rep_index.tolist() == [0, 1]
+    assert result.objective == pytest.approx(5.5e12)
+
+
+@pytest.mark.parametrize("effort", [None, [[1.0, 2.0], [1.0, 1.0]]], ids=["flow", "cp-sat"])
+def test_solve_refuses_scores_that_overflow(effort: list[list[float]] | None) -> None:
+    problem = dense([[1e18, 1.0], [1.0, 1.0]], [1, 2], effort=effort)
+    with pytest.raises(SolverError, match="overflow"):
+        solve(problem)
+
+
+# -- time limits -------------------------------------------------------------------------
+def hard_gap(n: int = 120, m: int = 12, seed: int = 5) -> RoutingProblem:
+    """A tight random GAP: CP-SAT cannot prove it in a few milliseconds."""
+    rng = np.random.default_rng(seed)
+    effort = rng.integers(5, 26, size=(n, m)).astype(float)
+    score = rng.integers(10, 51, size=(n, m)).astype(float)
+    capacity = np.floor(0.8 * effort.sum(axis=0) / m)
+    return dense(score.tolist(), capacity.tolist(), effort=effort.tolist())
+
+
+def test_cp_sat_timeout_still_returns_every_lead_with_a_reason() -> None:
+    problem = hard_gap()
+    result = solve(problem, SolveOptions(time_limit_s=0.05))
+    assert result.engines == (Engine.CP_SAT,)
+    assert result.status in (SolveStatus.FEASIBLE, SolveStatus.NO_SOLUTION)
+    check_invariants(problem, result)
+    if result.status is SolveStatus.FEASIBLE:
+        assert result.gap >= 0.0
+        assert result.bound >= result.objective
+        # the hint alone is feasible, so the solution is at least as covering as greedy
+        assert result.n_assigned >= int((greedy_best_fit(problem) >= 0).sum())
+
+
+def test_no_solution_in_time_marks_the_gap_leads_as_timed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When CP-SAT finds nothing, the flow part is kept and the rest says why."""
+
+    def nothing(problem: RoutingProblem, *args: object, **kwargs: object) -> CpSatSolution:
+        scaled = ScaledScores(np.zeros(problem.n_pairs, dtype=np.int64), SCORE_SCALE)
+        return CpSatSolution(np.full(problem.n_leads, -1, dtype=np.int64), False, False,
+                             scaled, 0, float("inf"))
+
+    monkeypatch.setattr(solve_module, "solve_cpsat", nothing)
+    score = [[0.9, NEG, NEG], [NEG, 0.6, 0.4], [NEG, 0.7, 0.2], [NEG, NEG, NEG]]
+    effort = [[1.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    problem = dense(score, [1, 2, 1], effort=effort)
+    result = solve(problem)
+    check_invariants(problem, result)
+    assert result.status is SolveStatus.NO_SOLUTION
+    assert result.rep_index.tolist() == [0, -1, -1, -1]
+    assert result.reasons[1:] == (SOLVER_TIMEOUT, SOLVER_TIMEOUT, NO_ELIGIBLE_REP)
+    assert result.bound == float("inf") and result.gap == float("inf")
+
+
+# -- determinism -------------------------------------------------------------------------
+@pytest.mark.parametrize("effort", [None, "pair"], ids=["flow", "cp-sat"])
+def test_same_seed_same_output(effort: str | None) -> None:
+    rng = np.random.default_rng(11)
+    n, m = 24, 4
+    # many ties: scores on a coarse grid, so only a deterministic engine repeats itself
+    score = rng.integers(0, 3, size=(n, m)).astype(float)
+    e = rng.choice([1.0, 2.0, 3.0], size=(n, m)) if effort else None
+    problem = dense(score.tolist(), [14, 14, 14, 5], effort=e)
+    options = SolveOptions(seed=42, time_limit_s=30)
+    first = solve(problem, options)
+    second = solve(problem, options)
+    assert first.status is SolveStatus.OPTIMAL
+    np.testing.assert_array_equal(first.rep_index, second.rep_index)
+    assert first.reasons == second.reasons
+    pd.testing.assert_frame_equal(first.assignments(problem), second.assignments(problem))
+
+
+def test_subproblem_keeps_ids_and_pairs() -> None:
+    problem = dense([[1.0, 2.0], [NEG, 3.0], [4.0, NEG]], [1, 1])
+    sub, kept = problem.subproblem(np.array([1, 2]), np.array([1]))
+    assert sub.lead_ids.tolist() == ["L1", "L2"]
+    assert sub.rep_ids.tolist() == ["R1"]
+    assert kept.tolist() == [2]
+    assert sub.pair_score.tolist() == [3.0]
