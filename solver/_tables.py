@@ -7,6 +7,7 @@ their contract types; every other column is kept as an attribute.
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ def read_raw(source: TableSource, name: str) -> tuple[pd.DataFrame, str]:
         if not path.is_file():
             raise InputError("file not found", source=label)
         try:
+            _reject_repeated_header(path, label)
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
         except pd.errors.EmptyDataError:
             raise InputError("file is empty (no header row)", source=label) from None
@@ -59,6 +61,17 @@ def read_raw(source: TableSource, name: str) -> tuple[pd.DataFrame, str]:
     if frame.empty:
         raise InputError("no data rows", source=label)
     return frame.reset_index(drop=True), label
+
+
+def _reject_repeated_header(path: Path, label: str) -> None:
+    """pandas renames a repeated column to 'name.1'; catch it on the raw header first."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    seen: set[str] = set()
+    for name in (h.strip() for h in header):
+        if name in seen:
+            raise InputError("column appears twice in the header", source=label, column=name)
+        seen.add(name)
 
 
 def _is_blank(value: object) -> bool:
