@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver import RoutingProblem
+from solver import RoutingProblem, SolveResult
 from solver.strategies import STRATEGIES, Strategy, strategy_from_name
 
 
@@ -76,12 +76,12 @@ def build(spec: Instance, seed: int) -> RoutingProblem:
 
 
 def run(problem: RoutingProblem, strategies: dict[str, Strategy]) -> list[tuple[str, ...]]:
-    rows = []
-    outcomes = {}
+    rows: list[tuple[str, ...]] = []
+    outcomes: dict[str, tuple[SolveResult, float]] = {}
     for name, strategy in strategies.items():
         started = time.perf_counter()
-        outcomes[name] = strategy.assign(problem, None).result
-        outcomes[name] = (outcomes[name], time.perf_counter() - started)
+        result = strategy.assign(problem, None).result
+        outcomes[name] = (result, time.perf_counter() - started)
     best, _ = outcomes["optimal"]
     for name, (result, seconds) in outcomes.items():
         ratio = result.objective / best.objective if best.objective else float("nan")
