@@ -22,7 +22,7 @@ from sklearn.base import clone
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from models._errors import DataError
-from models.affinity import AffinityModel
+from models.affinity import AffinityModel, Progress
 from models.calibration import ReliabilityBin, expected_calibration_error, reliability_table
 
 
@@ -117,12 +117,15 @@ def validate(
     *,
     test_fraction: float = 0.2,
     random_state: int = 0,
+    progress: Progress | None = None,
 ) -> ValidationReport:
     """Fit clones of ``estimator`` (and its lead-only twin) on the early history,
-    score the late history, and compare."""
+    score the late history, and compare. ``progress`` is passed to both fits."""
     train, test, split = split_history(history, test_fraction, random_state)
-    model = clone(estimator).fit(train, reps)
-    baseline = clone(estimator).set_params(rep_features=False).fit(train, reps)
+    model = clone(estimator).fit(train, reps, progress=progress)
+    baseline = clone(estimator).set_params(rep_features=False).fit(
+        train, reps, progress=progress
+    )
     y = pd.to_numeric(test["converted"]).to_numpy(dtype=int)
     p_model = model.predict_proba(test)[:, 1]
     p_base = baseline.predict_proba(test)[:, 1]

@@ -11,6 +11,8 @@ import sys
 import typer
 
 from solver._errors import LeadrouteError
+from solver.app.commands import data as _data
+from solver.app.commands import fit as _fit
 from solver.app.commands import route as _route
 
 app = typer.Typer(
@@ -28,7 +30,7 @@ def _root() -> None:
     """Route sales leads to reps by optimisation."""
 
 
-for _module in (_route,):
+for _module in (_route, _fit, _data):
     _module.register(app)
 
 

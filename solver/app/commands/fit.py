@@ -1,0 +1,89 @@
+"""``leadroute fit``: train the affinity model on history, validate it out of time, save it.
+
+``models`` raises its own ``DataError``/``ModelError`` (it may not import ``solver``);
+this module turns them into the CLI's one-line error and exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from models import AffinityModel, ValidationReport, build_metadata, save_model, validate
+from models._errors import DataError, ModelError
+from models.tables import read_history
+from solver._tables import load_reps
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def fit(
+        history: Path = typer.Option(..., "--history", help="History CSV (contract: history)."),
+        reps: Path = typer.Option(..., "--reps", help="Reps CSV (contract: reps)."),
+        out: Path = typer.Option(..., "--out", help="Where to write the model file."),
+        learner: str = typer.Option("logistic", "--learner", help="logistic or hgb."),
+        calibration: str = typer.Option("sigmoid", "--calibration",
+                                        help="sigmoid, isotonic or none."),
+        test_fraction: float = typer.Option(0.2, "--test-fraction", min=0.01, max=0.99,
+                                            help="Latest share of history held out."),
+        seed: int = typer.Option(0, "--seed", help="Seed of folds and random fallbacks."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress and no table."),
+    ) -> None:
+        """Fit P(convert | lead, rep) on history; print out-of-time metrics; save."""
+        console = Console(stderr=True, quiet=quiet)
+        try:
+            estimator = AffinityModel(learner=learner, calibration=calibration,
+                                      random_state=seed)
+            estimator._check_params()
+            table = read_history(history)
+            rep_table = load_reps(reps)
+            report, model = _fit(console, estimator, table, rep_table, test_fraction, seed)
+            save_model(model, out, build_metadata(model, report))
+        except (DataError, ModelError, ValueError) as exc:
+            # InputError (solver) is a ValueError too; any of them: one line, exit 2
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if not quiet:
+            print_metrics(Console(), report)
+            Console().print(f"model written to {out}")
+
+
+def _fit(
+    console: Console,
+    estimator: AffinityModel,
+    history: object,
+    reps: object,
+    test_fraction: float,
+    seed: int,
+) -> tuple[ValidationReport, AffinityModel]:
+    steps = 3 * (int(estimator.cv) + 1)
+    with Progress(TextColumn("{task.description:40s}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("validating out of time", total=steps)
+
+        def tick(stage: str, step: int, of_steps: int) -> None:
+            bar.update(task, advance=1, description=stage)
+
+        report = validate(estimator, history, reps, test_fraction=test_fraction,  # type: ignore[arg-type]
+                          random_state=seed, progress=tick)
+        bar.update(task, description="final fit on all history")
+        model = estimator.fit(history, reps, progress=tick)  # type: ignore[arg-type]
+    return report, model
+
+
+def print_metrics(console: Console, report: ValidationReport) -> None:
+    console.print(f"held out {report.n_test} of {report.n_train + report.n_test} rows, "
+                  f"split {report.split}")
+    table = Table(title="out-of-sample metrics")
+    for column in ("model", "log loss", "Brier", "AUC", "ECE"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    for name, m in (("affinity model", report.model), ("lead-only baseline", report.baseline)):
+        table.add_row(name, f"{m.log_loss:.4f}", f"{m.brier:.4f}", f"{m.auc:.3f}",
+                      f"{m.ece:.3f}")
+    table.add_row("constant rate", f"{report.prior_log_loss:.4f}", "", "", "")
+    console.print(table)
+    console.print(report.verdict)
