@@ -1,7 +1,12 @@
-"""scikit-learn's own estimator checks on AffinityModel's pair-row API (fit(X, y)).
+"""scikit-learn's own estimator checks on AffinityModel's pair-row API (``fit(X, y)``).
 
-Checks that cannot apply, and why, are listed in ``EXPECTED_FAILED``: the test still runs
-them and requires that they fail (so the list cannot silently go stale)."""
+Every check of the installed scikit-learn passes, so ``EXPECTED_FAILED`` is empty. What
+the checks cannot reach, by design: the table API (``fit(history, reps)`` and
+``score_matrix(leads, reps)``) takes DataFrames with contract columns that generic checks
+cannot generate; it is covered by ``test_affinity_model.py``. The estimator is declared
+binary-only (``classifier_tags.multi_class = False``): P(convert) has two classes, and
+``check_classifier_not_supporting_multiclass`` verifies it refuses three.
+"""
 
 from __future__ import annotations
 
