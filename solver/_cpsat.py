@@ -7,14 +7,17 @@ worth more than any possible difference in total score (``coverage_weight``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from solver._errors import SolverError
+from solver._lp import round_relaxation, solve_lp_relaxation
 from solver._problem import RoutingProblem
+from solver._result import pair_index_of
 from solver._scaling import INT_LIMIT, ScaledScores, scale_efforts, scale_scores
 
 
@@ -42,11 +45,20 @@ def _coverage_weight(problem: RoutingProblem, scaled: ScaledScores) -> int:
     return 2 * int(per_lead.sum()) + 1
 
 
+def _pairs_of(problem: RoutingProblem, rep_index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    pairs = pair_index_of(problem, rep_index)
+    return pairs[pairs >= 0]
+
+
 def solve_cpsat(
     problem: RoutingProblem,
     settings: CpSatSettings,
     hint: npt.NDArray[np.int64] | None = None,
+    *,
+    polish: bool = True,
 ) -> CpSatSolution:
+    """``polish``: also try the LP's integral part plus an exact solve of its fractional
+    residue as incumbent (the residue is solved with ``polish=False``)."""
     n, k = problem.n_leads, problem.n_pairs
     # weight ~ 2·n·peak, objective ~ weight·n: keep weight·n·(1 + n) inside int64.
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
@@ -54,33 +66,50 @@ def solve_cpsat(
     if weight * (n + 1) >= INT_LIMIT:
         raise SolverError("objective too large for CP-SAT's 64-bit integers")
     effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
+    objective = scaled.values + weight
+
+    # Incumbent: the better of the caller's hint and the rounded LP relaxation.
+    candidates = [] if hint is None else [hint]
+    relaxation = solve_lp_relaxation(problem, objective.astype(float), effort, capacity)
+    if relaxation is not None:
+        candidates.append(round_relaxation(problem, relaxation.x, effort, capacity))
+        if polish:
+            candidates.append(_integral_part_plus_residue(problem, relaxation.x, settings))
+    incumbent = np.full(n, -1, dtype=np.int64)
+    best_value = 0
+    for candidate in candidates:
+        value = int(objective[_pairs_of(problem, candidate)].sum())
+        if value > best_value:
+            incumbent, best_value = candidate, value
+
+    keep = np.ones(k, dtype=bool)
+    if relaxation is not None:
+        slack = relaxation.bound - best_value
+        if slack < 1 - 1e-9 * max(abs(relaxation.bound), 1.0):
+            # LP bound meets the incumbent within one integer unit: it is optimal.
+            return _solution(problem, incumbent, True, scaled, weight, float(best_value))
+        # Reduced-cost fixing (tolerance keeps it safe against float round-off).
+        keep = relaxation.reduced <= slack + 1e-7 * max(abs(relaxation.bound), 1.0)
+        keep[_pairs_of(problem, incumbent)] = True
 
     model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{p}") for p in range(k)]
-    starts = problem.lead_pair_bounds()
-    for lead in range(n):
-        lo, hi = int(starts[lead]), int(starts[lead + 1])
-        if hi - lo > 1:
-            model.add_at_most_one(x[lo:hi])
-    by_rep = np.argsort(problem.pair_rep, kind="stable")
-    rep_starts = np.searchsorted(problem.pair_rep[by_rep], np.arange(problem.n_reps + 1))
-    for rep in range(problem.n_reps):
-        pairs = by_rep[rep_starts[rep] : rep_starts[rep + 1]]
-        if len(pairs) and int(effort[pairs].sum()) > int(capacity[rep]):
+    kept = np.flatnonzero(keep)
+    x = {int(p): model.new_bool_var(f"x{p}") for p in kept}
+    for _lead, group in _groups(problem.pair_lead[kept], kept):
+        if len(group) > 1:
+            model.add_at_most_one(x[p] for p in group)
+    for rep, group in _groups(problem.pair_rep[kept], kept):
+        if int(effort[group].sum()) > int(capacity[rep]):
             model.add(
-                cp_model.LinearExpr.weighted_sum([x[p] for p in pairs], effort[pairs].tolist())
+                cp_model.LinearExpr.weighted_sum([x[p] for p in group], effort[group].tolist())
                 <= int(capacity[rep])
             )
-    coefficients = (scaled.values + weight).tolist()
-    model.maximize(cp_model.LinearExpr.weighted_sum(x, coefficients))
-    if hint is not None:
-        chosen = np.zeros(k, dtype=bool)
-        hinted = np.flatnonzero(hint >= 0)
-        for lead in hinted:
-            lo, hi = starts[lead], starts[lead + 1]
-            chosen[lo + np.searchsorted(problem.pair_rep[lo:hi], hint[lead])] = True
-        for p in range(k):
-            model.add_hint(x[p], bool(chosen[p]))
+    model.maximize(
+        cp_model.LinearExpr.weighted_sum([x[int(p)] for p in kept], objective[kept].tolist())
+    )
+    chosen = set(_pairs_of(problem, incumbent).tolist())
+    for p in kept:
+        model.add_hint(x[int(p)], int(p) in chosen)
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = settings.time_limit_s
@@ -90,15 +119,67 @@ def solve_cpsat(
     solver.parameters.interleave_search = True
     status = solver.solve(model)
 
-    rep_index = np.full(n, -1, dtype=np.int64)
+    upper = relaxation.bound if relaxation is not None else float("inf")
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return CpSatSolution(rep_index, False, False, scaled, 0, float("inf"))
-    values = np.fromiter((solver.boolean_value(v) for v in x), dtype=bool, count=k)
-    chosen_pairs = np.flatnonzero(values)
-    rep_index[problem.pair_lead[chosen_pairs]] = problem.pair_rep[chosen_pairs]
-    covered = len(chosen_pairs)
-    score_part = int(np.sum(scaled.values[chosen_pairs]))
-    bound = float(solver.best_objective_bound)
+        if best_value > 0:  # the incumbent still stands; CP-SAT only failed to improve it
+            return _solution(problem, incumbent, False, scaled, weight, upper)
+        return CpSatSolution(np.full(n, -1, dtype=np.int64), False, False, scaled, 0, float("inf"))
+    values = np.array([solver.boolean_value(x[int(p)]) for p in kept], dtype=bool)
+    rep_index = np.full(n, -1, dtype=np.int64)
+    rep_index[problem.pair_lead[kept[values]]] = problem.pair_rep[kept[values]]
+    # Dropped pairs only appear in assignments worse than the incumbent, so the reduced
+    # model's bound (never below the incumbent) bounds the full problem too.
+    bound = min(max(float(solver.best_objective_bound), float(best_value)), upper)
+    return _solution(problem, rep_index, status == cp_model.OPTIMAL, scaled, weight, bound)
+
+
+def _integral_part_plus_residue(
+    problem: RoutingProblem, x: npt.NDArray[np.float64], settings: CpSatSettings
+) -> npt.NDArray[np.int64]:
+    """Keep the leads the LP already assigns integrally; solve the rest exactly.
+
+    GAP relaxations are nearly integral, so the residue is a few dozen leads: a small
+    CP-SAT model that closes most of the rounding gap and lets reduced-cost fixing bite.
+    """
+    integral = x > 1 - 1e-6
+    rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
+    rep_index[problem.pair_lead[integral]] = problem.pair_rep[integral]
+    loads = np.bincount(
+        problem.pair_rep[integral], weights=problem.pair_effort[integral],
+        minlength=problem.n_reps,
+    )
+    rest = np.flatnonzero(rep_index < 0)
+    if len(rest) == 0 or len(rest) == problem.n_leads:
+        return rep_index
+    sub, _ = problem.subproblem(rest, np.arange(problem.n_reps))
+    sub = replace(sub, capacity=np.maximum(problem.capacity - loads, 0.0))
+    quick = replace(settings, time_limit_s=max(settings.time_limit_s / 10, 0.01))
+    residue = solve_cpsat(sub, quick, polish=False)
+    rep_index[rest] = residue.rep_index
+    return rep_index
+
+
+def _groups(
+    keys: npt.NDArray[np.int64], pairs: npt.NDArray[np.int64]
+) -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
+    for chunk in np.split(order, cuts):
+        if len(chunk):
+            yield int(keys[chunk[0]]), pairs[chunk]
+
+
+def _solution(
+    problem: RoutingProblem,
+    rep_index: npt.NDArray[np.int64],
+    proven: bool,
+    scaled: ScaledScores,
+    weight: int,
+    bound: float,
+) -> CpSatSolution:
+    chosen = _pairs_of(problem, rep_index)
+    covered = len(chosen)
     # Any assignment routing one more lead scores above weight·(covered+1) − (weight−1)/2,
     # so a bound below that proves the coverage maximal and bounds the score part.
     coverage_proven = bound < weight * (covered + 1) - (weight - 1) // 2
@@ -106,8 +187,8 @@ def solve_cpsat(
     return CpSatSolution(
         rep_index=rep_index,
         found=True,
-        proven_optimal=status == cp_model.OPTIMAL,
+        proven_optimal=proven,
         scaled=scaled,
-        objective_scaled=score_part,
+        objective_scaled=int(np.sum(scaled.values[chosen])),
         score_bound_scaled=score_bound,
     )

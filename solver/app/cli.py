@@ -12,6 +12,7 @@ import typer
 
 from solver._errors import LeadrouteError
 from solver.app.commands import data as _data
+from solver.app.commands import demo as _demo
 from solver.app.commands import fit as _fit
 from solver.app.commands import route as _route
 
@@ -24,13 +25,12 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Route sales leads to reps by optimisation."""
 
 
-for _module in (_route, _fit, _data):
+for _module in (_demo, _route, _fit, _data,):
     _module.register(app)
 
 
