@@ -143,7 +143,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False  # P(convert) is binary by nature
         return tags
@@ -207,7 +207,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             row = int(np.flatnonzero(rep_ids.duplicated().to_numpy())[0])
             raise DataError(f"duplicate id '{rep_ids.iloc[row]}'", source="reps table",
                             row=row + 1, column="rep_id")
-        rows = pd.Index(rep_ids).get_indexer(history["rep_id"].astype(str).str.strip())
+        rows = pd.Index(rep_ids).get_indexer(pd.Index(history["rep_id"].astype(str).str.strip()))
         if (rows < 0).any():
             row = int(np.flatnonzero(rows < 0)[0])
             raise DataError(f"rep '{history['rep_id'].iloc[row]}' is not in the reps table",
@@ -220,7 +220,9 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         )
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = len(self.schema_.lead_columns)
-        self.reps_ = reps.reset_index(drop=True).assign(rep_id=rep_ids.to_numpy())
+        self.reps_: pd.DataFrame | None = reps.reset_index(drop=True).assign(
+            rep_id=rep_ids.to_numpy()
+        )
         self.training_rows_ = len(history)
         self.training_period_ = _period(history)
         reps_for_rows = self.reps_.iloc[rows].reset_index(drop=True)
@@ -410,11 +412,13 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         if self.fitted_on_tables_:
             if not isinstance(X, pd.DataFrame):
                 raise TypeError("X must be a DataFrame of lead columns + rep_id")
+            known_reps = self.reps_
+            assert known_reps is not None  # always set by fit(history, reps)
             rows = X.reset_index(drop=True)
             if "rep_id" not in rows.columns:
                 raise DataError("required column is missing", source="pairs table",
                                 column="rep_id")
-            idx = pd.Index(self.reps_["rep_id"]).get_indexer(rows["rep_id"].astype(str))
+            idx = pd.Index(known_reps["rep_id"]).get_indexer(pd.Index(rows["rep_id"].astype(str)))
             if (idx < 0).any():
                 row = int(np.flatnonzero(idx < 0)[0])
                 raise DataError(
@@ -422,7 +426,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                     "use score_matrix(leads, reps) to score new reps",
                     source="pairs table", row=row + 1, column="rep_id",
                 )
-            data = self._encode_rows(rows, self.reps_.iloc[idx].reset_index(drop=True),
+            data = self._encode_rows(rows, known_reps.iloc[idx].reset_index(drop=True),
                                      "pairs table")
         else:
             X_arr = validate_data(self, X, reset=False)

@@ -193,7 +193,7 @@ def _top_categories(values: pd.Series, max_categories: int) -> tuple[str, ...]:
     counts = text.value_counts(sort=False)
     # most frequent first, ties by name: deterministic
     order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(sorted(name for name, _ in order[:max_categories]))
+    return tuple(sorted(str(name) for name, _ in order[:max_categories]))
 
 
 def _numeric_spec(column: str, values: pd.Series) -> NumericSpec | None:
@@ -299,7 +299,7 @@ def _standardise(spec: NumericSpec, values: FloatArray) -> FloatArray:
 
 
 def _one_hot(out: FloatArray, at: int, spec: CategoricalSpec, values: pd.Series) -> None:
-    codes = pd.Index(spec.categories).get_indexer(values.astype(str).str.strip())
+    codes = pd.Index(spec.categories).get_indexer(pd.Index(values.astype(str).str.strip()))
     known = codes >= 0  # unseen or missing value: all zeros (the average category)
     out[np.flatnonzero(known), at + codes[known]] = 1.0
 
@@ -324,7 +324,7 @@ def encode_reps(schema: FeatureSchema, reps: pd.DataFrame, source: str) -> Float
     _require(reps, ("rep_id", *schema.rep_columns), source)
     out = np.zeros((len(reps), schema.rep_width))
     out[:, 0] = 1.0
-    ids = pd.Index(schema.rep_ids).get_indexer(reps["rep_id"].astype(str))
+    ids = pd.Index(schema.rep_ids).get_indexer(pd.Index(reps["rep_id"].astype(str)))
     known = ids >= 0
     out[np.flatnonzero(known), schema.id_slice.start + ids[known]] = 1.0
     at = schema.rep_offsets()

@@ -102,7 +102,7 @@ def _sigmoid(x: FloatArray) -> FloatArray:
 
 
 def _codes(values: pd.Series, vocabulary: tuple[str, ...], column: str) -> npt.NDArray[np.intp]:
-    codes = pd.Index(list(vocabulary)).get_indexer(values.astype(str))
+    codes = pd.Index(list(vocabulary)).get_indexer(pd.Index(values.astype(str)))
     if (codes < 0).any():
         bad = values.astype(str)[codes < 0].iloc[0]
         raise ValueError(f"column '{column}' has value {bad!r} unknown to the synthetic world")

@@ -147,4 +147,4 @@ def validate(
 
 def _row_log_loss(y: npt.NDArray[np.int_], p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     q = np.clip(p, 1e-15, 1 - 1e-15)
-    return -(y * np.log(q) + (1 - y) * np.log(1 - q))
+    return np.asarray(-(y * np.log(q) + (1 - y) * np.log(1 - q)), dtype=np.float64)
