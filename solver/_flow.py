@@ -45,8 +45,9 @@ def solve_flow(problem: RoutingProblem, unit_effort: npt.NDArray[np.float64]) ->
                             np.zeros(m, dtype=np.int64)])
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
-        tails.astype(np.int64), heads.astype(np.int64), capacities, costs
+        tails.astype(np.int64, copy=False), heads.astype(np.int64, copy=False), capacities, costs
     )
+    del tails, heads, capacities, costs  # OR-Tools holds its own copy of the graph
     supplies = np.zeros(n + m + 2, dtype=np.int64)
     supplies[source], supplies[sink] = n, -n
     flow.set_nodes_supplies(np.arange(n + m + 2, dtype=np.int64), supplies)

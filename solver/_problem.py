@@ -85,16 +85,25 @@ class RoutingProblem:
         pl = np.asarray(pair_lead, dtype=np.int64)
         pr = np.asarray(pair_rep, dtype=np.int64)
         ps = np.asarray(pair_score, dtype=np.float64)
-        pe = np.broadcast_to(np.asarray(pair_effort, dtype=np.float64), pl.shape).copy()
-        order = np.lexsort((pr, pl))
+        pe = np.broadcast_to(np.asarray(pair_effort, dtype=np.float64), pl.shape)
+        # One int64 sort key (faster than a two-key lexsort on millions of pairs); input that is
+        # already sorted (row-major from a matrix or a model) is only copied. Indices out
+        # of range are rejected by __post_init__ either way.
+        key = pl * max(len(reps), 1) + pr
+        if np.all(key[1:] > key[:-1]):
+            pl, pr, ps, pe = pl.copy(), pr.copy(), ps.copy(), pe.copy()
+        else:
+            order = np.argsort(key, kind="stable")
+            pl, pr, ps, pe = pl[order], pr[order], ps[order], pe[order]
+        del key
         return cls(
             lead_ids=leads,
             rep_ids=reps,
             capacity=np.asarray(capacity, dtype=np.float64).copy(),
-            pair_lead=pl[order].copy(),
-            pair_rep=pr[order].copy(),
-            pair_score=ps[order].copy(),
-            pair_effort=pe[order].copy(),
+            pair_lead=pl,
+            pair_rep=pr,
+            pair_score=ps,
+            pair_effort=pe,
         )
 
     @classmethod

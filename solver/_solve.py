@@ -81,7 +81,10 @@ def solve(problem: RoutingProblem, options: SolveOptions | None = None) -> Solve
         for leads, reps, gap_shaped in parts:
             if len(leads) == 0:
                 continue
-            sub, _ = problem.subproblem(leads, reps)
+            if len(leads) == n and len(reps) == problem.n_reps:
+                sub = problem  # one engine for everything: no copy of the pair arrays
+            else:
+                sub, _ = problem.subproblem(leads, reps)
             if sub.n_pairs == 0:
                 continue
             if not gap_shaped:

@@ -10,6 +10,7 @@ import solver._solve as solve_module
 from solver import (
     SCORE_SCALE,
     Engine,
+    InputError,
     LeadStatus,
     RoutingProblem,
     SolveOptions,
@@ -359,3 +360,27 @@ def test_subproblem_keeps_ids_and_pairs() -> None:
     assert sub.rep_ids.tolist() == ["R1"]
     assert kept.tolist() == [2]
     assert sub.pair_score.tolist() == [3.0]
+
+
+def test_from_pairs_sorts_any_order_and_leaves_the_callers_arrays_alone() -> None:
+    rng = np.random.default_rng(1)
+    lead = np.repeat(np.arange(30), 4)
+    rep = np.tile(np.arange(4), 30)
+    score = rng.random(120)
+    shuffled = rng.permutation(120)
+    kwargs = {"lead_ids": np.arange(30).astype(str), "rep_ids": list("abcd"),
+              "capacity": np.full(4, 8.0)}
+    ordered = RoutingProblem.from_pairs(pair_lead=lead, pair_rep=rep, pair_score=score,
+                                        **kwargs)
+    mixed = RoutingProblem.from_pairs(pair_lead=lead[shuffled], pair_rep=rep[shuffled],
+                                      pair_score=score[shuffled], **kwargs)
+    for name in ("pair_lead", "pair_rep", "pair_score", "pair_effort"):
+        np.testing.assert_array_equal(getattr(ordered, name), getattr(mixed, name))
+    np.testing.assert_array_equal(ordered.pair_score, score)
+    assert lead.flags.writeable and score.flags.writeable  # no aliasing of caller data
+    with pytest.raises(InputError, match="sorted by lead, rep and unique"):
+        RoutingProblem.from_pairs(pair_lead=[0, 0], pair_rep=[1, 1], pair_score=[1.0, 2.0],
+                                  lead_ids=["x"], rep_ids=["a", "b"], capacity=[1.0, 1.0])
+    with pytest.raises(InputError, match="rep index out of range"):
+        RoutingProblem.from_pairs(pair_lead=[0, 1], pair_rep=[0, 2], pair_score=[1.0, 2.0],
+                                  lead_ids=["x", "y"], rep_ids=["a", "b"], capacity=[1.0, 1.0])
