@@ -37,17 +37,21 @@ def solve_flow(problem: RoutingProblem, unit_effort: npt.NDArray[np.float64]) ->
     n, m, k = problem.n_leads, problem.n_reps, problem.n_pairs
     source, sink = n + m + 1, n + m
     scaled = scale_scores(problem.pair_score, multiplier=(n + m + 2) * max(n, 1))
-    tails = np.concatenate([np.full(n, source), problem.pair_lead, n + np.arange(m)])
-    heads = np.concatenate([np.arange(n), n + problem.pair_rep, np.full(m, sink)])
-    slots = np.minimum(rep_slots(problem, unit_effort), n)
-    capacities = np.concatenate([np.ones(n + k, dtype=np.int64), slots])
-    costs = np.concatenate([np.zeros(n, dtype=np.int64), -scaled.values,
-                            np.zeros(m, dtype=np.int64)])
+    slots = np.minimum(rep_slots(problem, unit_effort), n).astype(np.int64)
     flow = min_cost_flow.SimpleMinCostFlow()
+    # Three batches (source→lead, lead→rep, rep→sink) instead of concatenated arrays: no
+    # extra copy of the pair arrays. Arc ids follow the order: pair arcs are n .. n+k-1.
     flow.add_arcs_with_capacity_and_unit_cost(
-        tails.astype(np.int64, copy=False), heads.astype(np.int64, copy=False), capacities, costs
+        np.full(n, source, dtype=np.int64), np.arange(n, dtype=np.int64),
+        np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
     )
-    del tails, heads, capacities, costs  # OR-Tools holds its own copy of the graph
+    flow.add_arcs_with_capacity_and_unit_cost(
+        problem.pair_lead, n + problem.pair_rep, np.ones(k, dtype=np.int64), -scaled.values
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        n + np.arange(m, dtype=np.int64), np.full(m, sink, dtype=np.int64), slots,
+        np.zeros(m, dtype=np.int64),
+    )
     supplies = np.zeros(n + m + 2, dtype=np.int64)
     supplies[source], supplies[sink] = n, -n
     flow.set_nodes_supplies(np.arange(n + m + 2, dtype=np.int64), supplies)
