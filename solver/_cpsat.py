@@ -115,8 +115,8 @@ def solve_cpsat(
     solver.parameters.max_time_in_seconds = settings.time_limit_s
     solver.parameters.random_seed = settings.seed
     solver.parameters.num_workers = settings.workers
-    # Interleaved workers make the search reproducible for a given seed.
-    solver.parameters.interleave_search = True
+    # Several workers race unless interleaved; interleaving keeps the output reproducible.
+    solver.parameters.interleave_search = settings.workers > 1
     status = solver.solve(model)
 
     upper = relaxation.bound if relaxation is not None else float("inf")

@@ -117,7 +117,7 @@ class Optimal:
     name: ClassVar[str] = "optimal"
     time_limit_s: float = 30.0
     seed: int = 0
-    workers: int = 2
+    workers: int = 1
 
     def __post_init__(self) -> None:
         limit = self.time_limit_s
