@@ -46,7 +46,7 @@ class PolicyError(LeadrouteError, ValueError):
     """The routing policy is invalid (unknown key, bad value, contradictory rule)."""
 
 
-class ModelError(LeadrouteError):
+class ModelError(LeadrouteError, ValueError):
     """An affinity model could not be loaded or does not fit the data."""
 
 

@@ -299,3 +299,51 @@ def load_scores(
     else:
         out["effort"] = math.nan
     return out
+
+
+HISTORY_COLUMNS: Final = frozenset(
+    {"lead_id", "account_id", "value", "effort", "created_at", "rep_id", "converted",
+     "assigned_at", "revenue", "propensity"}
+)
+
+
+def load_history(source: TableSource) -> pd.DataFrame:
+    """Validated history: lead columns + ``rep_id, converted, assigned_at, revenue,
+    propensity``; attributes kept (numeric-looking ones as numbers)."""
+    raw, label = read_raw(source, "history")
+    _require_columns(raw, label, ("rep_id", "converted"))
+    out = pd.DataFrame(index=raw.index)
+    if "lead_id" in raw.columns:
+        out["lead_id"] = _ids(raw, label, "lead_id")
+    if "account_id" in raw.columns:
+        out["account_id"] = [None if _is_blank(v) else str(v).strip() for v in raw["account_id"]]
+    out["rep_id"] = _ids(raw, label, "rep_id")
+    converted = _numbers(raw, label, _NumberRule(column="converted", default=None))
+    bad = ~converted.isin([0.0, 1.0])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"expected 0 or 1, got {raw['converted'].iloc[row]!r}",
+            source=label, row=row + 1, column="converted",
+        )
+    out["converted"] = converted.astype(np.int64)
+    out["value"] = _numbers(raw, label, _NumberRule(column="value", default=1.0, minimum=0.0))
+    out["effort"] = _numbers(
+        raw, label, _NumberRule(column="effort", default=1.0, strictly_positive=True)
+    )
+    for column in ("created_at", "assigned_at"):
+        if column in raw.columns:
+            out[column] = _timestamps(raw, label, column, date_only=False)
+    if "revenue" in raw.columns:
+        out["revenue"] = _numbers(raw, label, _NumberRule(column="revenue", default=math.nan))
+    if "propensity" in raw.columns:
+        propensity = _numbers(raw, label, _NumberRule(column="propensity", default=math.nan))
+        bad = ~(propensity.isna() | ((propensity > 0) & (propensity <= 1)))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"must be in (0, 1], got {propensity.iloc[row]:g}",
+                source=label, row=row + 1, column="propensity",
+            )
+        out["propensity"] = propensity
+    return pd.concat([out, _keep_attributes(raw, HISTORY_COLUMNS)], axis=1)
