@@ -14,11 +14,12 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
+from solver._band import LoadBand, band_penalty_weight
 from solver._errors import SolverError
 from solver._lp import round_relaxation, solve_lp_relaxation
 from solver._problem import RoutingProblem
 from solver._result import pair_index_of
-from solver._scaling import INT_LIMIT, ScaledScores, scale_efforts, scale_scores
+from solver._scaling import EFFORT_SCALE, INT_LIMIT, ScaledScores, scale_efforts, scale_scores
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,9 +57,13 @@ def solve_cpsat(
     hint: npt.NDArray[np.int64] | None = None,
     *,
     polish: bool = True,
+    band: LoadBand | None = None,
 ) -> CpSatSolution:
     """``polish``: also try the LP's integral part plus an exact solve of its fractional
-    residue as incumbent (the residue is solved with ``polish=False``)."""
+    residue as incumbent (the residue is solved with ``polish=False``).
+    ``band``: soft per-rep load band, minimised after coverage and before score."""
+    if band is not None:
+        return _solve_banded(problem, settings, hint, band)
     n, k = problem.n_leads, problem.n_pairs
     # weight ~ 2·n·peak, objective ~ weight·n: keep weight·n·(1 + n) inside int64.
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
@@ -131,6 +136,70 @@ def solve_cpsat(
     # model's bound (never below the incumbent) bounds the full problem too.
     bound = min(max(float(solver.best_objective_bound), float(best_value)), upper)
     return _solution(problem, rep_index, status == cp_model.OPTIMAL, scaled, weight, bound)
+
+
+def _solve_banded(
+    problem: RoutingProblem,
+    settings: CpSatSettings,
+    hint: npt.NDArray[np.int64] | None,
+    band: LoadBand,
+) -> CpSatSolution:
+    """Coverage first (an unbanded solve fixes the number of routed leads), then the band
+    shortfall, then the score, as one weighted objective over the second solve."""
+    half = replace(settings, time_limit_s=settings.time_limit_s / 2)
+    first = solve_cpsat(problem, half, hint)
+    if not first.found:
+        return first
+    n, k = problem.n_leads, problem.n_pairs
+    covered = int(np.count_nonzero(first.rep_index >= 0))
+    effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
+    scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
+    shortfall_weight = band_penalty_weight(problem.pair_lead, scaled.values, n)
+    if shortfall_weight * int(capacity.sum() + 1) >= INT_LIMIT:
+        raise SolverError("objective too large for CP-SAT's 64-bit integers")
+    lower = np.ceil(band.lower * EFFORT_SCALE - 1e-6).astype(np.int64)
+    upper = np.floor(band.upper * EFFORT_SCALE + 1e-6).astype(np.int64)
+
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{p}") for p in range(k)]
+    everything = np.arange(k, dtype=np.int64)
+    for _lead, group in _groups(problem.pair_lead, everything):
+        if len(group) > 1:
+            model.add_at_most_one(x[p] for p in group)
+    penalties = []
+    for rep, group in _groups(problem.pair_rep, everything):
+        load = cp_model.LinearExpr.weighted_sum([x[p] for p in group], effort[group].tolist())
+        model.add(load <= int(capacity[rep]))
+        under = model.new_int_var(0, max(int(lower[rep]), 0), f"under{rep}")
+        over = model.new_int_var(0, max(int(capacity[rep]), 0), f"over{rep}")
+        model.add(load + under >= int(lower[rep]))
+        model.add(load - over <= int(upper[rep]))
+        penalties += [under, over]
+    model.add(cp_model.LinearExpr.sum(x) >= covered)
+    model.maximize(
+        cp_model.LinearExpr.weighted_sum(x, scaled.values.tolist())
+        - shortfall_weight * cp_model.LinearExpr.sum(penalties)
+    )
+    chosen = set(_pairs_of(problem, first.rep_index).tolist())
+    for p in range(k):
+        model.add_hint(x[p], p in chosen)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(settings.time_limit_s / 2, 0.01)
+    solver.parameters.random_seed = settings.seed
+    solver.parameters.num_workers = settings.workers
+    solver.parameters.interleave_search = settings.workers > 1
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return replace(first, proven_optimal=False, score_bound_scaled=float("inf"))
+    values = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+    rep_index = np.full(n, -1, dtype=np.int64)
+    rep_index[problem.pair_lead[values]] = problem.pair_rep[values]
+    score = int(np.sum(scaled.values[np.flatnonzero(values)]))
+    proven = status == cp_model.OPTIMAL and first.proven_optimal
+    return CpSatSolution(
+        rep_index=rep_index, found=True, proven_optimal=proven, scaled=scaled,
+        objective_scaled=score, score_bound_scaled=float(score) if proven else float("inf"),
+    )
 
 
 def _integral_part_plus_residue(

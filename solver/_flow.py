@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from solver._band import LoadBand, band_penalty_weight
 from solver._errors import SolverError
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._scaling import ScaledScores, scale_scores
@@ -33,10 +34,19 @@ def rep_slots(
     return np.floor(problem.capacity / unit_effort + EFFORT_TOLERANCE).astype(np.int64)
 
 
-def solve_flow(problem: RoutingProblem, unit_effort: npt.NDArray[np.float64]) -> FlowSolution:
+def solve_flow(
+    problem: RoutingProblem,
+    unit_effort: npt.NDArray[np.float64],
+    band: LoadBand | None = None,
+) -> FlowSolution:
+    """``band``: rep→sink capacity split in three parallel arcs — up to the lower bound
+    at a bonus, up to the upper bound free, beyond it at a penalty — so max-flow keeps
+    coverage first, then the band shortfall is minimised, then the score maximised."""
     n, m, k = problem.n_leads, problem.n_reps, problem.n_pairs
     source, sink = n + m + 1, n + m
-    scaled = scale_scores(problem.pair_score, multiplier=(n + m + 2) * max(n, 1))
+    # the band's weight is about 2·n·peak: one more factor n in the overflow guard
+    blowup = (n + m + 2) * max(n, 1) * (2 * (n + 1) if band is not None else 1)
+    scaled = scale_scores(problem.pair_score, multiplier=blowup)
     slots = np.minimum(rep_slots(problem, unit_effort), n).astype(np.int64)
     flow = min_cost_flow.SimpleMinCostFlow()
     # Three batches (source→lead, lead→rep, rep→sink) instead of concatenated arrays: no
@@ -48,10 +58,18 @@ def solve_flow(problem: RoutingProblem, unit_effort: npt.NDArray[np.float64]) ->
     flow.add_arcs_with_capacity_and_unit_cost(
         problem.pair_lead, n + problem.pair_rep, np.ones(k, dtype=np.int64), -scaled.values
     )
-    flow.add_arcs_with_capacity_and_unit_cost(
-        n + np.arange(m, dtype=np.int64), np.full(m, sink, dtype=np.int64), slots,
-        np.zeros(m, dtype=np.int64),
-    )
+    reps, sinks = n + np.arange(m, dtype=np.int64), np.full(m, sink, dtype=np.int64)
+    if band is None:
+        flow.add_arcs_with_capacity_and_unit_cost(reps, sinks, slots, np.zeros(m, np.int64))
+    else:
+        weight = band_penalty_weight(problem.pair_lead, scaled.values, n)
+        lower = np.minimum(np.ceil(band.lower / unit_effort - EFFORT_TOLERANCE), slots)
+        upper = np.clip(np.floor(band.upper / unit_effort + EFFORT_TOLERANCE), lower, slots)
+        lower, upper = lower.astype(np.int64), upper.astype(np.int64)
+        for capacity, cost in ((lower, -weight), (upper - lower, 0), (slots - upper, weight)):
+            flow.add_arcs_with_capacity_and_unit_cost(
+                reps, sinks, capacity, np.full(m, cost, dtype=np.int64)
+            )
     supplies = np.zeros(n + m + 2, dtype=np.int64)
     supplies[source], supplies[sink] = n, -n
     flow.set_nodes_supplies(np.arange(n + m + 2, dtype=np.int64), supplies)
@@ -63,5 +81,6 @@ def solve_flow(problem: RoutingProblem, unit_effort: npt.NDArray[np.float64]) ->
     rep_index = np.full(n, -1, dtype=np.int64)
     rep_index[problem.pair_lead[chosen]] = problem.pair_rep[chosen]
     return FlowSolution(
-        rep_index=rep_index, scaled=scaled, objective_scaled=-int(flow.optimal_cost())
+        rep_index=rep_index, scaled=scaled,
+        objective_scaled=int(scaled.values[chosen].sum()),
     )

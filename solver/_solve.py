@@ -15,6 +15,7 @@ import numpy.typing as npt
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from solver._band import LoadBand
 from solver._cpsat import CpSatSettings, solve_cpsat
 from solver._explain import explain
 from solver._flow import solve_flow
@@ -60,8 +61,13 @@ def _gap_shaped_reps(problem: RoutingProblem) -> npt.NDArray[np.bool_]:
     return np.isfinite(hi) & (hi - lo > 1e-9)
 
 
-def solve(problem: RoutingProblem, options: SolveOptions | None = None) -> SolveResult:
-    """Maximal coverage first, then maximal total score. Never raises on a timeout."""
+def solve(
+    problem: RoutingProblem,
+    options: SolveOptions | None = None,
+    band: LoadBand | None = None,
+) -> SolveResult:
+    """Maximal coverage first, then (with ``band``) the smallest load-band shortfall, then
+    maximal total score. Never raises on a timeout."""
     options = options or SolveOptions()
     started = time.perf_counter()
     n = problem.n_leads
@@ -97,7 +103,7 @@ def solve(problem: RoutingProblem, options: SolveOptions | None = None) -> Solve
             if not gap_shaped:
                 unit = sub.rep_unit_effort()
                 assert unit is not None  # flow part has one effort per rep by construction
-                flow = solve_flow(sub, unit)
+                flow = solve_flow(sub, unit, None if band is None else band.restricted(reps))
                 rep_index[leads] = np.where(flow.rep_index >= 0, reps[flow.rep_index], -1)
                 engines.append(Engine.MIN_COST_FLOW)
                 objective_scaled += flow.objective_scaled
@@ -110,7 +116,10 @@ def solve(problem: RoutingProblem, options: SolveOptions | None = None) -> Solve
                 seed=options.seed,
                 workers=options.workers,
             )
-            sat = solve_cpsat(sub, settings, hint=greedy_best_fit(sub))
+            sat = solve_cpsat(
+                sub, settings, hint=greedy_best_fit(sub),
+                band=None if band is None else band.restricted(reps),
+            )
             engines.append(Engine.CP_SAT)
             scale = min(scale, sat.scaled.scale)
             if not sat.found:

@@ -1,0 +1,36 @@
+"""A soft per-rep load band: the fairness constraint the engines understand.
+
+After coverage (always first), the engines minimise the total load outside
+``[lower, upper]`` (effort units) and only then maximise the score, so a band that cannot
+hold is met as closely as possible, never a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class LoadBand:
+    lower: FloatArray
+    upper: FloatArray
+
+    def restricted(self, reps: IntArray) -> LoadBand:
+        return LoadBand(self.lower[reps], self.upper[reps])
+
+    def shortfall(self, loads: FloatArray) -> FloatArray:
+        """Per rep, how far the load lies outside the band (0 inside)."""
+        return np.maximum(self.lower - loads, 0.0) + np.maximum(loads - self.upper, 0.0)
+
+
+def band_penalty_weight(pair_lead: IntArray, scaled_scores: IntArray, n_leads: int) -> int:
+    """More than the spread of total score between any two assignments (lexicographic)."""
+    per_lead = np.zeros(n_leads, dtype=np.int64)
+    np.maximum.at(per_lead, pair_lead, np.abs(scaled_scores))
+    return 2 * int(per_lead.sum()) + 1
