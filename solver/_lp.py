@@ -30,10 +30,14 @@ class LpRelaxation:
     x: FloatArray  # LP value per pair
     bound: float  # valid upper bound on the integer objective
     reduced: FloatArray  # r_p >= 0: the bound with pair p forced in is bound - r_p
+    capacity_duals: FloatArray  # per rep: objective gained per extra unit of capacity
 
 
 def solve_lp_relaxation(
-    problem: RoutingProblem, objective: FloatArray, effort: IntArray, capacity: IntArray
+    problem: RoutingProblem,
+    objective: FloatArray,
+    effort: IntArray | FloatArray,
+    capacity: IntArray | FloatArray,
 ) -> LpRelaxation | None:
     """Maximise ``objective·x`` over the relaxation; None when HiGHS fails."""
     n, m, k = problem.n_leads, problem.n_reps, problem.n_pairs
@@ -50,7 +54,10 @@ def solve_lp_relaxation(
     upper = np.maximum(objective - priced, 0.0)  # multipliers of x_p <= 1
     bound = float(rhs @ duals + upper.sum())
     reduced = priced + upper - objective  # >= 0 by construction
-    return LpRelaxation(x=np.asarray(result.x, dtype=float), bound=bound, reduced=reduced)
+    return LpRelaxation(
+        x=np.asarray(result.x, dtype=float), bound=bound, reduced=reduced,
+        capacity_duals=duals[n:],
+    )
 
 
 def round_relaxation(

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import typer
 from rich.console import Console
 
 from solver._build import problem_from_matrix, problem_from_scores
 from solver._errors import InputError
-from solver._route import RouteOutcome
 from solver._solve import SolveOptions
 from solver._tables import load_leads, load_reps, load_scores
 from solver.app._io import write_csv_atomic
 from solver.app._state_io import read_rotation_state, write_rotation_state
+from solver.policy import (
+    Policy,
+    PolicyInputs,
+    PolicyOutcome,
+    load_overrides,
+    load_owners,
+    load_policy,
+    route_with_policy,
+)
 from solver.strategies import STRATEGIES, StrategyState, strategy_from_name
 
 
@@ -36,12 +45,29 @@ def register(app: typer.Typer) -> None:
             None, "--rotation-state",
             help="Rotation state JSON: read if present, written back after success.",
         ),
+        policy: Path | None = typer.Option(None, "--policy", help="Routing policy (TOML)."),
+        owners: Path | None = typer.Option(
+            None, "--owners", help="Account owners CSV: account_id, rep_id[, parent_account_id]."
+        ),
+        overrides: Path | None = typer.Option(
+            None, "--overrides", help="Manual overrides CSV: lead_id, rep_id, action=pin|forbid."
+        ),
+        summary: Path | None = typer.Option(
+            None, "--summary", help="Per-rep summary CSV (load, target, shadow price)."
+        ),
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="Date for ramp-up (default: latest created_at)."
+        ),
     ) -> None:
         """Route a batch of leads to reps; every lead appears once in the output."""
         options = SolveOptions(time_limit_s=time_limit, seed=seed)
         state = read_rotation_state(rotation_state)
-        outcome, state = _route(leads, reps, scores, model, options, strategy, state)
+        setup = PolicySetup(policy=policy, owners=owners, overrides=overrides, as_of=as_of)
+        outcome, rep_table, state = _route(leads, reps, scores, model, options, strategy,
+                                           state, setup)
         write_csv_atomic(outcome.assignments, out)
+        if summary is not None:
+            write_csv_atomic(rep_table, summary)
         if rotation_state is not None:
             write_rotation_state(state, rotation_state)
         if not quiet:
@@ -56,7 +82,8 @@ def _route(
     options: SolveOptions,
     strategy: str = "optimal",
     state: StrategyState | None = None,
-) -> tuple[RouteOutcome, StrategyState | None]:
+    setup: PolicySetup | None = None,
+) -> tuple[PolicyOutcome, pd.DataFrame, StrategyState | None]:
     if (scores is None) == (model is None):
         raise InputError("give exactly one of --scores or --model", source="command line")
     shared = {"seed": options.seed, "time_limit_s": options.time_limit_s}
@@ -74,20 +101,52 @@ def _route(
         matrix = score_with_model(model, lead_table, rep_table)
         problem = problem_from_matrix(lead_table, rep_table, matrix)
     chosen = strategy_from_name(strategy, reps=rep_table, shared=shared)
-    done = chosen.assign(problem, state)
-    result = done.result
-    return RouteOutcome(problem=problem, result=result,
-                        assignments=result.assignments(problem)), done.state
+    setup = setup or PolicySetup()
+    ruled = setup.policy_object()
+    inputs = setup.inputs(lead_table, rep_table)
+    routed = route_with_policy(problem, lead_table, rep_table, ruled, inputs=inputs,
+                               strategy=chosen, state=state, options=options)
+    return routed, routed.rep_summary, routed.state
 
 
-def print_summary(console: Console, outcome: RouteOutcome, out: Path) -> None:
-    result = outcome.result
+@dataclass(frozen=True, kw_only=True)
+class PolicySetup:
+    """The policy-related flags of ``route``; no policy = plain optimisation on scores."""
+
+    policy: Path | None = None
+    owners: Path | None = None
+    overrides: Path | None = None
+    as_of: str | None = None
+
+    def policy_object(self) -> Policy:
+        return load_policy(self.policy) if self.policy is not None else Policy()
+
+    def inputs(self, leads: pd.DataFrame, reps: pd.DataFrame) -> PolicyInputs:
+        owners = load_owners(self.owners, rep_ids=reps["rep_id"]) if self.owners else {}
+        pins: dict[str, str] = {}
+        forbidden: set[tuple[str, str]] = set()
+        if self.overrides is not None:
+            pins, forbidden = load_overrides(
+                self.overrides, lead_ids=leads["lead_id"], rep_ids=reps["rep_id"]
+            )
+        as_of = None
+        if self.as_of is not None:
+            try:
+                as_of = pd.Timestamp(self.as_of)
+            except ValueError:
+                raise InputError(f"--as-of: not a date: {self.as_of!r}",
+                                 source="command line") from None
+        return PolicyInputs(owners=owners, pins=pins, forbidden=frozenset(forbidden),
+                            as_of=as_of)
+
+
+def print_summary(console: Console, outcome: PolicyOutcome, out: Path) -> None:
     counts = outcome.assignments["status"].value_counts()
+    assigned = int(counts.get("assigned", 0))
     console.print(
-        f"routed {result.n_assigned}/{outcome.problem.n_leads} leads "
+        f"routed {assigned}/{len(outcome.assignments)} leads "
         f"({', '.join(f'{k}: {v}' for k, v in counts.items())}) "
-        f"with {result.engine} in {result.wall_time_s:.3f}s; status {result.status.value}, "
-        f"objective {result.objective:.4f}, "
-        f"gap {f'{result.gap:.2%}' if math.isfinite(result.gap) else 'not proven'}"
+        f"with {outcome.engine} in {outcome.wall_time_s:.3f}s; "
+        f"status {outcome.status.value}, objective {outcome.objective:.4f}"
     )
     console.print(f"assignments written to {out}")

@@ -1,0 +1,50 @@
+"""Routing policy: every practice sales teams use, as constraints and weights.
+
+A policy file (TOML) becomes a typed ``Policy``; ``route_with_policy`` applies it to a
+routing problem: pins, nurture pool, account owners and groups, eligibility rules with a
+fallback chain of pools, ramp-up, the fairness band, and explanations.
+"""
+
+from solver.policy._load import load_policy, parse_policy
+from solver.policy._model import (
+    Accounts,
+    AtMostRule,
+    ContainsRule,
+    EqualsRule,
+    Fairness,
+    LeadClass,
+    ListRule,
+    Nurture,
+    Policy,
+    Pool,
+    Ramp,
+    RepFilter,
+)
+from solver.policy._route import PolicyInputs, PolicyOutcome, route_with_policy
+from solver.policy._summary import SHADOW_PRICE_MAX_PAIRS, rep_summary, shadow_prices
+from solver.policy._tables import load_overrides, load_owners
+
+__all__ = [
+    "SHADOW_PRICE_MAX_PAIRS",
+    "Accounts",
+    "AtMostRule",
+    "ContainsRule",
+    "EqualsRule",
+    "Fairness",
+    "LeadClass",
+    "ListRule",
+    "Nurture",
+    "Policy",
+    "PolicyInputs",
+    "PolicyOutcome",
+    "Pool",
+    "Ramp",
+    "RepFilter",
+    "load_overrides",
+    "load_owners",
+    "load_policy",
+    "parse_policy",
+    "rep_summary",
+    "route_with_policy",
+    "shadow_prices",
+]

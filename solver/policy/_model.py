@@ -1,0 +1,152 @@
+"""The routing policy as typed, frozen, strictly validated objects.
+
+Every section is optional; an empty policy routes on scores alone. Unknown keys are
+errors (``extra="forbid"``), and no string from the file is ever evaluated: rules name
+columns and literal values only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EqualsRule(_Strict):
+    """Lead attribute equals rep attribute (territory, language)."""
+
+    kind: Literal["equals"]
+    name: str | None = None
+    lead: str
+    rep: str
+
+
+class ContainsRule(_Strict):
+    """The rep's ``;``-separated list contains the lead's value (industries, skills)."""
+
+    kind: Literal["contains"]
+    name: str | None = None
+    lead: str
+    rep: str
+
+
+class AtMostRule(_Strict):
+    """Lead number at most rep number (deal value vs ``max_deal_value``)."""
+
+    kind: Literal["at_most"]
+    name: str | None = None
+    lead: str
+    rep: str
+
+
+class ListRule(_Strict):
+    """Fixed allow/deny list: leads whose ``attribute`` is in ``values`` may only go to
+    (allow) or never go to (deny) the listed ``reps``."""
+
+    kind: Literal["allow", "deny"]
+    name: str | None = None
+    attribute: str
+    values: tuple[str, ...]
+    reps: tuple[str, ...]
+
+
+Rule = Annotated[
+    EqualsRule | ContainsRule | AtMostRule | ListRule, Field(discriminator="kind")
+]
+
+
+class RepFilter(_Strict):
+    """Reps whose ``attribute`` is one of ``values``."""
+
+    attribute: str
+    values: tuple[str, ...]
+
+
+class Pool(_Strict):
+    """One step of the fallback chain: which rules apply and which reps take part."""
+
+    name: str
+    rules: tuple[str, ...] | None = None  # None = every rule
+    reps: RepFilter | None = None  # None = every rep
+
+
+class Accounts(_Strict):
+    keep_together: Literal["hard", "off"] = "hard"
+    owner_keeps: bool = True
+
+
+class Fairness(_Strict):
+    """Each active rep's share of assigned effort within ±band of its weighted target.
+
+    ``mode = "band"`` minimises the band shortfall right after coverage;
+    ``mode = "penalty"`` trades score for evenness: it maximises
+    ``score − penalty × (largest relative deviation) × total assigned effort``.
+    """
+
+    band: float = Field(0.1, ge=0.0, le=10.0)
+    mode: Literal["band", "penalty"] = "band"
+    penalty: float = Field(0.0, ge=0.0)
+
+
+class LeadClass(_Strict):
+    attribute: str
+    values: tuple[str, ...]
+
+
+class Ramp(_Strict):
+    """Days since ``start_date`` → capacity/share factor (a step function)."""
+
+    schedule: tuple[tuple[int, float], ...] = ((0, 0.25), (30, 0.5), (60, 0.75), (90, 1.0))
+    forbid_until_ramped: tuple[LeadClass, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_schedule(self) -> Ramp:
+        days = [d for d, _ in self.schedule]
+        if not days or days[0] != 0 or days != sorted(set(days)):
+            raise ValueError("schedule must start at day 0 with increasing days")
+        if any(not 0.0 <= f <= 1.0 for _, f in self.schedule):
+            raise ValueError("schedule factors must be within [0, 1]")
+        return self
+
+
+class Nurture(_Strict):
+    """Leads whose best expected value is below ``threshold`` go to nurturing."""
+
+    threshold: float = Field(ge=0.0)
+
+
+class Policy(_Strict):
+    """A whole routing policy (``--policy policy.toml``)."""
+
+    objective: Literal["expected_conversions", "expected_revenue"] = "expected_conversions"
+    rules: tuple[Rule, ...] = ()
+    pools: tuple[Pool, ...] = ()
+    accounts: Accounts = Accounts()
+    fairness: Fairness | None = None
+    ramp: Ramp | None = None
+    nurture: Nurture | None = None
+
+    @model_validator(mode="after")
+    def _check_names(self) -> Policy:
+        names = [rule_name(r, i) for i, r in enumerate(self.rules)]
+        if len(set(names)) != len(names):
+            raise ValueError("rule names must be unique")
+        for pool in self.pools:
+            unknown = sorted(set(pool.rules or ()) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"pool '{pool.name}' names unknown rule(s) {unknown}; rules: {names}"
+                )
+        return self
+
+
+def rule_name(rule: EqualsRule | ContainsRule | AtMostRule | ListRule, index: int) -> str:
+    if rule.name:
+        return rule.name
+    if isinstance(rule, ListRule):
+        return f"{rule.kind}_{rule.attribute}_{index}"
+    return rule.lead

@@ -1,0 +1,420 @@
+"""Route one batch under a policy.
+
+The order of decisions is the order a sales manager would apply them:
+manual pins → nurture pool → account owners → account groups → fallback pools (each
+solved by the chosen strategy; the optimiser also honours the fairness band). Every lead
+leaves with a status and a reason; nothing is lost on the way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from solver._band import LoadBand
+from solver._explain import NO_ELIGIBLE_REP, capacity_exhausted, rep_loads
+from solver._metrics import share_deviation
+from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
+from solver._solve import SolveOptions, solve
+from solver.policy._eligibility import lead_class_mask, rep_filter_mask, rule_mask
+from solver.policy._model import Fairness, Policy, rule_name
+from solver.policy._ramp import ramp_factors
+from solver.policy._summary import rep_summary
+from solver.strategies import Optimal, Strategy, StrategyState
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Penalty mode tries these bands and keeps the best score − penalty × deviation.
+_PENALTY_BANDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, float("inf"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyInputs:
+    """Optional tables a policy uses. ``as_of`` dates the ramp-up (default: the batch's
+    latest ``created_at``, else today)."""
+
+    owners: Mapping[str, str] = field(default_factory=dict)  # account_id → rep_id
+    pins: Mapping[str, str] = field(default_factory=dict)  # lead_id → rep_id
+    forbidden: frozenset[tuple[str, str]] = frozenset()  # (lead_id, rep_id)
+    as_of: pd.Timestamp | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyOutcome:
+    assignments: pd.DataFrame  # the contract's table, one row per lead
+    rep_summary: pd.DataFrame
+    rep_index: IntArray
+    status: SolveStatus
+    objective: float  # total policy objective (score, or score × value) of assigned pairs
+    state: StrategyState | None
+    engines: tuple[Engine, ...]
+    wall_time_s: float
+
+    @property
+    def engine(self) -> str:
+        return "+".join(dict.fromkeys(e.value for e in self.engines)) or Engine.NONE.value
+
+
+@dataclass
+class _Batch:
+    """Mutable bookkeeping of one routing run (never leaves this module)."""
+
+    rep_index: IntArray
+    status: list[LeadStatus | None]
+    reasons: list[str]
+    remaining: FloatArray
+    loads: FloatArray
+    solve_status: SolveStatus = SolveStatus.OPTIMAL
+    engines: list[Engine] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def assign(self, lead: int, rep: int, effort: float, reason: str) -> None:
+        self.rep_index[lead] = rep
+        self.status[lead] = LeadStatus.ASSIGNED
+        self.reasons[lead] = reason
+        self.remaining[rep] -= effort
+        self.loads[rep] += effort
+
+
+def _as_of(leads: pd.DataFrame, given: pd.Timestamp | None) -> pd.Timestamp:
+    if given is not None:
+        return pd.Timestamp(given)
+    created = pd.to_datetime(leads.get("created_at"), errors="coerce")
+    if created is not None and created.notna().any():
+        return pd.Timestamp(created.max())
+    return pd.Timestamp.now().normalize()
+
+
+class _PairIndex:
+    """(lead, rep) → pair position by binary search on the sorted pair keys."""
+
+    def __init__(self, problem: RoutingProblem) -> None:
+        self._width = max(problem.n_reps, 1)
+        self._keys = problem.pair_lead * self._width + problem.pair_rep
+
+    def get(self, key: tuple[int, int]) -> int | None:
+        wanted = key[0] * self._width + key[1]
+        pos = int(np.searchsorted(self._keys, wanted))
+        if pos < len(self._keys) and self._keys[pos] == wanted:
+            return pos
+        return None
+
+    def many(self, leads: IntArray, reps: IntArray) -> IntArray:
+        wanted = leads * self._width + reps
+        pos = np.minimum(np.searchsorted(self._keys, wanted), max(len(self._keys) - 1, 0))
+        found = len(self._keys) > 0
+        return np.where(found & (self._keys[pos] == wanted), pos, -1) if found else (
+            np.full(len(leads), -1, dtype=np.int64))
+
+
+def route_with_policy(
+    problem: RoutingProblem,
+    leads: pd.DataFrame,
+    reps: pd.DataFrame,
+    policy: Policy,
+    *,
+    inputs: PolicyInputs | None = None,
+    strategy: Strategy | None = None,
+    state: StrategyState | None = None,
+    options: SolveOptions | None = None,
+) -> PolicyOutcome:
+    """Route ``problem`` (candidate pairs with scores, from scores or a model) under
+    ``policy``. ``leads``/``reps`` are the validated tables the problem was built from."""
+    inputs = inputs or PolicyInputs()
+    options = options or SolveOptions()
+    strategy = strategy or Optimal(time_limit_s=options.time_limit_s, seed=options.seed,
+                                   workers=options.workers)
+    n, m = problem.n_leads, problem.n_reps
+    lead_ids = problem.lead_ids.astype(str)
+    rep_ids = problem.rep_ids.astype(str)
+    pl, pr = problem.pair_lead, problem.pair_rep
+
+    # objective: expected conversions, or expected revenue (score × value)
+    score = problem.pair_score.copy()
+    if policy.objective == "expected_revenue":
+        score = score * leads["value"].to_numpy(dtype=float)[pl]
+
+    # ramp-up scales capacity and share; unramped reps may be barred from lead classes
+    factor = ramp_factors(reps, policy.ramp, _as_of(leads, inputs.as_of))
+    active = reps["active"].to_numpy(dtype=bool)
+    capacity = problem.capacity * factor
+    weight = reps["weight"].to_numpy(dtype=float) * factor * active
+    allowed = np.ones(problem.n_pairs, dtype=bool)
+    if policy.ramp is not None:
+        for lead_class in policy.ramp.forbid_until_ramped:
+            barred = lead_class_mask(lead_class.attribute, lead_class.values, leads)
+            allowed &= ~(barred[pl] & (factor[pr] < 1.0))
+    if inputs.forbidden:
+        pair_keys = pd.MultiIndex.from_arrays([lead_ids[pl], rep_ids[pr]])
+        allowed &= ~pair_keys.isin(list(inputs.forbidden))
+
+    # eligibility: one mask per rule, combined per pool (the fallback chain)
+    masks = {rule_name(rule, i): rule_mask(rule, leads, reps, pl, pr)
+             for i, rule in enumerate(policy.rules)}
+    pools = policy.pools or ()
+    pool_masks: list[tuple[str, BoolArray]] = []
+    for pool in pools or (None,):
+        mask = allowed.copy()
+        for name in (pool.rules if pool is not None and pool.rules is not None else masks):
+            mask &= masks[name]
+        if pool is not None:
+            mask &= rep_filter_mask(pool.reps, reps)[pr]
+        pool_masks.append((pool.name if pool is not None else "default", mask))
+    eligible_any = np.zeros(problem.n_pairs, dtype=bool)
+    for _, mask in pool_masks:
+        eligible_any |= mask
+
+    effort_of = problem.pair_effort
+    pair_at = _PairIndex(problem)
+    lead_effort = leads["effort"].to_numpy(dtype=float)
+    batch = _Batch(
+        rep_index=np.full(n, -1, dtype=np.int64), status=[None] * n, reasons=[""] * n,
+        remaining=capacity.copy(), loads=np.zeros(m),
+    )
+    rep_pos = {rep: j for j, rep in enumerate(rep_ids)}
+
+    # 1. manual pins: honoured whatever the rules say, within capacity
+    for lead_id, rep_id in inputs.pins.items():
+        lead, rep = int(np.flatnonzero(lead_ids == lead_id)[0]), rep_pos[rep_id]
+        pair = pair_at.get((lead, rep))
+        effort = float(effort_of[pair]) if pair is not None else float(lead_effort[lead])
+        if not active[rep]:
+            batch.status[lead] = LeadStatus.UNASSIGNED
+            batch.reasons[lead] = f"pinned to {rep_id}, who is inactive"
+        elif batch.remaining[rep] + EFFORT_TOLERANCE < effort:
+            batch.status[lead] = LeadStatus.UNASSIGNED
+            batch.reasons[lead] = f"pinned to {rep_id}, who has no capacity left"
+        else:
+            batch.assign(lead, rep, effort, "pinned by a manager")
+
+    # 2. nurture pool: the best expected value among eligible reps is below the threshold
+    best = np.full(n, -np.inf)
+    np.maximum.at(best, pl[eligible_any], score[eligible_any])
+    if policy.nurture is not None:
+        low = (best < policy.nurture.threshold) & np.isfinite(best)
+        for lead in np.flatnonzero(low):
+            if batch.status[lead] is None:
+                batch.status[lead] = LeadStatus.NURTURE
+                batch.reasons[lead] = (
+                    f"below nurture threshold (best expected value {best[lead]:.3g} < "
+                    f"{policy.nurture.threshold:g})"
+                )
+
+    # 3. account owners keep their accounts when eligible and with room
+    accounts = leads["account_id"].astype(object).where(leads["account_id"].notna(), None)
+    account_of = accounts.to_numpy(dtype=object)
+    if policy.accounts.owner_keeps and inputs.owners:
+        for lead in range(n):
+            owner = inputs.owners.get(account_of[lead]) if account_of[lead] else None
+            if owner is None or batch.status[lead] is not None or owner not in rep_pos:
+                continue
+            rep = rep_pos[owner]
+            pair = pair_at.get((lead, rep))
+            if pair is None or not eligible_any[pair]:
+                continue
+            if batch.remaining[rep] + EFFORT_TOLERANCE >= effort_of[pair]:
+                batch.assign(lead, rep, float(effort_of[pair]), f"account owner {owner}")
+
+    # 4. items: single leads, or whole accounts that must stay with one rep
+    open_leads = [lead for lead in range(n) if batch.status[lead] is None]
+    items = _items(open_leads, account_of, policy.accounts.keep_together == "hard")
+
+    # 5. the fallback chain of pools, sharing the time limit
+    deadline = time.perf_counter() + options.time_limit_s
+    for index, (pool_name, mask) in enumerate(pool_masks):
+        items = [item for item in items if batch.status[item[0]] is None]
+        if not items:
+            break
+        share = max(deadline - time.perf_counter(), 0.01) / (len(pool_masks) - index)
+        pool_options = replace(options, time_limit_s=share)
+        item_problem = _item_problem(problem, items, mask, score, batch.remaining, rep_ids)
+        if item_problem.n_pairs == 0:
+            continue
+        if policy.fairness is not None and isinstance(strategy, Optimal):
+            result = _solve_fair(item_problem, policy.fairness, weight, batch.loads,
+                                 pool_options)
+        else:
+            outcome = _with_time_limit(strategy, pool_options).assign(item_problem, state)
+            result, state = outcome.result, outcome.state
+        batch.engines.extend(result.engines)
+        if result.status is not SolveStatus.OPTIMAL and batch.solve_status is SolveStatus.OPTIMAL:
+            batch.solve_status = result.status
+        prefix = f"fallback pool '{pool_name}': " if index > 0 else ""
+        for item_index, item in enumerate(items):
+            rep = int(result.rep_index[item_index])
+            if rep < 0:
+                continue
+            group = f"account group of {len(item)} leads: " if len(item) > 1 else ""
+            for lead in item:
+                pair = pair_at.get((lead, rep))
+                assert pair is not None  # items only get reps eligible for all their leads
+                batch.assign(lead, rep, float(effort_of[pair]),
+                             prefix + group + result.reasons[item_index])
+
+    # 6. whoever is left: no eligible rep, or every eligible rep full
+    eligible_count = np.bincount(pl[eligible_any], minlength=n)
+    account_size = accounts.value_counts().to_dict()
+    for lead in range(n):
+        if batch.status[lead] is not None:
+            continue
+        batch.status[lead] = LeadStatus.UNASSIGNED
+        if eligible_count[lead] == 0:
+            batch.reasons[lead] = NO_ELIGIBLE_REP
+        else:
+            suffix = " in every pool" if len(pool_masks) > 1 else ""
+            batch.reasons[lead] = capacity_exhausted(int(eligible_count[lead])) + suffix
+            grouped = account_size.get(account_of[lead], 0) > 1
+            if policy.accounts.keep_together == "hard" and grouped:
+                batch.reasons[lead] += "; its account's leads must go to one rep"
+
+    return _outcome(problem, leads, reps, policy, batch, score, eligible_any, capacity,
+                    weight, factor, state)
+
+
+def _with_time_limit(strategy: Strategy, options: SolveOptions) -> Strategy:
+    if isinstance(strategy, Optimal):
+        return replace(strategy, time_limit_s=options.time_limit_s)
+    return strategy
+
+
+def _items(open_leads: list[int], account_of: npt.NDArray[np.object_], together: bool
+           ) -> list[list[int]]:
+    if not together:
+        return [[lead] for lead in open_leads]
+    groups: dict[object, list[int]] = {}
+    items: list[list[int]] = []
+    for lead in open_leads:
+        account = account_of[lead]
+        if account is None:
+            items.append([lead])
+        elif account in groups:
+            groups[account].append(lead)
+        else:
+            groups[account] = [lead]
+            items.append(groups[account])
+    return items
+
+
+def _item_problem(
+    problem: RoutingProblem,
+    items: list[list[int]],
+    mask: BoolArray,
+    score: FloatArray,
+    remaining: FloatArray,
+    rep_ids: npt.NDArray[np.str_],
+) -> RoutingProblem:
+    """Items × reps: an item's reps are those eligible for all its leads; its score and
+    effort are the sums over its leads. Single-lead items (most) are vectorised."""
+    item_of = np.full(problem.n_leads, -1, dtype=np.int64)
+    singles = [index for index, item in enumerate(items) if len(item) == 1]
+    item_of[[items[i][0] for i in singles]] = singles
+    usable = mask & (item_of[problem.pair_lead] >= 0)
+    parts = [(item_of[problem.pair_lead[usable]], problem.pair_rep[usable],
+              score[usable], problem.pair_effort[usable])]
+    starts = problem.lead_pair_bounds()
+    for index, item in enumerate(items):
+        if len(item) == 1:
+            continue
+        common: dict[int, tuple[float, float]] | None = None
+        for lead in item:
+            lo, hi = int(starts[lead]), int(starts[lead + 1])
+            here = {int(problem.pair_rep[p]): (float(score[p]), float(problem.pair_effort[p]))
+                    for p in range(lo, hi) if mask[p]}
+            common = here if common is None else {
+                r: (s + here[r][0], e + here[r][1]) for r, (s, e) in common.items() if r in here
+            }
+        if common:
+            reps = np.fromiter(common, dtype=np.int64, count=len(common))
+            values = np.array(list(common.values()), dtype=float).reshape(-1, 2)
+            parts.append((np.full(len(reps), index, dtype=np.int64), reps,
+                          values[:, 0], values[:, 1]))
+    return RoutingProblem.from_pairs(
+        lead_ids=[problem.lead_ids[item[0]] for item in items],
+        rep_ids=rep_ids,
+        capacity=np.maximum(remaining, 0.0),
+        pair_lead=np.concatenate([p[0] for p in parts]),
+        pair_rep=np.concatenate([p[1] for p in parts]),
+        pair_score=np.concatenate([p[2] for p in parts]),
+        pair_effort=np.concatenate([p[3] for p in parts]),
+    )
+
+
+def _targets(weight: FloatArray, total: float) -> FloatArray:
+    share = weight / weight.sum() if weight.sum() > 0 else np.zeros_like(weight)
+    return share * total
+
+
+def _band_for(fairness_band: float, weight: FloatArray, prior: FloatArray, total: float
+              ) -> LoadBand:
+    """Band on this solve's loads so that prior + new stays within ±band of the target."""
+    target = _targets(weight, total)
+    lower = np.maximum((1 - fairness_band) * target - prior, 0.0)
+    upper = np.maximum((1 + fairness_band) * target - prior, 0.0)
+    # reps without a share (inactive, zero weight) get no lower bound and no room target
+    upper = np.where(weight > 0, upper, 0.0)
+    return LoadBand(lower=lower, upper=upper)
+
+
+def _loads(problem: RoutingProblem, result: SolveResult) -> FloatArray:
+    return rep_loads(problem, result.rep_index)
+
+
+def _solve_fair(
+    problem: RoutingProblem, fairness: Fairness, weight: FloatArray, prior: FloatArray,
+    options: SolveOptions,
+) -> SolveResult:
+    half = replace(options, time_limit_s=options.time_limit_s / 2)
+    free = solve(problem, half)
+    total = float(prior.sum() + _loads(problem, free).sum())
+    if fairness.mode == "band":
+        return solve(problem, half, _band_for(fairness.band, weight, prior, total))
+    each = replace(options, time_limit_s=options.time_limit_s / 2 / len(_PENALTY_BANDS))
+    best, best_value = free, -np.inf
+    for band in _PENALTY_BANDS:
+        result = free if np.isinf(band) else solve(
+            problem, each, _band_for(band, weight, prior, total)
+        )
+        loads = prior + _loads(problem, result)
+        deviation = share_deviation(loads, weight)
+        value = result.objective - fairness.penalty * deviation * total
+        if value > best_value + 1e-12:
+            best, best_value = result, value
+    return best
+
+
+def _outcome(
+    problem: RoutingProblem, leads: pd.DataFrame, reps: pd.DataFrame, policy: Policy,
+    batch: _Batch, score: FloatArray, eligible: BoolArray, capacity: FloatArray,
+    weight: FloatArray, factor: FloatArray, state: StrategyState | None,
+) -> PolicyOutcome:
+    assigned = np.flatnonzero(batch.rep_index >= 0)
+    chosen = _PairIndex(problem).many(assigned, batch.rep_index[assigned])
+    pair_score = np.full(problem.n_leads, np.nan)
+    known = chosen >= 0
+    pair_score[assigned[known]] = score[chosen[known]]
+    rep_ids = problem.rep_ids.astype(str)
+    assignments = pd.DataFrame({
+        "lead_id": problem.lead_ids.astype(str),
+        "rep_id": np.where(batch.rep_index >= 0, rep_ids[np.maximum(batch.rep_index, 0)], ""),
+        "score": pair_score,
+        "status": [(s or LeadStatus.UNASSIGNED).value for s in batch.status],
+        "reason": batch.reasons,
+    })
+    summary = rep_summary(
+        problem, reps, score=score, eligible=eligible, capacity=capacity, loads=batch.loads,
+        weight=weight, factor=factor,
+        band=policy.fairness.band if policy.fairness is not None else None,
+    )
+    return PolicyOutcome(
+        assignments=assignments, rep_summary=summary, rep_index=batch.rep_index,
+        status=batch.solve_status, objective=float(np.nansum(pair_score)), state=state,
+        engines=tuple(batch.engines), wall_time_s=time.perf_counter() - batch.started,
+    )

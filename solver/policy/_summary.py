@@ -1,0 +1,71 @@
+"""Per-rep summary of a routed batch, with the shadow price of each rep's capacity.
+
+The shadow price is the LP relaxation's dual of the rep's capacity row: how much the
+objective would gain per extra unit of capacity. Assignment LPs are often degenerate, so
+duals are not unique: read it as *a* marginal value, not *the* marginal value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from solver._lp import solve_lp_relaxation
+from solver._problem import RoutingProblem
+
+FloatArray = npt.NDArray[np.float64]
+# Beyond this many candidate pairs the LP costs more than the routing; prices are skipped.
+SHADOW_PRICE_MAX_PAIRS = 2_000_000
+
+
+def shadow_prices(
+    problem: RoutingProblem, score: FloatArray, eligible: npt.NDArray[np.bool_],
+    capacity: FloatArray,
+) -> FloatArray:
+    keep = np.flatnonzero(eligible)
+    if len(keep) == 0 or len(keep) > SHADOW_PRICE_MAX_PAIRS:
+        return np.full(problem.n_reps, np.nan)
+    sub = RoutingProblem(
+        lead_ids=problem.lead_ids, rep_ids=problem.rep_ids, capacity=capacity,
+        pair_lead=problem.pair_lead[keep], pair_rep=problem.pair_rep[keep],
+        pair_score=problem.pair_score[keep], pair_effort=problem.pair_effort[keep],
+    )
+    relaxation = solve_lp_relaxation(sub, score[keep], sub.pair_effort, capacity)
+    if relaxation is None:
+        return np.full(problem.n_reps, np.nan)
+    return relaxation.capacity_duals
+
+
+def rep_summary(
+    problem: RoutingProblem,
+    reps: pd.DataFrame,
+    *,
+    score: FloatArray,
+    eligible: npt.NDArray[np.bool_],
+    capacity: FloatArray,
+    loads: FloatArray,
+    weight: FloatArray,
+    factor: FloatArray,
+    band: float | None,
+) -> pd.DataFrame:
+    total = float(loads.sum())
+    target = weight / weight.sum() * total if weight.sum() > 0 else np.zeros_like(weight)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        used = np.where(capacity > 0, loads / capacity, np.nan)
+        deviation = np.where(target > 0, loads / target - 1.0, np.nan)
+    frame = pd.DataFrame({
+        "rep_id": problem.rep_ids.astype(str),
+        "active": reps["active"].to_numpy(dtype=bool),
+        "ramp_factor": factor,
+        "capacity": capacity,
+        "load": loads,
+        "target": target,
+        "capacity_used": used,
+        "share_deviation": deviation,
+        "shadow_price": shadow_prices(problem, score, eligible, capacity),
+    })
+    if band is not None:
+        frame["band_shortfall"] = np.maximum(np.abs(target * deviation) - band * target, 0.0)
+        frame["band_shortfall"] = frame["band_shortfall"].fillna(0.0)
+    return frame
