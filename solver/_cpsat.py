@@ -68,10 +68,11 @@ def solve_cpsat(
     # weight ~ 2·n·peak, objective ~ weight·n: keep weight·n·(1 + n) inside int64.
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
     weight = _coverage_weight(problem, scaled)
-    if weight * (n + 1) >= INT_LIMIT:
+    counts = problem.coverage_weights()
+    if weight * (int(counts.sum()) + 1) >= INT_LIMIT:
         raise SolverError("objective too large for CP-SAT's 64-bit integers")
     effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
-    objective = scaled.values + weight
+    objective = scaled.values + weight * counts[problem.pair_lead]
 
     # Incumbent: the better of the caller's hint and the rounded LP relaxation.
     candidates = [] if hint is None else [hint]
@@ -151,7 +152,8 @@ def _solve_banded(
     if not first.found:
         return first
     n, k = problem.n_leads, problem.n_pairs
-    covered = int(np.count_nonzero(first.rep_index >= 0))
+    counts = problem.coverage_weights()
+    covered = int(counts[first.rep_index >= 0].sum())
     effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
     shortfall_weight = band_penalty_weight(problem.pair_lead, scaled.values, n)
@@ -175,7 +177,7 @@ def _solve_banded(
         model.add(load + under >= int(lower[rep]))
         model.add(load - over <= int(upper[rep]))
         penalties += [under, over]
-    model.add(cp_model.LinearExpr.sum(x) >= covered)
+    model.add(cp_model.LinearExpr.weighted_sum(x, counts[problem.pair_lead].tolist()) >= covered)
     model.maximize(
         cp_model.LinearExpr.weighted_sum(x, scaled.values.tolist())
         - shortfall_weight * cp_model.LinearExpr.sum(penalties)
@@ -248,7 +250,7 @@ def _solution(
     bound: float,
 ) -> CpSatSolution:
     chosen = _pairs_of(problem, rep_index)
-    covered = len(chosen)
+    covered = int(problem.coverage_weights()[problem.pair_lead[chosen]].sum())
     # Any assignment routing one more lead scores above weight·(covered+1) − (weight−1)/2,
     # so a bound below that proves the coverage maximal and bounds the score part.
     coverage_proven = bound < weight * (covered + 1) - (weight - 1) // 2

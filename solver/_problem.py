@@ -36,6 +36,9 @@ class RoutingProblem:
     pair_rep: IntArray
     pair_score: FloatArray
     pair_effort: FloatArray
+    # How many leads each row stands for when counting coverage (an account group routed
+    # as one item counts its leads); None = 1 each.
+    lead_weight: IntArray | None = None
 
     def __post_init__(self) -> None:
         n, m, k = len(self.lead_ids), len(self.rep_ids), len(self.pair_lead)
@@ -45,6 +48,10 @@ class RoutingProblem:
             "pair_score": (self.pair_score, (k,)),
             "pair_effort": (self.pair_effort, (k,)),
         }
+        if self.lead_weight is not None:
+            shapes["lead_weight"] = (self.lead_weight, (n,))
+            if n and self.lead_weight.min() < 1:
+                raise InputError("lead weights must be >= 1", source="lead_weight")
         for name, (array, shape) in shapes.items():
             if array.shape != shape:
                 raise InputError(f"shape {array.shape}, expected {shape}", source=name)
@@ -78,6 +85,7 @@ class RoutingProblem:
         pair_rep: npt.ArrayLike,
         pair_score: npt.ArrayLike,
         pair_effort: npt.ArrayLike | float = 1.0,
+        lead_weight: npt.ArrayLike | None = None,
     ) -> RoutingProblem:
         """Build from unsorted pair lists (index arrays into ``lead_ids``/``rep_ids``)."""
         leads = np.asarray(lead_ids, dtype=object)
@@ -104,6 +112,7 @@ class RoutingProblem:
             pair_rep=pr,
             pair_score=ps,
             pair_effort=pe,
+            lead_weight=None if lead_weight is None else np.asarray(lead_weight, np.int64),
         )
 
     @classmethod
@@ -174,6 +183,12 @@ class RoutingProblem:
             return None
         return np.where(used, hi, 1.0)
 
+    def coverage_weights(self) -> IntArray:
+        """Leads each row counts for in coverage (1 unless it stands for a group)."""
+        if self.lead_weight is None:
+            return np.ones(self.n_leads, dtype=np.int64)
+        return self.lead_weight
+
     def lead_pair_bounds(self) -> IntArray:
         """``starts`` of length n+1: lead i's pairs are ``starts[i]:starts[i+1]``."""
         return np.searchsorted(self.pair_lead, np.arange(self.n_leads + 1)).astype(np.int64)
@@ -193,5 +208,6 @@ class RoutingProblem:
             pair_rep=rep_map[self.pair_rep[keep]],
             pair_score=self.pair_score[keep].copy(),
             pair_effort=self.pair_effort[keep].copy(),
+            lead_weight=None if self.lead_weight is None else self.lead_weight[leads].copy(),
         )
         return sub, keep

@@ -53,12 +53,17 @@ def _components(problem: RoutingProblem) -> npt.NDArray[np.int64]:
 
 
 def _gap_shaped_reps(problem: RoutingProblem) -> npt.NDArray[np.bool_]:
-    """Reps whose candidate pairs do not all cost the same effort."""
+    """Reps whose candidate pairs do not all cost the same effort, or that can take a row
+    standing for several leads (coverage then needs weights: not a flow)."""
     hi = np.full(problem.n_reps, -np.inf)
     lo = np.full(problem.n_reps, np.inf)
     np.maximum.at(hi, problem.pair_rep, problem.pair_effort)
     np.minimum.at(lo, problem.pair_rep, problem.pair_effort)
-    return np.isfinite(hi) & (hi - lo > 1e-9)
+    mixed = np.isfinite(hi) & (hi - lo > 1e-9)
+    if problem.lead_weight is not None:
+        grouped = problem.lead_weight[problem.pair_lead] > 1
+        mixed[np.unique(problem.pair_rep[grouped])] = True
+    return mixed
 
 
 def solve(

@@ -279,3 +279,13 @@ def test_cyclic_owner_chain_is_rejected(tmp_path: Path) -> None:
     csv.write_text("account_id,rep_id,parent_account_id\np,,q\nq,,p\n")
     with pytest.raises(InputError, match="cyclic parent chain"):
         load_owners(csv, rep_ids=pd.Series(["a"]))
+
+
+def test_coverage_counts_leads_not_account_groups() -> None:
+    # one rep with room for 2 effort units: the 2-lead account beats the single lead,
+    # although the single lead scores higher (coverage first, counted in leads)
+    reps = {"rep_id": ["a"], "capacity": [2]}
+    leads = {"lead_id": ["x", "y", "z"], "account_id": ["acme", "acme", ""]}
+    out = _route(leads, reps, [[0.1], [0.1], [0.9]], {})
+    assert out.assignments["rep_id"].tolist() == ["a", "a", ""]
+    assert out.assignments["reason"].iloc[2].startswith("capacity exhausted")

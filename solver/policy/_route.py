@@ -269,11 +269,14 @@ def route_with_policy(
         if eligible_count[lead] == 0:
             batch.reasons[lead] = NO_ELIGIBLE_REP
         else:
-            suffix = " in every pool" if len(pool_masks) > 1 else ""
-            batch.reasons[lead] = capacity_exhausted(int(eligible_count[lead])) + suffix
-            grouped = account_size.get(account_of[lead], 0) > 1
-            if policy.accounts.keep_together == "hard" and grouped:
-                batch.reasons[lead] += "; its account's leads must go to one rep"
+            size = account_size.get(account_of[lead], 0)
+            if policy.accounts.keep_together == "hard" and size > 1:
+                batch.reasons[lead] = (
+                    f"account group of {size} leads: no eligible rep can take them all"
+                )
+            else:
+                suffix = " in every pool" if len(pool_masks) > 1 else ""
+                batch.reasons[lead] = capacity_exhausted(int(eligible_count[lead])) + suffix
 
     return _outcome(problem, leads, reps, policy, batch, score, eligible_any, capacity,
                     weight, factor, state)
@@ -344,6 +347,7 @@ def _item_problem(
         pair_rep=np.concatenate([p[1] for p in parts]),
         pair_score=np.concatenate([p[2] for p in parts]),
         pair_effort=np.concatenate([p[3] for p in parts]),
+        lead_weight=np.array([len(item) for item in items], dtype=np.int64),
     )
 
 
