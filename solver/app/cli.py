@@ -11,6 +11,7 @@ import sys
 import typer
 
 from solver._errors import LeadrouteError
+from solver.app.commands import backtest as _backtest
 from solver.app.commands import data as _data
 from solver.app.commands import demo as _demo
 from solver.app.commands import fit as _fit
@@ -30,7 +31,7 @@ def _root() -> None:
     """Route sales leads to reps by optimisation."""
 
 
-for _module in (_demo, _route, _fit, _data,):
+for _module in (_demo, _route, _fit, _data, _backtest):
     _module.register(app)
 
 

@@ -1,0 +1,255 @@
+"""Backtest: replay history in its own batches under each strategy, and estimate what each
+would have converted with off-policy estimators — never by the model grading itself.
+
+No self-grading: batches are split into ``n_folds`` contiguous blocks of time. Rows of a
+block are scored by an affinity model trained on the *other* blocks only (cross-fitting),
+and the same out-of-fold scores drive both the strategies being evaluated and the reward
+model inside the direct method and doubly robust estimators. IPS, SNIPS and replay use
+only the logged outcomes and propensities.
+
+Batches: one per ``batch`` period of ``assigned_at`` (default a day). Each batch routes
+that period's leads with the reps active then (``active`` and ``start_date`` on or before
+the period), each with its ``capacity`` column read as capacity *per batch*, so capacity
+and fairness bind as they would have. Rotation state carries across batches.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from models import AffinityModel
+from models.policy_eval import (
+    Estimate,
+    LoggedBandit,
+    TargetPolicy,
+    estimator_from_name,
+)
+from solver._build import problem_from_matrix
+from solver._errors import InputError
+from solver._metrics import gini, share_deviation
+from solver._solve import SolveOptions
+from solver._tables import load_history, load_reps
+from solver.policy import Policy, route_with_policy
+from solver.strategies import strategy_from_name
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacktestConfig:
+    strategies: tuple[str, ...]
+    estimators: tuple[str, ...] = ("replay", "ips", "snips", "dm", "dr")
+    n_folds: int = 5
+    n_bootstrap: int = 200
+    alpha: float = 0.1
+    seed: int = 0
+    batch: str = "D"  # pandas offset alias of one replayed batch
+    time_limit_s: float = 2.0  # per batch and strategy; tight GAP batches stop here
+    policy: Policy | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    estimates: pd.DataFrame  # strategy, estimator, value, ci_low, ci_high, n_effective
+    lift: pd.DataFrame  # strategy, estimator, lift, ci_low, ci_high
+    assignments: dict[str, pd.DataFrame]  # strategy -> lead_id, rep_id
+    fairness: pd.DataFrame  # strategy, share_deviation, gini
+    loads: pd.DataFrame  # rep_id × strategy
+    notes: tuple[str, ...]
+
+
+def _batches(history: pd.DataFrame, freq: str) -> tuple[IntArray, list[str]]:
+    notes = []
+    if "assigned_at" in history.columns and history["assigned_at"].notna().all():
+        stamps = pd.to_datetime(history["assigned_at"])
+    elif "created_at" in history.columns and history["created_at"].notna().all():
+        stamps = pd.to_datetime(history["created_at"])
+        notes.append("batches by created_at (no complete assigned_at column)")
+    else:
+        stamps = None
+    if stamps is None:
+        notes.append("no timestamps: batches of 100 rows in file order")
+        return np.arange(len(history)) // 100, notes
+    periods = stamps.dt.floor(freq)
+    return pd.factorize(periods, sort=True)[0].astype(np.int64), notes
+
+
+def _cross_fitted_scores(
+    history: pd.DataFrame, reps: pd.DataFrame, folds: IntArray, progress: Progress
+) -> FloatArray:
+    scores = np.zeros((len(history), len(reps)))
+    n_folds = int(folds.max()) + 1
+    for fold in range(n_folds):
+        progress("cross-fitting the affinity model", fold, n_folds)
+        train, held = folds != fold, folds == fold
+        model = AffinityModel().fit(history[train].reset_index(drop=True), reps)
+        scores[held] = model.score_matrix(history[held].reset_index(drop=True), reps)
+    progress("cross-fitting the affinity model", n_folds, n_folds)
+    return scores
+
+
+def _propensities(history: pd.DataFrame, reps: pd.DataFrame, actions: IntArray
+                  ) -> tuple[FloatArray, bool]:
+    if "propensity" in history.columns and history["propensity"].notna().all():
+        return history["propensity"].to_numpy(dtype=float), False
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder
+
+    columns = [c for c in history.columns if history[c].dtype == object
+               and c not in ("lead_id", "rep_id", "account_id") and history[c].nunique() < 50]
+    features = (OneHotEncoder(handle_unknown="ignore").fit_transform(history[columns])
+                if columns else np.ones((len(history), 1)))
+    model = LogisticRegression(max_iter=500).fit(features, actions)
+    probabilities = model.predict_proba(features)
+    column = np.searchsorted(model.classes_, actions)
+    return np.clip(probabilities[np.arange(len(actions)), column], 1e-3, 1.0), True
+
+
+def run_backtest(
+    history_source: object, reps_source: object, config: BacktestConfig,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    progress = progress or (lambda text, done, total: None)
+    history = load_history(history_source)  # type: ignore[arg-type]
+    reps = load_reps(reps_source)  # type: ignore[arg-type]
+    rep_pos = pd.Series(np.arange(len(reps)), index=reps["rep_id"].to_numpy())
+    unknown = ~history["rep_id"].isin(rep_pos.index)
+    if unknown.any():
+        row = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise InputError(f"rep '{history['rep_id'].iloc[row]}' is not in the reps table",
+                         source="history", row=row + 1, column="rep_id")
+    for name in config.strategies:
+        strategy_from_name(name)  # unknown names fail before any work
+    estimators = [estimator_from_name(name, n_bootstrap=config.n_bootstrap,
+                                      alpha=config.alpha, seed=config.seed)
+                  for name in config.estimators]
+
+    if "lead_id" not in history.columns:
+        history["lead_id"] = [f"row-{i + 1}" for i in range(len(history))]
+    batch, notes = _batches(history, config.batch)
+    n_batches = int(batch.max()) + 1
+    folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
+    scores = _cross_fitted_scores(history, reps, folds, progress)
+    actions = rep_pos.loc[history["rep_id"].to_numpy()].to_numpy().astype(np.int64)
+    propensities, estimated = _propensities(history, reps, actions)
+    if estimated:
+        notes.append("no propensity column: propensities come from a logistic model of the "
+                     "logging policy, so IPS/SNIPS/DR/replay rest on that model")
+    revenue = config.policy is not None and config.policy.objective == "expected_revenue"
+    rewards = (history["revenue"].fillna(0.0).to_numpy(float) * history["converted"]
+               if revenue and "revenue" in history.columns
+               else history["converted"].to_numpy(float))
+    data = LoggedBandit(actions=actions, rewards=np.asarray(rewards, dtype=float),
+                        propensities=propensities, n_actions=len(reps),
+                        estimated_propensity=estimated)
+
+    start = history.get("assigned_at")
+    estimate_rows, lift_rows, fairness_rows = [], [], []
+    assignments: dict[str, pd.DataFrame] = {}
+    loads = pd.DataFrame(index=reps["rep_id"].astype(str))
+    # fairness over the reps that could take leads at some point of the history
+    last = pd.to_datetime(start).max() if start is not None else None
+    started = pd.to_datetime(reps["start_date"])
+    present = (started.isna() | (started <= last)).to_numpy() if last is not None else True
+    weights = reps["weight"].to_numpy(float) * reps["active"].to_numpy(bool) * present
+    for name in config.strategies:
+        target = _replay(history, reps, scores, batch, name, config, start,
+                         lambda done, total, n=name: progress(f"replaying {n}", done, total))
+        progress(f"replaying {name}", n_batches, n_batches)
+        policy = TargetPolicy.deterministic(target, len(reps))
+        for estimator in estimators:
+            value = estimator.estimate(data, policy, scores)
+            lift = estimator.lift(data, policy, scores)
+            estimate_rows.append(_row(name, estimator.name, value))
+            lift_rows.append({"strategy": name, "estimator": estimator.name,
+                              "lift": lift.value, "ci_low": lift.ci_low,
+                              "ci_high": lift.ci_high})
+        routed = target >= 0
+        assignments[name] = pd.DataFrame({
+            "lead_id": history["lead_id"].astype(str),
+            "rep_id": np.where(routed, reps["rep_id"].to_numpy()[np.maximum(target, 0)], ""),
+        })
+        effort = history["effort"].to_numpy(float)
+        rep_load = np.bincount(target[routed], weights=effort[routed], minlength=len(reps))
+        loads[name] = rep_load
+        fairness_rows.append({"strategy": name,
+                              "share_deviation": share_deviation(rep_load, weights),
+                              "gini": gini(rep_load[weights > 0])})
+    logged_load = np.bincount(actions, weights=history["effort"].to_numpy(float),
+                              minlength=len(reps))
+    loads["logged"] = logged_load
+    fairness_rows.append({"strategy": "logged",
+                          "share_deviation": share_deviation(logged_load, weights),
+                          "gini": gini(logged_load[weights > 0])})
+    on_policy = _on_policy(data, config)
+    for estimator in estimators:  # the logging policy's value is its own mean outcome
+        estimate_rows.insert(0, _row("logged", estimator.name, on_policy))
+    return BacktestResult(
+        estimates=pd.DataFrame(estimate_rows), lift=pd.DataFrame(lift_rows),
+        assignments=assignments, fairness=pd.DataFrame(fairness_rows), loads=loads,
+        notes=tuple(notes),
+    )
+
+
+def _on_policy(data: LoggedBandit, config: BacktestConfig) -> Estimate:
+    """The logged policy's value: the mean outcome, with the estimators' bootstrap."""
+    rng = np.random.default_rng(config.seed)
+    draws = rng.poisson(1.0, size=(config.n_bootstrap, data.n_rows)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        samples = (draws @ data.rewards) / draws.sum(axis=1)
+    low, high = np.quantile(samples, [config.alpha / 2, 1 - config.alpha / 2])
+    return Estimate(float(data.rewards.mean()), float(low), float(high), float(data.n_rows))
+
+
+def _row(strategy: str, estimator: str, value: Estimate) -> dict[str, object]:
+    return {"strategy": strategy, "estimator": estimator, "value": value.value,
+            "ci_low": value.ci_low, "ci_high": value.ci_high,
+            "n_effective": value.n_effective}
+
+
+def _replay(
+    history: pd.DataFrame, reps: pd.DataFrame, scores: FloatArray, batch: IntArray,
+    name: str, config: BacktestConfig, stamps: pd.Series | None,
+    progress: Callable[[int, int], None],
+) -> IntArray:
+    """The strategy's rep (global index) for every history row, batch by batch."""
+    target = np.full(len(history), -1, dtype=np.int64)
+    options = SolveOptions(time_limit_s=config.time_limit_s, seed=config.seed)
+    strategy = strategy_from_name(name, reps=reps, shared={"seed": config.seed,
+                                                          "time_limit_s": config.time_limit_s})
+    state = None
+    start_dates = pd.to_datetime(reps["start_date"])
+    n_batches = int(batch.max()) + 1
+    for b in range(n_batches):
+        rows = np.flatnonzero(batch == b)
+        if len(rows) == 0:
+            continue
+        day = pd.Timestamp(stamps.iloc[rows[0]]) if stamps is not None else None
+        active = reps["active"].to_numpy(bool).copy()
+        if day is not None:
+            active &= (start_dates.isna() | (start_dates <= day.normalize())).to_numpy()
+        reps_now = reps[active].reset_index(drop=True)
+        leads_now = history.iloc[rows].reset_index(drop=True)
+        problem = problem_from_matrix(leads_now, reps_now, scores[np.ix_(rows, active)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if config.policy is not None:
+                outcome = route_with_policy(problem, leads_now, reps_now, config.policy,
+                                            strategy=strategy, state=state, options=options)
+                local, state = outcome.rep_index, outcome.state
+            else:
+                done = strategy.assign(problem, state)
+                local, state = done.result.rep_index, done.state
+        global_index = np.flatnonzero(active)
+        target[rows] = np.where(local >= 0, global_index[np.maximum(local, 0)], -1)
+        if b % 10 == 0:
+            progress(b, n_batches)
+    return target

@@ -1,0 +1,52 @@
+"""The backtest's self-contained HTML report (plots embedded as base64 PNG)."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from models.plotting import estimates_figure, figure_to_base64_png, loads_figure
+from solver.app.backtest import BacktestResult
+
+
+def conclusions(lift: pd.DataFrame) -> list[str]:
+    """One plain sentence per strategy, from the doubly robust lift when available."""
+    preferred = "dr" if "dr" in set(lift["estimator"]) else lift["estimator"].iloc[0]
+    lines = []
+    for row in lift[lift["estimator"] == preferred].itertuples():
+        if row.ci_low > 0:
+            verdict = f"converts more than the logged routing (+{row.lift:.3f} per lead)"
+        elif row.ci_high < 0:
+            verdict = f"converts less than the logged routing ({row.lift:.3f} per lead)"
+        else:
+            verdict = "no detectable difference from the logged routing"
+        lines.append(f"{row.strategy}: {verdict}; {preferred} interval "
+                     f"[{row.ci_low:.3f}, {row.ci_high:.3f}]")
+    return lines
+
+
+def render_report(result: BacktestResult, title: str = "leadroute backtest") -> str:
+    estimates_png = figure_to_base64_png(estimates_figure(result.estimates))
+    loads_png = figure_to_base64_png(loads_figure(result.loads))
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) or "<li>none</li>"
+    verdicts = "".join(f"<li>{html.escape(line)}</li>" for line in conclusions(result.lift))
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}</style>
+</head><body>
+<h1>{html.escape(title)}</h1>
+<h2>What to conclude</h2><ul>{verdicts}</ul>
+<p>Intervals are bootstrap percentile intervals; the lift is the paired difference to the
+logged routing on the same resamples. Strategies were replayed batch by batch with
+out-of-fold affinity scores, so the model never grades its own training rows.</p>
+<h2>Caveats</h2><ul>{notes}</ul>
+<h2>Estimates</h2><img alt="estimates" src="data:image/png;base64,{estimates_png}">
+{result.estimates.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
+<h2>Lift over the logged routing</h2>
+{result.lift.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
+<h2>Load per rep</h2><img alt="loads" src="data:image/png;base64,{loads_png}">
+{result.fairness.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
+</body></html>
+"""
