@@ -75,11 +75,15 @@ def _reject_repeated_header(path: Path, label: str) -> None:
 
 
 def _is_blank(value: object) -> bool:
+    """None, NaN, NaT, pd.NA or whitespace-only text (DataFrames carry all of them)."""
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-like cells are not blank scalars
+        return False
 
 
 def _require_columns(frame: pd.DataFrame, label: str, required: tuple[str, ...]) -> None:

@@ -258,3 +258,15 @@ def test_scores_pair_effort_overrides_and_blank_means_lead_effort(tmp_path: Path
                          rep_ids=reps["rep_id"])
     assert scores["score"].tolist() == [0.5, -1.5]  # a negative score (a cost) is fine
     assert scores["effort"].iloc[0] == 3.0 and np.isnan(scores["effort"].iloc[1])
+
+
+def test_dataframe_with_missing_dates_and_values_loads() -> None:
+    import pandas as pd
+
+    from solver import load_leads, load_reps
+
+    reps = load_reps(pd.DataFrame({"rep_id": ["a", "b"], "capacity": [1.0, 2.0],
+                                   "start_date": [pd.Timestamp("2024-01-01"), pd.NaT]}))
+    assert reps["start_date"].isna().tolist() == [False, True]
+    leads = load_leads(pd.DataFrame({"lead_id": ["x", "y"], "value": [3.0, float("nan")]}))
+    assert leads["value"].tolist() == [3.0, 1.0]  # blank value takes the default

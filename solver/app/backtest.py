@@ -78,7 +78,7 @@ def _batches(history: pd.DataFrame, freq: str) -> tuple[IntArray, list[str]]:
     if stamps is None:
         notes.append("no timestamps: batches of 100 rows in file order")
         return np.arange(len(history)) // 100, notes
-    periods = stamps.dt.floor(freq)
+    periods = stamps.dt.to_period(freq).dt.start_time  # "D", "W", "M" (calendar) all work
     return pd.factorize(periods, sort=True)[0].astype(np.int64), notes
 
 
