@@ -157,7 +157,7 @@ def _solve_banded(
     effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
     shortfall_weight = band_penalty_weight(problem.pair_lead, scaled.values, n)
-    if shortfall_weight * int(capacity.sum() + 1) >= INT_LIMIT:
+    if shortfall_weight * int(capacity.sum() + 1) * (problem.n_reps + 1) >= INT_LIMIT:
         raise SolverError("objective too large for CP-SAT's 64-bit integers")
     lower = np.ceil(band.lower * EFFORT_SCALE - 1e-6).astype(np.int64)
     upper = np.floor(band.upper * EFFORT_SCALE + 1e-6).astype(np.int64)
@@ -168,7 +168,8 @@ def _solve_banded(
     for _lead, group in _groups(problem.pair_lead, everything):
         if len(group) > 1:
             model.add_at_most_one(x[p] for p in group)
-    penalties = []
+    penalties: list[cp_model.IntVar] = []
+    worst_terms: list[cp_model.IntVar] = []
     for rep, group in _groups(problem.pair_rep, everything):
         load = cp_model.LinearExpr.weighted_sum([x[p] for p in group], effort[group].tolist())
         model.add(load <= int(capacity[rep]))
@@ -177,10 +178,17 @@ def _solve_banded(
         model.add(load + under >= int(lower[rep]))
         model.add(load - over <= int(upper[rep]))
         penalties += [under, over]
+        off = model.new_int_var(0, max(int(capacity[rep]), int(lower[rep]), 0), f"off{rep}")
+        model.add(off == under + over)
+        worst_terms.append(off)
     model.add(cp_model.LinearExpr.weighted_sum(x, counts[problem.pair_lead].tolist()) >= covered)
+    # Total shortfall plus the worst rep's (weighted by the rep count): the shortfall is
+    # spread over reps instead of landing on one.
+    worst = model.new_int_var(0, int(max(capacity.max(), lower.max(), 0)), "worst")
+    model.add_max_equality(worst, worst_terms)
     model.maximize(
         cp_model.LinearExpr.weighted_sum(x, scaled.values.tolist())
-        - shortfall_weight * cp_model.LinearExpr.sum(penalties)
+        - shortfall_weight * (cp_model.LinearExpr.sum(penalties) + len(worst_terms) * worst)
     )
     chosen = set(_pairs_of(problem, first.rep_index).tolist())
     for p in range(k):

@@ -44,8 +44,8 @@ def solve_flow(
     coverage first, then the band shortfall is minimised, then the score maximised."""
     n, m, k = problem.n_leads, problem.n_reps, problem.n_pairs
     source, sink = n + m + 1, n + m
-    # the band's weight is about 2·n·peak: one more factor n in the overflow guard
-    blowup = (n + m + 2) * max(n, 1) * (2 * (n + 1) if band is not None else 1)
+    # the band's weight is about 2·n·peak, times up to n convex steps: two more factors n
+    blowup = (n + m + 2) * max(n, 1) * (2 * (n + 1) * (n + 1) if band is not None else 1)
     scaled = scale_scores(problem.pair_score, multiplier=blowup)
     slots = np.minimum(rep_slots(problem, unit_effort), n).astype(np.int64)
     flow = min_cost_flow.SimpleMinCostFlow()
@@ -66,9 +66,21 @@ def solve_flow(
         lower = np.minimum(np.ceil(band.lower / unit_effort - EFFORT_TOLERANCE), slots)
         upper = np.clip(np.floor(band.upper / unit_effort + EFFORT_TOLERANCE), lower, slots)
         lower, upper = lower.astype(np.int64), upper.astype(np.int64)
-        for capacity, cost in ((lower, -weight), (upper - lower, 0), (slots - upper, weight)):
+        # Convex penalties spread a shortfall evenly: the k-th missing unit below the
+        # lower bound costs k weights, the k-th unit above the upper bound k weights.
+        below = np.repeat(np.arange(m), lower)
+        depth = lower[below] - (np.arange(len(below)) - np.repeat(np.cumsum(lower) - lower,
+                                                                  lower))
+        above = np.repeat(np.arange(m), slots - upper)
+        height = 1 + np.arange(len(above)) - np.repeat(np.cumsum(slots - upper)
+                                                       - (slots - upper), slots - upper)
+        for rep_of, capacity, cost in (
+            (below, np.ones(len(below), np.int64), -weight * depth),
+            (np.arange(m), upper - lower, np.zeros(m, np.int64)),
+            (above, np.ones(len(above), np.int64), weight * height),
+        ):
             flow.add_arcs_with_capacity_and_unit_cost(
-                reps, sinks, capacity, np.full(m, cost, dtype=np.int64)
+                reps[rep_of], sinks[rep_of], capacity.astype(np.int64), cost.astype(np.int64)
             )
     supplies = np.zeros(n + m + 2, dtype=np.int64)
     supplies[source], supplies[sink] = n, -n

@@ -289,3 +289,19 @@ def test_coverage_counts_leads_not_account_groups() -> None:
     out = _route(leads, reps, [[0.1], [0.1], [0.9]], {})
     assert out.assignments["rep_id"].tolist() == ["a", "a", ""]
     assert out.assignments["reason"].iloc[2].startswith("capacity exhausted")
+
+
+@pytest.mark.parametrize("effort", [1.0, None], ids=["flow", "cp-sat"])
+def test_band_shortfall_is_spread_not_dumped_on_one_rep(effort: float | None) -> None:
+    from solver import RoutingProblem, solve
+    from solver._band import LoadBand
+
+    rng = np.random.default_rng(0)
+    score = rng.random((30, 4))
+    score[:, 3] -= 0.5  # nobody wants rep 3
+    efforts = np.ones(30) if effort is not None else np.where(np.arange(30) < 2, 2.0, 1.0)
+    problem = RoutingProblem.from_dense(score, np.full(4, 12.0), effort=efforts)
+    target = efforts.sum() / 4
+    result = solve(problem, band=LoadBand(lower=np.full(4, target), upper=np.full(4, target)))
+    loads = np.bincount(result.rep_index, weights=efforts, minlength=4)
+    assert loads.max() - loads.min() <= 2, loads
