@@ -155,11 +155,16 @@ def _solve_banded(
     counts = problem.coverage_weights()
     covered = int(counts[first.rep_index >= 0].sum())
     effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
-    scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
-    shortfall_weight = band_penalty_weight(problem.pair_lead, scaled.values, n)
-    if shortfall_weight * int(capacity.sum() + 1) * (problem.n_reps + 1) >= INT_LIMIT:
-        raise SolverError("objective too large for CP-SAT's 64-bit integers")
+    # penalty ≈ shortfall_weight (≈ 2·n·peak) × (2·Σ capacity + reps × max capacity)
     lower = np.ceil(band.lower * EFFORT_SCALE - 1e-6).astype(np.int64)
+    reach = 2 * int(capacity.sum() + lower.sum()) + (problem.n_reps + 1) * int(
+        max(capacity.max(initial=0), lower.max(initial=0)) + 1)
+    scaled = scale_scores(
+        problem.pair_score, multiplier=4 * (n + 1) * (n + 1) + 2 * (n + 1) * reach
+    )
+    shortfall_weight = band_penalty_weight(problem.pair_lead, scaled.values, n)
+    if shortfall_weight * reach >= INT_LIMIT:
+        raise SolverError("objective too large for CP-SAT's 64-bit integers")
     upper = np.floor(band.upper * EFFORT_SCALE + 1e-6).astype(np.int64)
 
     model = cp_model.CpModel()
