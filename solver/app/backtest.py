@@ -2,10 +2,11 @@
 would have converted with off-policy estimators — never by the model grading itself.
 
 No self-grading: batches are split into ``n_folds`` contiguous blocks of time. Rows of a
-block are scored by an affinity model trained on the *other* blocks only (cross-fitting),
-and the same out-of-fold scores drive both the strategies being evaluated and the reward
-model inside the direct method and doubly robust estimators. IPS, SNIPS and replay use
-only the logged outcomes and propensities.
+block are scored by affinity models trained on the *other* blocks only (cross-fitting):
+the other blocks are split in two halves, one trains the model that drives the evaluated
+strategies, the other the reward model inside the direct method and doubly robust
+estimators, so the evaluation never reuses the noise the strategies selected on. IPS,
+SNIPS and replay use only the logged outcomes and propensities.
 
 Batches: one per ``batch`` period of ``assigned_at`` (default a day). Each batch routes
 that period's leads with the reps active then (``active`` and ``start_date`` on or before
@@ -84,16 +85,30 @@ def _batches(history: pd.DataFrame, freq: str) -> tuple[IntArray, list[str]]:
 
 def _cross_fitted_scores(
     history: pd.DataFrame, reps: pd.DataFrame, folds: IntArray, progress: Progress
-) -> FloatArray:
-    scores = np.zeros((len(history), len(reps)))
-    n_folds = int(folds.max()) + 1
-    for fold in range(n_folds):
-        progress("cross-fitting the affinity model", fold, n_folds)
-        train, held = folds != fold, folds == fold
-        model = AffinityModel().fit(history[train].reset_index(drop=True), reps)
-        scores[held] = model.score_matrix(history[held].reset_index(drop=True), reps)
-    progress("cross-fitting the affinity model", n_folds, n_folds)
-    return scores
+) -> tuple[FloatArray, FloatArray]:
+    """Out-of-fold scores for the strategies and, from disjoint training data, for the
+    reward model of DM/DR.
+
+    Rows of block k are scored by two models trained on the other blocks split in two
+    halves: one drives the strategies, the other predicts rewards. If one model did both,
+    the strategies would pick exactly the pairs whose predictions are too high by chance
+    and the direct method would grade that luck as skill (winner's curse).
+    """
+    strategy_scores = np.zeros((len(history), len(reps)))
+    reward_scores = np.zeros((len(history), len(reps)))
+    blocks = sorted(set(folds.tolist()))
+    for step, fold in enumerate(blocks):
+        progress("cross-fitting the affinity model", step, len(blocks))
+        held = folds == fold
+        others = [b for b in blocks if b != fold]
+        halves = (others[0::2], others[1::2]) if len(others) > 1 else (others, others)
+        rows = history[held].reset_index(drop=True)
+        for target, half in zip((strategy_scores, reward_scores), halves, strict=True):
+            train = np.isin(folds, half)
+            model = AffinityModel().fit(history[train].reset_index(drop=True), reps)
+            target[held] = model.score_matrix(rows, reps)
+    progress("cross-fitting the affinity model", len(blocks), len(blocks))
+    return strategy_scores, reward_scores
 
 
 def _propensities(history: pd.DataFrame, reps: pd.DataFrame, actions: IntArray
@@ -137,7 +152,7 @@ def run_backtest(
     batch, notes = _batches(history, config.batch)
     n_batches = int(batch.max()) + 1
     folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
-    scores = _cross_fitted_scores(history, reps, folds, progress)
+    scores, rewards_hat = _cross_fitted_scores(history, reps, folds, progress)
     actions = rep_pos.loc[history["rep_id"].to_numpy()].to_numpy().astype(np.int64)
     propensities, estimated = _propensities(history, reps, actions)
     if estimated:
@@ -166,8 +181,8 @@ def run_backtest(
         progress(f"replaying {name}", n_batches, n_batches)
         policy = TargetPolicy.deterministic(target, len(reps))
         for estimator in estimators:
-            value = estimator.estimate(data, policy, scores)
-            lift = estimator.lift(data, policy, scores)
+            value = estimator.estimate(data, policy, rewards_hat)
+            lift = estimator.lift(data, policy, rewards_hat)
             estimate_rows.append(_row(name, estimator.name, value))
             lift_rows.append({"strategy": name, "estimator": estimator.name,
                               "lift": lift.value, "ci_low": lift.ci_low,
