@@ -51,13 +51,17 @@ def test_intervals_cover_the_truth_across_seeds() -> None:
     assert covered / total >= 0.7, f"coverage {covered}/{total}"
 
 
-def test_no_signal_means_no_detectable_lift_for_the_optimiser() -> None:
-    # a logging policy that explores enough for importance weights to stay moderate
-    _, history, reps = _world(7, effect=0.0, explore=0.6)
-    config = BacktestConfig(strategies=("optimal",), estimators=("dr", "snips"),
-                            n_folds=3, n_bootstrap=200)
-    lift = run_backtest(history, reps, config).lift
-    assert ((lift["ci_low"] <= 0) & (lift["ci_high"] >= 0)).all(), lift
+def test_no_signal_means_no_systematic_lift_for_the_optimiser() -> None:
+    # with no rep-specific signal every routing converts alike: across seeds the
+    # optimiser's estimated lift must centre on zero (a biased pipeline drifts away)
+    lifts = []
+    for seed in (7, 8, 9):
+        # a logging policy that explores enough for importance weights to stay moderate
+        _, history, reps = _world(seed, effect=0.0, explore=0.6)
+        config = BacktestConfig(strategies=("optimal",), estimators=("dr",), n_folds=3,
+                                n_bootstrap=50)
+        lifts.append(float(run_backtest(history, reps, config).lift["lift"].iloc[0]))
+    assert abs(np.mean(lifts)) < 0.04, lifts
 
 
 def test_strong_signal_shows_a_positive_lift() -> None:
