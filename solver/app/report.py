@@ -11,18 +11,26 @@ from solver.app.backtest import BacktestResult
 
 
 def conclusions(lift: pd.DataFrame) -> list[str]:
-    """One plain sentence per strategy, from the doubly robust lift when available."""
-    preferred = "dr" if "dr" in set(lift["estimator"]) else lift["estimator"].iloc[0]
+    """One plain sentence per strategy. A difference is claimed only when the doubly
+    robust and self-normalised IPS intervals both exclude zero on the same side (each
+    alone can mislead: DR through its reward model, SNIPS through few effective rows)."""
+    judges = [e for e in ("dr", "snips") if e in set(lift["estimator"])]
+    if not judges:
+        judges = [str(lift["estimator"].iloc[0])]
     lines = []
-    for row in lift[lift["estimator"] == preferred].itertuples():
-        if row.ci_low > 0:
-            verdict = f"converts more than the logged routing (+{row.lift:.3f} per lead)"
-        elif row.ci_high < 0:
-            verdict = f"converts less than the logged routing ({row.lift:.3f} per lead)"
+    for strategy in dict.fromkeys(lift["strategy"]):
+        rows = lift[(lift["strategy"] == strategy) & lift["estimator"].isin(judges)]
+        intervals = ", ".join(f"{r.estimator} {r.lift:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
+                              for r in rows.itertuples())
+        if (rows["ci_low"] > 0).all():
+            verdict = "converts more than the logged routing"
+        elif (rows["ci_high"] < 0).all():
+            verdict = "converts less than the logged routing"
+        elif ((rows["ci_low"] > 0) | (rows["ci_high"] < 0)).any():
+            verdict = "no detectable difference (the estimators disagree)"
         else:
             verdict = "no detectable difference from the logged routing"
-        lines.append(f"{row.strategy}: {verdict}; {preferred} interval "
-                     f"[{row.ci_low:.3f}, {row.ci_high:.3f}]")
+        lines.append(f"{strategy}: {verdict}; {intervals}")
     return lines
 
 
