@@ -46,6 +46,21 @@ def _coverage_weight(problem: RoutingProblem, scaled: ScaledScores) -> int:
     return 2 * int(per_lead.sum()) + 1
 
 
+def _tune(solver: cp_model.CpSolver, settings: CpSatSettings) -> None:
+    """One place for the engine's parameters.
+
+    ``linearization_level = 2`` puts the full LP relaxation in the search: assignment
+    LPs are nearly integral, and with one worker it proves OR-Library gapa instances
+    optimal at once instead of stalling at the 20 s limit (measured).
+    """
+    solver.parameters.max_time_in_seconds = settings.time_limit_s
+    solver.parameters.random_seed = settings.seed
+    solver.parameters.num_workers = settings.workers
+    solver.parameters.linearization_level = 2
+    # Several workers race unless interleaved; interleaving keeps the output reproducible.
+    solver.parameters.interleave_search = settings.workers > 1
+
+
 def _pairs_of(problem: RoutingProblem, rep_index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     pairs = pair_index_of(problem, rep_index)
     return pairs[pairs >= 0]
@@ -118,11 +133,7 @@ def solve_cpsat(
         model.add_hint(x[int(p)], int(p) in chosen)
 
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = settings.time_limit_s
-    solver.parameters.random_seed = settings.seed
-    solver.parameters.num_workers = settings.workers
-    # Several workers race unless interleaved; interleaving keeps the output reproducible.
-    solver.parameters.interleave_search = settings.workers > 1
+    _tune(solver, settings)
     status = solver.solve(model)
 
     upper = relaxation.bound if relaxation is not None else float("inf")
@@ -199,10 +210,7 @@ def _solve_banded(
     for p in range(k):
         model.add_hint(x[p], p in chosen)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(settings.time_limit_s / 2, 0.01)
-    solver.parameters.random_seed = settings.seed
-    solver.parameters.num_workers = settings.workers
-    solver.parameters.interleave_search = settings.workers > 1
+    _tune(solver, replace(settings, time_limit_s=max(settings.time_limit_s / 2, 0.01)))
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return replace(first, proven_optimal=False, score_bound_scaled=float("inf"))
