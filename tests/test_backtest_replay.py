@@ -12,8 +12,6 @@ from models.policy_eval import SNIPS, LoggedBandit, TargetPolicy
 from models.synthetic import SyntheticWorld, WorldConfig
 from solver.app.backtest import BacktestConfig, BacktestResult, run_backtest
 
-FAST = {"estimators": ("ips", "snips"), "n_folds": 2, "n_bootstrap": 30}
-
 
 def _world(seed: int = 0, n_history: int = 1200) -> SyntheticWorld:
     return SyntheticWorld(WorldConfig(seed=seed, n_history=n_history, n_reps=8, n_new_reps=0,
@@ -27,13 +25,14 @@ def _loads(history: pd.DataFrame, assigned: pd.DataFrame, freq: str) -> pd.DataF
     frame = pd.DataFrame({"period": period[routed],
                           "rep_id": assigned["rep_id"].to_numpy()[routed],
                           "effort": history["effort"].to_numpy(float)[routed]})
-    return frame.groupby(["period", "rep_id"])["effort"].sum().unstack(fill_value=0.0)
+    return frame.groupby(["period", "rep_id"])["effort"].sum().unstack().fillna(0.0)
 
 
 def _run(history: pd.DataFrame, reps: pd.DataFrame, strategies: tuple[str, ...],
          batch: str = "D") -> BacktestResult:
-    return run_backtest(history, reps,
-                        BacktestConfig(strategies=strategies, batch=batch, **FAST))
+    config = BacktestConfig(strategies=strategies, batch=batch, estimators=("ips", "snips"),
+                            n_folds=2, n_bootstrap=30)
+    return run_backtest(history, reps, config)
 
 
 @pytest.mark.parametrize("batch", ["D", "W"])

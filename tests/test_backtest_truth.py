@@ -37,9 +37,10 @@ def _coverage_by_estimator() -> dict[str, float]:
             truth = truth_matrix[np.flatnonzero(routed),
                                  column.loc[assigned.loc[routed, "rep_id"]].to_numpy()]
             value = float(truth.sum() / len(history))
-            for row in result.estimates[result.estimates["strategy"] == name].itertuples():
-                hits.setdefault(str(row.estimator), []).append(
-                    bool(row.ci_low <= value <= row.ci_high))
+            rows = result.estimates[result.estimates["strategy"] == name]
+            covered = (rows["ci_low"] <= value) & (value <= rows["ci_high"])
+            for estimator, hit in zip(rows["estimator"], covered, strict=True):
+                hits.setdefault(str(estimator), []).append(bool(hit))
     return {name: float(np.mean(found)) for name, found in hits.items()}
 
 
