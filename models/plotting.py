@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot():  # noqa: ANN202 - matplotlib.pyplot module, imported lazily
     import matplotlib
 
     matplotlib.use("Agg")

@@ -81,7 +81,7 @@ def _is_blank(value: object) -> bool:
     if isinstance(value, str):
         return value.strip() == ""
     try:
-        return bool(pd.isna(value))
+        return bool(pd.isna(value))  # type: ignore[call-overload]
     except (TypeError, ValueError):  # array-like cells are not blank scalars
         return False
 
@@ -196,7 +196,8 @@ def _timestamps(frame: pd.DataFrame, label: str, column: str, *, date_only: bool
         if stamp.tzinfo is not None:
             stamp = stamp.tz_convert("UTC").tz_localize(None)
         out.append(stamp.normalize() if date_only else stamp)
-    return pd.Series(pd.to_datetime(out), index=frame.index).astype("datetime64[ns]")
+    stamps = pd.to_datetime(pd.Series(out, index=frame.index, dtype=object))
+    return stamps.astype("datetime64[ns]")
 
 
 def _keep_attributes(frame: pd.DataFrame, reserved: frozenset[str]) -> pd.DataFrame:
@@ -209,7 +210,7 @@ def _keep_attributes(frame: pd.DataFrame, reserved: frozenset[str]) -> pd.DataFr
             non_blank = text[text != ""]
             converted = pd.to_numeric(non_blank, errors="coerce")
             if len(non_blank) and converted.notna().all():
-                extra[column] = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+                extra[column] = pd.to_numeric(text.where(text != ""), errors="coerce")
             else:
                 extra[column] = text
     return extra

@@ -176,8 +176,10 @@ def run_backtest(
     present = (started.isna() | (started <= last)).to_numpy() if last is not None else True
     weights = reps["weight"].to_numpy(float) * reps["active"].to_numpy(bool) * present
     for name in config.strategies:
-        target = _replay(history, reps, scores, batch, name, config, start,
-                         lambda done, total, n=name: progress(f"replaying {n}", done, total))
+        def replay_progress(done: int, total: int, label: str = f"replaying {name}") -> None:
+            progress(label, done, total)
+
+        target = _replay(history, reps, scores, batch, name, config, start, replay_progress)
         progress(f"replaying {name}", n_batches, n_batches)
         policy = TargetPolicy.deterministic(target, len(reps))
         for estimator in estimators:

@@ -37,7 +37,7 @@ def contains_mask(rule: ContainsRule, leads: pd.DataFrame, reps: pd.DataFrame,
     lead_values = _text(_column(leads, rule.lead, "leads"))
     lists = _column(reps, rule.rep, "reps").fillna("").astype(str).str.lower().str.split(";")
     exploded = lists.explode().str.strip()
-    rep_index = np.repeat(np.arange(len(reps)), lists.str.len().to_numpy())
+    rep_index = np.repeat(np.arange(len(reps)), lists.map(len).to_numpy(dtype=np.int64))
     tokens = exploded.to_numpy(dtype=object)
     codes, uniques = pd.factorize(np.concatenate([lead_values, tokens]))
     lead_codes, token_codes = codes[: len(lead_values)], codes[len(lead_values):]

@@ -87,8 +87,10 @@ class _Batch:
 def _as_of(leads: pd.DataFrame, given: pd.Timestamp | None) -> pd.Timestamp:
     if given is not None:
         return pd.Timestamp(given)
-    created = pd.to_datetime(leads.get("created_at"), errors="coerce")
-    if created is not None and created.notna().any():
+    if "created_at" not in leads.columns:
+        return pd.Timestamp.now().normalize()
+    created = pd.to_datetime(leads["created_at"], errors="coerce")
+    if created.notna().any():
         return pd.Timestamp(created.max())
     return pd.Timestamp.now().normalize()
 
@@ -200,7 +202,7 @@ def route_with_policy(
     np.maximum.at(best, pl[eligible_any], score[eligible_any])
     if policy.nurture is not None:
         low = (best < policy.nurture.threshold) & np.isfinite(best)
-        for lead in np.flatnonzero(low):
+        for lead in np.flatnonzero(low).tolist():
             if batch.status[lead] is None:
                 batch.status[lead] = LeadStatus.NURTURE
                 batch.reasons[lead] = (

@@ -86,7 +86,7 @@ def show(console: Console, result: BacktestResult, out: Path) -> None:
     for column in ("strategy", "estimator", "lift", "interval"):
         table.add_column(column)
     for row in result.lift.itertuples():
-        table.add_row(row.strategy, row.estimator, f"{row.lift:+.4f}",
+        table.add_row(str(row.strategy), str(row.estimator), f"{row.lift:+.4f}",
                       f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]")
     console.print(table)
     for line in conclusions(result.lift):
