@@ -8,6 +8,7 @@ fallback chain of pools, ramp-up, the fairness band, and explanations.
 from solver.policy._load import load_policy, parse_policy
 from solver.policy._model import (
     Accounts,
+    AdaptiveCaps,
     AtMostRule,
     ContainsRule,
     EqualsRule,
@@ -19,6 +20,8 @@ from solver.policy._model import (
     Pool,
     Ramp,
     RepFilter,
+    Sla,
+    Tier,
 )
 from solver.policy._route import PolicyInputs, PolicyOutcome, route_with_policy
 from solver.policy._summary import SHADOW_PRICE_MAX_PAIRS, rep_summary, shadow_prices
@@ -27,6 +30,7 @@ from solver.policy._tables import load_overrides, load_owners
 __all__ = [
     "SHADOW_PRICE_MAX_PAIRS",
     "Accounts",
+    "AdaptiveCaps",
     "AtMostRule",
     "ContainsRule",
     "EqualsRule",
@@ -40,6 +44,8 @@ __all__ = [
     "Pool",
     "Ramp",
     "RepFilter",
+    "Sla",
+    "Tier",
     "load_overrides",
     "load_owners",
     "load_policy",

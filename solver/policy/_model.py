@@ -119,6 +119,42 @@ class Nurture(_Strict):
     threshold: float = Field(ge=0.0)
 
 
+class Tier(_Strict):
+    """One step of an escalation: ``reps`` may take a lead once it is ``after_minutes`` old."""
+
+    name: str
+    reps: RepFilter | None = None  # None = every rep
+    after_minutes: float = Field(0.0, ge=0.0)
+
+
+class AdaptiveCaps(_Strict):
+    """Scale each rep's capacity by its recent follow-up rate relative to the team's,
+    bounded to ``[min_factor, max_factor]`` (used by the micro-batch service)."""
+
+    lookback_days: int = Field(14, ge=1)
+    min_factor: float = Field(0.5, gt=0.0, le=1.0)
+    max_factor: float = Field(1.5, ge=1.0)
+    min_leads: int = Field(5, ge=1)  # below this many recent leads a rep keeps factor 1
+
+
+class Sla(_Strict):
+    """Service level: a lead not marked worked within ``work_within_minutes`` expires and
+    is routed again to a rep who has not had it. Used by the micro-batch service only."""
+
+    work_within_minutes: float = Field(gt=0.0)
+    max_attempts: int = Field(3, ge=1)
+    expiry_penalty: float = Field(0.0, ge=0.0, lt=1.0)  # score × (1 − p)^(recent expiries)
+    tiers: tuple[Tier, ...] = ()
+    adaptive_caps: AdaptiveCaps | None = None
+
+    @model_validator(mode="after")
+    def _check_tiers(self) -> Sla:
+        delays = [tier.after_minutes for tier in self.tiers]
+        if delays and (delays[0] != 0 or delays != sorted(delays)):
+            raise ValueError("tiers must start at after_minutes = 0 and not decrease")
+        return self
+
+
 class Policy(_Strict):
     """A whole routing policy (``--policy policy.toml``)."""
 
@@ -129,6 +165,7 @@ class Policy(_Strict):
     fairness: Fairness | None = None
     ramp: Ramp | None = None
     nurture: Nurture | None = None
+    sla: Sla | None = None
 
     @model_validator(mode="after")
     def _check_names(self) -> Policy:

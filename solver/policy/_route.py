@@ -45,6 +45,9 @@ class PolicyInputs:
     pins: Mapping[str, str] = field(default_factory=dict)  # lead_id → rep_id
     forbidden: frozenset[tuple[str, str]] = frozenset()  # (lead_id, rep_id)
     as_of: pd.Timestamp | None = None
+    # effort each rep already received earlier in the fairness window (micro-batches keep
+    # fairness cumulative over the window, not per batch); capacity is not reduced by it
+    prior_loads: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +74,8 @@ class _Batch:
     status: list[LeadStatus | None]
     reasons: list[str]
     remaining: FloatArray
-    loads: FloatArray
+    loads: FloatArray  # prior window load + this batch (the fairness band's view)
+    prior: FloatArray = field(default_factory=lambda: np.zeros(0))
     solve_status: SolveStatus = SolveStatus.OPTIMAL
     engines: list[Engine] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
@@ -134,7 +138,7 @@ def route_with_policy(
     options = options or SolveOptions()
     strategy = strategy or Optimal(time_limit_s=options.time_limit_s, seed=options.seed,
                                    workers=options.workers)
-    n, m = problem.n_leads, problem.n_reps
+    n = problem.n_leads
     lead_ids = problem.lead_ids.astype(str)
     rep_ids = problem.rep_ids.astype(str)
     pl, pr = problem.pair_lead, problem.pair_rep
@@ -179,8 +183,10 @@ def route_with_policy(
     lead_effort = leads["effort"].to_numpy(dtype=float)
     batch = _Batch(
         rep_index=np.full(n, -1, dtype=np.int64), status=[None] * n, reasons=[""] * n,
-        remaining=capacity.copy(), loads=np.zeros(m),
+        remaining=capacity.copy(),
+        loads=np.array([float(inputs.prior_loads.get(r, 0.0)) for r in rep_ids]),
     )
+    batch.prior = batch.loads.copy()
     rep_pos = {rep: j for j, rep in enumerate(rep_ids)}
 
     # 1. manual pins: honoured whatever the rules say, within capacity
@@ -415,8 +421,8 @@ def _outcome(
         "reason": batch.reasons,
     })
     summary = rep_summary(
-        problem, reps, score=score, eligible=eligible, capacity=capacity, loads=batch.loads,
-        weight=weight, factor=factor,
+        problem, reps, score=score, eligible=eligible, capacity=capacity,
+        loads=batch.loads - batch.prior, weight=weight, factor=factor,
         band=policy.fairness.band if policy.fairness is not None else None,
     )
     return PolicyOutcome(
