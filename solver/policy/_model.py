@@ -166,6 +166,9 @@ class Policy(_Strict):
     ramp: Ramp | None = None
     nurture: Nurture | None = None
     sla: Sla | None = None
+    # Columns present in leads and reps that split a batch into independent problems
+    # (e.g. region × team); see solver._partition for when that is allowed.
+    partition_by: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check_names(self) -> Policy:
