@@ -1,0 +1,116 @@
+"""Who can take leads right now, and how much room each rep has left in its windows.
+
+Windows are local to each rep's time zone: the day starts at local midnight, the week on
+local Monday. Effort given earlier in the window counts against the caps and, for
+fairness, is carried into the batch as the window's prior load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from solver.policy import AdaptiveCaps
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Windows:
+    day_start: list[datetime]  # naive UTC, per rep
+    week_start: list[datetime]
+
+
+def windows(reps: pd.DataFrame, now: datetime) -> Windows:
+    day, week = [], []
+    for zone in reps["timezone"]:
+        local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(str(zone)))
+        midnight = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
+        monday = midnight - timedelta(days=local.weekday())
+        day.append(midnight.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
+        week.append(monday.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
+    return Windows(day, week)
+
+
+def available(reps: pd.DataFrame, absent: set[str], now: datetime) -> list[str | None]:
+    """Per rep: None when available now, else why not."""
+    out: list[str | None] = []
+    for _, rep in reps.iterrows():
+        if not bool(rep["active"]):
+            out.append("inactive")
+        elif rep["rep_id"] in absent:
+            out.append("out of office")
+        elif rep["work_start"] and not _on_shift(rep, now):
+            out.append(f"off shift (works {rep['work_start']}–{rep['work_end']} "
+                       f"{rep['timezone']})")
+        else:
+            out.append(None)
+    return out
+
+
+def _on_shift(rep: pd.Series, now: datetime) -> bool:
+    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(str(rep["timezone"])))
+    start = time.fromisoformat(str(rep["work_start"]))
+    end = time.fromisoformat(str(rep["work_end"]))
+    clock = local.time().replace(tzinfo=None)
+    if start <= end:
+        return start <= clock < end
+    return clock >= start or clock < end  # a night shift crosses midnight
+
+
+def window_loads(reps: pd.DataFrame, given: pd.DataFrame, spans: Windows
+                 ) -> tuple[FloatArray, FloatArray]:
+    """Effort each rep received since its local day start and since its week start."""
+    day = np.zeros(len(reps))
+    week = np.zeros(len(reps))
+    if given.empty:
+        return day, week
+    by_rep = {rep: frame for rep, frame in given.groupby("rep_id")}
+    for j, rep_id in enumerate(reps["rep_id"]):
+        frame = by_rep.get(rep_id)
+        if frame is None:
+            continue
+        at = pd.to_datetime(frame["created_at"])
+        effort = frame["effort"].to_numpy(dtype=float)
+        day[j] = effort[(at >= spans.day_start[j]).to_numpy()].sum()
+        week[j] = effort[(at >= spans.week_start[j]).to_numpy()].sum()
+    return day, week
+
+
+@dataclass(frozen=True)
+class CapFactors:
+    factor: FloatArray
+    notes: list[str]  # per rep, "" when the cap was not adapted
+
+
+def adaptive_factors(reps: pd.DataFrame, follow_up: pd.DataFrame,
+                     settings: AdaptiveCaps | None) -> CapFactors:
+    """Cap × (rep's follow-up rate / team's), bounded; reps with few recent leads keep 1."""
+    factor = np.ones(len(reps))
+    notes = [""] * len(reps)
+    if settings is None or follow_up.empty:
+        return CapFactors(factor, notes)
+    total = float(follow_up["assigned"].sum())
+    team_rate = 1.0 - float(follow_up["expired"].sum()) / total if total else 1.0
+    if team_rate <= 0:
+        return CapFactors(factor, notes)
+    stats = follow_up.set_index("rep_id")
+    for j, rep_id in enumerate(reps["rep_id"]):
+        if rep_id not in stats.index:
+            continue
+        assigned = int(stats.loc[rep_id, "assigned"])
+        expired = int(stats.loc[rep_id, "expired"])
+        if assigned < settings.min_leads:
+            continue
+        rate = 1.0 - expired / assigned
+        value = float(np.clip(rate / team_rate, settings.min_factor, settings.max_factor))
+        if abs(value - 1.0) > 1e-9:
+            factor[j] = value
+            notes[j] = (f"cap ×{value:.2f} (followed up {rate:.0%} of {assigned} recent leads "
+                        f"vs team {team_rate:.0%})")
+    return CapFactors(factor, notes)

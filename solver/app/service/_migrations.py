@@ -1,0 +1,40 @@
+"""Ordered schema migrations: each step runs once, in order, recorded in
+``lr_schema_version``. Adding a change = appending a function to ``MIGRATIONS``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from solver.app.service import _schema as schema
+
+
+def _v1_initial(conn: Connection) -> None:
+    tables = [t for t in schema.metadata.sorted_tables if t is not schema.schema_version]
+    schema.metadata.create_all(conn, tables=tables)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial,)
+LATEST = len(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table(schema.schema_version.name):
+        return 0
+    found = conn.execute(select(schema.schema_version.c.version)).scalars().all()
+    return max(found, default=0)
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the database to ``LATEST``; safe to call at every start (a no-op when current)."""
+    with engine.begin() as conn:
+        schema.metadata.create_all(conn, tables=[schema.schema_version])
+    with engine.begin() as conn:
+        version = current_version(conn)
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            step(conn)
+            conn.execute(schema.schema_version.insert().values(
+                version=number, applied_at=datetime.now(UTC).replace(tzinfo=None)))
+        return current_version(conn)

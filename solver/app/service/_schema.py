@@ -1,0 +1,140 @@
+"""The state store's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Times are naive UTC everywhere (SQLite has no time zones). ``assignments`` is the audit log:
+rows are only ever inserted, never updated, so "what happened to this lead" is a query.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "lr_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+reps = Table(
+    "lr_reps",
+    metadata,
+    Column("rep_id", String(200), primary_key=True),
+    Column("capacity", Float, nullable=False),  # effort units per day
+    Column("capacity_week", Float, nullable=True),  # optional weekly cap on top
+    Column("active", Boolean, nullable=False, default=True),
+    Column("weight", Float, nullable=False, default=1.0),
+    Column("start_date", Date, nullable=True),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("work_start", String(5), nullable=True),  # "09:00" local time; null = always
+    Column("work_end", String(5), nullable=True),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+absences = Table(
+    "lr_absences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rep_id", String(200), ForeignKey("lr_reps.rep_id"), nullable=False),
+    Column("starts_at", DateTime, nullable=False),
+    Column("ends_at", DateTime, nullable=False),
+)
+
+leads = Table(
+    "lr_leads",
+    metadata,
+    Column("lead_id", String(200), primary_key=True),
+    Column("account_id", String(200), nullable=True),
+    Column("value", Float, nullable=False, default=1.0),
+    Column("effort", Float, nullable=False, default=1.0),
+    Column("created_at", DateTime, nullable=False),
+    Column("attributes", JSON, nullable=False, default=dict),
+    # pending → assigned → accepted → worked; assigned → expired → pending; nurture; unrouted
+    Column("status", String(16), nullable=False),
+    Column("rep_id", String(200), nullable=True),
+    Column("assigned_at", DateTime, nullable=True),
+    Column("due_at", DateTime, nullable=True),
+    Column("worked_at", DateTime, nullable=True),
+    Column("converted", Boolean, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("reason", Text, nullable=False, default=""),
+    Column("updated_at", DateTime, nullable=False),
+)
+Index("lr_leads_status", leads.c.status, leads.c.created_at)
+
+assignments = Table(
+    "lr_assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_id", String(200), ForeignKey("lr_leads.lead_id"), nullable=False),
+    Column("rep_id", String(200), nullable=True),
+    Column("batch_id", String(200), nullable=False),
+    Column("event", String(16), nullable=False),  # assigned, nurture, unassigned, expired, ...
+    Column("effort", Float, nullable=False, default=0.0),
+    Column("score", Float, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("engine", String(64), nullable=False, default=""),
+    Column("policy_version", String(32), nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+)
+Index("lr_assignments_lead", assignments.c.lead_id)
+Index("lr_assignments_rep_time", assignments.c.rep_id, assignments.c.created_at)
+
+owners = Table(
+    "lr_owners",
+    metadata,
+    Column("account_id", String(200), primary_key=True),
+    Column("rep_id", String(200), nullable=False),
+    Column("parent_account_id", String(200), nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+rotation = Table(
+    "lr_rotation",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("state", Text, nullable=False),  # RotationState JSON
+    Column("updated_at", DateTime, nullable=False),
+)
+
+batches = Table(
+    "lr_batches",
+    metadata,
+    Column("batch_id", String(200), primary_key=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=False),
+    Column("report", JSON, nullable=False),
+)
+
+notifications = Table(
+    "lr_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lead_id", String(200), nullable=False),
+    Column("rep_id", String(200), nullable=False),
+    Column("batch_id", String(200), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+)
+Index("lr_notifications_due", notifications.c.status, notifications.c.next_attempt_at)

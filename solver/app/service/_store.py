@@ -1,0 +1,169 @@
+"""Opening the state store, and the one lock that serialises routing runs.
+
+SQLite (the embedded default) gets WAL, foreign keys and ``BEGIN IMMEDIATE`` so a write
+transaction takes the database's write lock at its start: a second run waits (up to the
+lock timeout) instead of both reading the same pending leads. PostgreSQL uses a
+transaction-scoped advisory lock for the same purpose.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+
+from solver.app.service._errors import BatchBusyError, StoreError
+from solver.app.service._migrations import migrate
+
+DEFAULT_DB_URL: Final = "sqlite:///leadroute.db"
+DB_URL_ENV: Final = "LEADROUTE_DB_URL"
+_ROUTING_LOCK_KEY: Final = 0x1EAD_0001  # any constant shared by all leadroute processes
+_MIGRATION_LOCK_KEY: Final = 0x1EAD_0002
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the store's time format."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Any datetime → naive UTC (naive input is taken as UTC already)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def db_url_from_env(given: str | None = None) -> str:
+    return given or os.environ.get(DB_URL_ENV) or DEFAULT_DB_URL
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreSettings:
+    url: str = DEFAULT_DB_URL
+    lock_timeout_s: float = 30.0  # how long a run waits for another run's lock
+
+
+class Store:
+    """A migrated database plus the routing lock. Cheap to pass around; one per process."""
+
+    def __init__(self, settings: StoreSettings) -> None:
+        self.settings = settings
+        self.engine = _engine(settings)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        try:
+            with self._migration_lock():
+                self.schema_version = migrate(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"{_safe_url(settings.url)}: cannot open the store "
+                             f"({_first_line(exc)})") from None
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.is_sqlite:
+            yield  # BEGIN IMMEDIATE already serialises the migration's transaction
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"),
+                             {"key": _MIGRATION_LOCK_KEY})
+                conn.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            if _is_lock_timeout(exc):
+                raise BatchBusyError("the store is busy (another run holds its lock); "
+                                     "try again later") from None
+            raise
+
+    @contextmanager
+    def routing_transaction(self, *, wait: bool = True) -> Iterator[Connection]:
+        """A write transaction holding the routing lock until it commits or rolls back."""
+        with self.write() as conn:
+            if not self.is_sqlite:
+                if wait:
+                    conn.execute(text(f"SET LOCAL lock_timeout = "
+                                      f"'{int(self.settings.lock_timeout_s * 1000)}ms'"))
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": _ROUTING_LOCK_KEY})
+                else:
+                    got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                       {"key": _ROUTING_LOCK_KEY}).scalar_one()
+                    if not got:
+                        raise BatchBusyError("another routing run holds the lock")
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _engine(settings: StoreSettings) -> Engine:
+    url = settings.url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True,
+                                                                       exist_ok=True)
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # bad URL, missing driver
+        raise StoreError(f"{_safe_url(url)}: cannot open the store ({_first_line(exc)})"
+                         ) from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_pragmas(engine, settings.lock_timeout_s)
+    elif engine.dialect.name != "postgresql":
+        raise StoreError(f"{_safe_url(url)}: only sqlite:// and postgresql:// are supported")
+    return engine
+
+
+def _sqlite_pragmas(engine: Engine, lock_timeout_s: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "lock timeout" in message
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+    return url
