@@ -1,10 +1,20 @@
 """Off-policy estimators with bootstrap intervals (Open Bandit Pipeline style: config in
 fields, data in methods).
 
-Every estimator computes its value as a weighted mean of per-row terms, so one bootstrap
-(Poisson(1) row weights, a (n_bootstrap × n) matrix, no Python loop over resamples) gives
-the interval, and the same weights give a *paired* interval for the lift over the logged
-policy — the interval of the difference, not the difference of two intervals.
+Every estimator estimates the same quantity: the target policy's expected reward *per
+logged lead*, a lead the target routes to nobody counting as reward 0 (``TargetPolicy``).
+With conversions as the reward that is conversions per lead of the history — comparable
+with the logged policy's mean outcome, which routed every lead, so the lift is like for
+like. Self-normalised estimators (SNIPS, replay) on their own estimate the reward per
+*routed* lead (the weights average to the routed share, not 1); they are multiplied by the
+target's routed share so that they agree with IPS, DM and DR when capacity leaves leads
+unrouted.
+
+Every estimator computes its value as a ratio of sums of per-row terms (times the routed
+share for the self-normalised ones), so one bootstrap (Poisson(1) row weights, a
+(n_bootstrap × n) matrix, no Python loop over resamples) gives the interval, and the same
+weights give a *paired* interval for the lift over the logged policy — the interval of the
+difference, not the difference of two intervals.
 """
 
 from __future__ import annotations
@@ -27,11 +37,24 @@ class Estimate:
 
 @dataclass(frozen=True)
 class _Terms:
-    """value = Σ numerator / Σ denominator over rows (each row weighted by the bootstrap)."""
+    """value = Σ numerator / Σ denominator · mean(share) over rows (each row weighted by the
+    bootstrap). ``share`` is the target's routed share per row, for the self-normalised
+    estimators, whose ratio alone is a reward per routed lead; ``None`` means 1."""
 
     numerator: FloatArray
     denominator: FloatArray
     n_effective: float
+    share: FloatArray | None = None
+
+    def value(self) -> float:
+        ratio = _ratio(self.numerator.sum(), self.denominator.sum())
+        return ratio * float(self.share.mean()) if self.share is not None else ratio
+
+    def samples(self, draws: FloatArray) -> FloatArray:
+        ratios = _ratios(draws @ self.numerator, draws @ self.denominator)
+        if self.share is None:
+            return ratios
+        return ratios * _ratios(draws @ self.share, draws.sum(axis=1))
 
 
 def _kish(weights: FloatArray) -> float:
@@ -59,9 +82,9 @@ class _Estimator:
                  rewards_hat: FloatArray | None = None) -> Estimate:
         target.check(data)
         terms = self._terms(data, target, rewards_hat)
-        value = _ratio(terms.numerator.sum(), terms.denominator.sum())
+        value = terms.value()
         draws = self._bootstrap_weights(data.n_rows)
-        samples = _ratios(draws @ terms.numerator, draws @ terms.denominator)
+        samples = terms.samples(draws)
         low, high = _interval(samples, self.alpha)
         return Estimate(value, low, high, terms.n_effective)
 
@@ -70,10 +93,10 @@ class _Estimator:
         """Target value minus the logged policy's (its on-policy mean reward), paired."""
         target.check(data)
         terms = self._terms(data, target, rewards_hat)
-        value = _ratio(terms.numerator.sum(), terms.denominator.sum()) - data.rewards.mean()
+        value = terms.value() - float(data.rewards.mean())
         draws = self._bootstrap_weights(data.n_rows)
         logged = _ratios(draws @ data.rewards, draws.sum(axis=1))
-        samples = _ratios(draws @ terms.numerator, draws @ terms.denominator) - logged
+        samples = terms.samples(draws) - logged
         low, high = _interval(samples, self.alpha)
         return Estimate(value, low, high, terms.n_effective)
 
@@ -124,20 +147,26 @@ class IPS(_Estimator):
 
 @dataclass(frozen=True, kw_only=True)
 class SNIPS(IPS):
-    """Self-normalised IPS: Σ w r / Σ w. Slightly biased, much steadier."""
+    """Self-normalised IPS: Σ w r / Σ w times the target's routed share mean(Σ_a π(a|x)).
+    Σ w r / Σ w alone is the reward per routed lead (E[w] is the routed share, not 1);
+    the share makes it a reward per lead like the other estimators. Slightly biased, much
+    steadier than IPS."""
 
     name: ClassVar[str] = "snips"
 
     def _terms(self, data: LoggedBandit, target: TargetPolicy,
                rewards_hat: FloatArray | None) -> _Terms:
         weights = self._weights(data, target)
-        return _Terms(weights * data.rewards, weights, _kish(weights))
+        return _Terms(weights * data.rewards, weights, _kish(weights),
+                      share=target.probabilities.sum(axis=1))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Replay(_Estimator):
     """Li et al. (2011): keep the rows where the target's most likely action equals the
-    logged one; their mean reward. Unbiased when logging was uniform over the candidates."""
+    logged one; their mean reward (a reward per routed lead), times the share of rows the
+    target routes (a reward per lead, unrouted = 0). Unbiased when logging was uniform
+    over the candidates."""
 
     name: ClassVar[str] = "replay"
 
@@ -146,7 +175,8 @@ class Replay(_Estimator):
         chosen = np.argmax(target.probabilities, axis=1)
         routed = target.probabilities.max(axis=1) > 0
         match = (routed & (chosen == data.actions)).astype(float)
-        return _Terms(match * data.rewards, match, float(match.sum()))
+        return _Terms(match * data.rewards, match, float(match.sum()),
+                      share=routed.astype(float))
 
 
 @dataclass(frozen=True, kw_only=True)
