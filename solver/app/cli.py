@@ -34,6 +34,13 @@ def _root() -> None:
 for _module in (_demo, _route, _fit, _data, _backtest):
     _module.register(app)
 
+try:  # the service commands need the `service` extra (SQLAlchemy, FastAPI)
+    from solver.app.commands import service as _service
+except ImportError:  # pragma: no cover - depends on the installed extras
+    pass
+else:
+    _service.register(app)
+
 
 def main() -> None:
     try:

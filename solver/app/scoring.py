@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,3 +24,22 @@ def score_with_model(
         return np.asarray(model.score_matrix(leads, reps), dtype=np.float64)
     except (ValueError, OSError) as exc:
         raise ModelError(f"{path}: {exc}") from None
+
+
+def model_scorer(
+    path: Path,
+) -> Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]:
+    """Load the model once; the returned scorer gives a lead × rep matrix per batch."""
+    try:
+        from models import load_affinity_model
+    except ImportError as exc:
+        raise ModelError(f"affinity model support is not available: {exc}") from None
+    try:
+        model = load_affinity_model(path)
+    except (ValueError, OSError) as exc:
+        raise ModelError(f"{path}: {exc}") from None
+
+    def score(leads: pd.DataFrame, reps: pd.DataFrame) -> npt.NDArray[np.float64]:
+        return np.asarray(model.score_matrix(leads, reps), dtype=np.float64)
+
+    return score

@@ -1,0 +1,64 @@
+"""The scheduled loop behind ``leadroute worker``: a batch, then due webhooks, then sleep.
+
+A run that finds another run holding the lock skips its turn instead of queueing up;
+a failed batch is reported and the loop goes on (the transaction left nothing behind).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from solver._errors import InputError, LeadrouteError
+from solver.app.service._batch import BatchReport, BatchSettings, run_batch
+from solver.app.service._errors import BatchBusyError
+from solver.app.service._notify import deliver_due
+from solver.app.service._store import Store
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(text: str, *, option: str = "--every") -> float:
+    """``"60s"``, ``"5m"``, ``"1h"``, ``"250ms"`` or plain seconds → seconds."""
+    match = _DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise InputError(f"{option}: not a positive duration: {text!r} (e.g. 60s, 5m)",
+                         source="command line")
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerSettings:
+    every_s: float = 60.0
+    max_runs: int | None = None  # None = until stopped
+
+
+def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
+               on_event: Callable[[str], None] = lambda _text: None,
+               sleep: Callable[[float], None] = time.sleep) -> list[BatchReport]:
+    reports: list[BatchReport] = []
+    runs = 0
+    while worker.max_runs is None or runs < worker.max_runs:
+        started = time.monotonic()
+        runs += 1
+        try:
+            report = run_batch(store, batch, wait=False)
+            reports.append(report)
+            on_event(f"batch {report.batch_id}: {report.assigned} assigned, "
+                     f"{report.nurture} nurture, {report.still_pending} waiting, "
+                     f"{report.expired} expired")
+        except BatchBusyError:
+            on_event("another run holds the routing lock; skipped this turn")
+        except LeadrouteError as exc:
+            on_event(f"batch failed, nothing written: {exc}")
+        delivery = deliver_due(store)
+        if delivery.delivered or delivery.failed or delivery.retrying:
+            on_event(f"webhooks: {delivery.delivered} delivered, {delivery.retrying} "
+                     f"retrying, {delivery.failed} failed")
+        if worker.max_runs is not None and runs >= worker.max_runs:
+            break
+        sleep(max(worker.every_s - (time.monotonic() - started), 0.0))
+    return reports
