@@ -1,5 +1,6 @@
-"""Known defects of the backtest, pinned as strict xfails: each flips to a failure the day
-it is fixed, so the marker is removed with the fix."""
+"""Formerly known defects of the backtest (pinned as strict xfails until fixed): estimated
+propensities use pandas-3 string columns, an unknown rep names the history file, an
+invalid --batch alias is a one-line error, and the logged rows keep the estimators' order."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pandas as pd
 import pytest
 
 from models.synthetic import SyntheticWorld, WorldConfig
+from solver._errors import InputError
 from solver._tables import load_history
 from solver.app import cli
-from solver.app.backtest import _propensities
+from solver.app.backtest import BacktestConfig, _propensities, run_backtest
 
 
 def _world() -> SyntheticWorld:
@@ -21,11 +23,6 @@ def _world() -> SyntheticWorld:
                                       history_days=10, explore=0.2))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "solver/app/backtest.py::_propensities keeps only dtype == object columns; pandas 3 "
-    "reads text as the 'str' dtype, so the 'logistic model of the logging policy' has no "
-    "feature and returns each rep's overall share (log-correlation with the true "
-    "propensity -0.01; with string columns included 0.97)"))
 def test_estimated_propensities_follow_the_logging_policy() -> None:
     world = _world()
     history = load_history(world.history())
@@ -54,9 +51,6 @@ def _files(tmp_path: Path, history: pd.DataFrame, reps: pd.DataFrame) -> list[st
             "--out", str(tmp_path / "bt"), "--strategies", "greedy", "--n-bootstrap", "10"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "run_backtest names the source 'history', not the file: "
-    "\"error: history, row 6, column 'rep_id': rep 'ZZZ' is not in the reps table\""))
 def test_unknown_rep_names_the_history_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -69,9 +63,6 @@ def test_unknown_rep_names_the_history_file(
     assert "history.csv, row 6, column 'rep_id'" in err
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "an invalid --batch alias reaches pandas' to_period and ends in a traceback (exit 1) "
-    "instead of a one-line InputError naming --batch"))
 def test_invalid_batch_alias_is_a_one_line_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -81,3 +72,24 @@ def test_invalid_batch_alias_is_a_one_line_error(
     code, err = _cli(args, monkeypatch, capsys)
     assert code == 2 and "--batch" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "bt").exists()
+
+
+def test_logged_rows_come_first_in_the_estimators_order() -> None:
+    world = SyntheticWorld(WorldConfig(seed=2, n_history=300, n_reps=6, n_new_reps=0,
+                                       history_days=3))
+    estimators = ("replay", "ips", "snips", "dm", "dr")
+    config = BacktestConfig(strategies=("round_robin", "greedy"), estimators=estimators,
+                            n_folds=2, n_bootstrap=10)
+    estimates = run_backtest(world.history(), world.reps, config).estimates
+    assert estimates["strategy"].tolist() == [
+        s for s in ("logged", "round_robin", "greedy") for _ in estimators]
+    for _, rows in estimates.groupby("strategy", sort=False):
+        assert tuple(rows["estimator"]) == estimators
+
+
+def test_invalid_batch_in_the_config_names_the_field() -> None:
+    world = SyntheticWorld(WorldConfig(seed=1, n_history=200, n_reps=6, n_new_reps=0,
+                                       history_days=3))
+    config = BacktestConfig(strategies=("greedy",), batch="ME")
+    with pytest.raises(InputError, match="^batch: 'ME' is not a pandas period alias"):
+        run_backtest(world.history(), world.reps, config)

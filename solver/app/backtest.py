@@ -35,7 +35,7 @@ from solver._build import problem_from_matrix
 from solver._errors import InputError
 from solver._metrics import gini, share_deviation
 from solver._solve import SolveOptions
-from solver._tables import load_history, load_reps
+from solver._tables import _label, load_history, load_reps
 from solver.policy import Policy, route_with_policy
 from solver.strategies import strategy_from_name
 
@@ -65,6 +65,20 @@ class BacktestResult:
     fairness: pd.DataFrame  # strategy, share_deviation, gini
     loads: pd.DataFrame  # rep_id × strategy
     notes: tuple[str, ...]
+
+
+def check_batch(freq: str, *, source: str = "batch") -> str:
+    """``freq`` if pandas can cut timestamps into periods of it (D, W, M, Q, 2D, h, ...);
+    otherwise a one-line InputError naming ``source`` (the CLI passes "--batch")."""
+    probe = pd.Series(pd.to_datetime(["2023-01-01"]))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            probe.dt.to_period(freq)
+    except (ValueError, TypeError, KeyError):
+        raise InputError(f"{freq!r} is not a pandas period alias (use e.g. D, W, M)",
+                         source=source) from None
+    return freq
 
 
 def _batches(history: pd.DataFrame, freq: str) -> tuple[IntArray, list[str]]:
@@ -111,6 +125,11 @@ def _cross_fitted_scores(
     return strategy_scores, reward_scores
 
 
+# ids, the logged action and outcomes: never features of the logging policy
+_NOT_FEATURES = frozenset({"lead_id", "rep_id", "account_id", "converted", "revenue",
+                           "propensity", "value", "created_at", "assigned_at"})
+
+
 def _propensities(history: pd.DataFrame, reps: pd.DataFrame, actions: IntArray
                   ) -> tuple[FloatArray, bool]:
     if "propensity" in history.columns and history["propensity"].notna().all():
@@ -118,8 +137,10 @@ def _propensities(history: pd.DataFrame, reps: pd.DataFrame, actions: IntArray
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import OneHotEncoder
 
-    columns = [c for c in history.columns if history[c].dtype == object
-               and c not in ("lead_id", "rep_id", "account_id") and history[c].nunique() < 50]
+    # text attributes of the lead: ``object`` or, under pandas 3, the ``str`` dtype
+    columns = [c for c in history.columns if c not in _NOT_FEATURES
+               and (history[c].dtype == object or pd.api.types.is_string_dtype(history[c]))
+               and history[c].nunique() < 50]
     features = (OneHotEncoder(handle_unknown="ignore").fit_transform(history[columns])
                 if columns else np.ones((len(history), 1)))
     model = LogisticRegression(max_iter=500).fit(features, actions)
@@ -133,6 +154,7 @@ def run_backtest(
     progress: Progress | None = None,
 ) -> BacktestResult:
     progress = progress or (lambda text, done, total: None)
+    check_batch(config.batch)
     history = load_history(history_source)  # type: ignore[arg-type]
     reps = load_reps(reps_source)  # type: ignore[arg-type]
     rep_pos = pd.Series(np.arange(len(reps)), index=reps["rep_id"].to_numpy())
@@ -140,7 +162,8 @@ def run_backtest(
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
         raise InputError(f"rep '{history['rep_id'].iloc[row]}' is not in the reps table",
-                         source="history", row=row + 1, column="rep_id")
+                         source=_label(history_source, "history"),  # type: ignore[arg-type]
+                         row=row + 1, column="rep_id")
     for name in config.strategies:
         strategy_from_name(name)  # unknown names fail before any work
     estimators = [estimator_from_name(name, n_bootstrap=config.n_bootstrap,
@@ -207,10 +230,11 @@ def run_backtest(
                           "share_deviation": share_deviation(logged_load, weights),
                           "gini": gini(logged_load[weights > 0])})
     on_policy = _on_policy(data, config)
-    for estimator in estimators:  # the logging policy's value is its own mean outcome
-        estimate_rows.insert(0, _row("logged", estimator.name, on_policy))
+    # the logging policy's value is its own mean outcome; its rows come first, in the
+    # estimators' order like every strategy's rows
+    logged_rows = [_row("logged", estimator.name, on_policy) for estimator in estimators]
     return BacktestResult(
-        estimates=pd.DataFrame(estimate_rows), lift=pd.DataFrame(lift_rows),
+        estimates=pd.DataFrame(logged_rows + estimate_rows), lift=pd.DataFrame(lift_rows),
         assignments=assignments, fairness=pd.DataFrame(fairness_rows), loads=loads,
         notes=tuple(notes),
     )

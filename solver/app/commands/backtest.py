@@ -13,7 +13,7 @@ from rich.table import Table
 
 from solver._errors import InputError
 from solver.app._io import write_csv_atomic
-from solver.app.backtest import BacktestConfig, BacktestResult, run_backtest
+from solver.app.backtest import BacktestConfig, BacktestResult, check_batch, run_backtest
 from solver.app.report import conclusions, render_report
 from solver.policy import load_policy
 
@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         names = tuple(s.strip() for s in strategies.split(",") if s.strip())
         if not names:
             raise InputError("give at least one strategy", source="--strategies")
+        check_batch(batch, source="--batch")
         config = BacktestConfig(
             strategies=names,
             estimators=tuple(e.strip() for e in estimators.split(",") if e.strip()),
