@@ -17,7 +17,7 @@ from ortools.sat.python import cp_model
 from solver._band import LoadBand, band_penalty_weight
 from solver._errors import SolverError
 from solver._lp import round_relaxation, solve_lp_relaxation
-from solver._problem import RoutingProblem
+from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._result import pair_index_of
 from solver._scaling import EFFORT_SCALE, INT_LIMIT, ScaledScores, scale_efforts, scale_scores
 
@@ -27,6 +27,37 @@ class CpSatSettings:
     time_limit_s: float
     seed: int
     workers: int
+
+
+@dataclass(frozen=True)
+class SplitPenalty:
+    """Soft account groups: ``penalty`` (objective units) per extra rep a group's leads are
+    split across. ``group`` per lead of the problem: group id, or -1 for no group."""
+
+    group: npt.NDArray[np.int64]
+    penalty: float
+
+    def restricted(self, leads: npt.NDArray[np.int64]) -> SplitPenalty:
+        return SplitPenalty(self.group[leads], self.penalty)
+
+    def grouped(self) -> npt.NDArray[np.bool_]:
+        """Leads that share their group with another lead (only those can be split)."""
+        ids, counts = np.unique(self.group[self.group >= 0], return_counts=True)
+        return np.isin(self.group, ids[counts > 1])
+
+    def splits(self, rep_index: npt.NDArray[np.int64]) -> dict[int, int]:
+        """Group → number of reps its routed leads went to (groups on 2+ reps only)."""
+        routed = (self.group >= 0) & (rep_index >= 0)
+        pairs = set(zip(self.group[routed].tolist(), rep_index[routed].tolist(), strict=True))
+        count: dict[int, int] = {}
+        for group, _ in pairs:
+            count[group] = count.get(group, 0) + 1
+        return {g: c for g, c in count.items() if c > 1}
+
+
+# Longest convex penalty table (sum over reps of under- plus over-band units) the exact
+# integer band model builds; beyond it the effort-scaled model is used.
+_MAX_BAND_PIECES = 50_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,39 @@ def _tune(solver: cp_model.CpSolver, settings: CpSatSettings) -> None:
     solver.parameters.interleave_search = settings.workers > 1
 
 
+def _split_terms(
+    model: cp_model.CpModel, x: list[cp_model.IntVar] | dict[int, cp_model.IntVar],
+    problem: RoutingProblem, split: SplitPenalty,
+) -> list[cp_model.IntVar]:
+    """One ``extra`` per group: reps its leads use, minus one (0 when none is routed)."""
+    grouped = split.grouped()
+    chosen = np.flatnonzero(grouped[problem.pair_lead])
+    extras: list[cp_model.IntVar] = []
+    if len(chosen) == 0:
+        return extras
+    keys = split.group[problem.pair_lead[chosen]]
+    for group, pairs in _groups(keys, chosen):
+        uses: list[cp_model.IntVar] = []
+        for rep, at_rep in _groups(problem.pair_rep[pairs], pairs):
+            used = model.new_bool_var(f"g{group}r{rep}")
+            for p in at_rep.tolist():
+                model.add_implication(x[p], used)
+            uses.append(used)
+        extra = model.new_int_var(0, max(len(uses) - 1, 0), f"extra{group}")
+        model.add(extra >= cp_model.LinearExpr.sum(uses) - 1)
+        extras.append(extra)
+    return extras
+
+
+def _split_reach(split: SplitPenalty | None, scale: float) -> tuple[int, int]:
+    """(scaled penalty per extra rep, largest possible total of extra reps)."""
+    if split is None:
+        return 0, 0
+    grouped = split.grouped()
+    _, counts = np.unique(split.group[grouped], return_counts=True)
+    return int(np.rint(split.penalty * scale)), int((counts - 1).sum())
+
+
 def _pairs_of(problem: RoutingProblem, rep_index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     pairs = pair_index_of(problem, rep_index)
     return pairs[pairs >= 0]
@@ -73,12 +137,18 @@ def solve_cpsat(
     *,
     polish: bool = True,
     band: LoadBand | None = None,
+    split: SplitPenalty | None = None,
 ) -> CpSatSolution:
     """``polish``: also try the LP's integral part plus an exact solve of its fractional
     residue as incumbent (the residue is solved with ``polish=False``).
-    ``band``: soft per-rep load band, minimised after coverage and before score."""
+    ``band``: soft per-rep load band, minimised after coverage and before score.
+    ``split``: soft account groups, a penalty per extra rep, weighed against the score."""
+    if split is not None and not split.grouped().any():
+        split = None
     if band is not None:
-        return _solve_banded(problem, settings, hint, band)
+        return _solve_banded(problem, settings, hint, band, split)
+    if split is not None:
+        return _solve_split(problem, settings, hint, split)
     n, k = problem.n_leads, problem.n_pairs
     # weight ~ 2·n·peak, objective ~ weight·n: keep weight·n·(1 + n) inside int64.
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
@@ -150,18 +220,129 @@ def solve_cpsat(
     return _solution(problem, rep_index, status == cp_model.OPTIMAL, scaled, weight, bound)
 
 
+def _solve_split(
+    problem: RoutingProblem,
+    settings: CpSatSettings,
+    hint: npt.NDArray[np.int64] | None,
+    split: SplitPenalty,
+) -> CpSatSolution:
+    """Coverage first, then score minus the split penalty, as one weighted objective."""
+    n = problem.n_leads
+    scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
+    penalty, reach = _split_reach(split, scaled.scale)
+    weight = _coverage_weight(problem, scaled) + penalty * reach
+    counts = problem.coverage_weights()
+    if weight * (int(counts.sum()) + 1) >= INT_LIMIT:
+        raise SolverError("objective too large for CP-SAT's 64-bit integers")
+    model, x = _assignment_model(problem)
+    extras = _split_terms(model, x, problem, split)
+    model.maximize(
+        cp_model.LinearExpr.weighted_sum(x, (scaled.values + weight * counts[problem.pair_lead])
+                                         .tolist())
+        - penalty * cp_model.LinearExpr.sum(extras)
+    )
+    _add_hint(model, x, problem, hint)
+    solver = cp_model.CpSolver()
+    _tune(solver, settings)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return CpSatSolution(np.full(n, -1, dtype=np.int64), False, False, scaled, 0, float("inf"))
+    rep_index = _read(problem, solver, x)
+    score = int(np.sum(scaled.values[_pairs_of(problem, rep_index)]))
+    proven = status == cp_model.OPTIMAL
+    return CpSatSolution(rep_index=rep_index, found=True, proven_optimal=proven, scaled=scaled,
+                         objective_scaled=score,
+                         score_bound_scaled=float(score) if proven else float("inf"))
+
+
+def _assignment_model(problem: RoutingProblem) -> tuple[cp_model.CpModel, list[cp_model.IntVar]]:
+    """One boolean per pair, each lead at most once, each rep within its capacity."""
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{p}") for p in range(problem.n_pairs)]
+    effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
+    everything = np.arange(problem.n_pairs, dtype=np.int64)
+    for _lead, group in _groups(problem.pair_lead, everything):
+        if len(group) > 1:
+            model.add_at_most_one(x[p] for p in group)
+    for rep, group in _groups(problem.pair_rep, everything):
+        if int(effort[group].sum()) > int(capacity[rep]):
+            model.add(cp_model.LinearExpr.weighted_sum([x[p] for p in group],
+                                                       effort[group].tolist())
+                      <= int(capacity[rep]))
+    return model, x
+
+
+def _add_hint(model: cp_model.CpModel, x: list[cp_model.IntVar], problem: RoutingProblem,
+              hint: npt.NDArray[np.int64] | None) -> None:
+    if hint is None:
+        return
+    chosen = set(_pairs_of(problem, hint).tolist())
+    for p, var in enumerate(x):
+        model.add_hint(var, p in chosen)
+
+
+def _read(problem: RoutingProblem, solver: cp_model.CpSolver,
+          x: list[cp_model.IntVar]) -> npt.NDArray[np.int64]:
+    values = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+    rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
+    rep_index[problem.pair_lead[values]] = problem.pair_rep[values]
+    return rep_index
+
+
+def integral_efforts(problem: RoutingProblem) -> npt.NDArray[np.int64] | None:
+    """Pair efforts as integers when they all are whole numbers, else None."""
+    rounded = np.rint(problem.pair_effort)
+    if np.any(np.abs(problem.pair_effort - rounded) > EFFORT_TOLERANCE):
+        return None
+    return rounded.astype(np.int64)
+
+
+def band_units(
+    band: LoadBand, capacity: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The band in whole effort units, as the min-cost flow rounds it: a load below
+    ``ceil(lower)`` or above ``floor(upper)`` is out of band (upper never below lower)."""
+    lower = np.minimum(np.ceil(band.lower - EFFORT_TOLERANCE), capacity)
+    upper = np.clip(np.floor(band.upper + EFFORT_TOLERANCE), lower, capacity)
+    return lower.astype(np.int64), upper.astype(np.int64)
+
+
+def _convex_band_table(lower: int, upper: int, capacity: int) -> list[int]:
+    """Penalty per whole load 0..capacity: the k-th unit out of band costs k (as in the
+    min-cost flow's convex arcs), so a shortfall is spread over reps, not dumped on one."""
+    table = []
+    for load in range(capacity + 1):
+        under, over = max(lower - load, 0), max(load - upper, 0)
+        table.append(under * (under + 1) // 2 + over * (over + 1) // 2)
+    return table
+
+
 def _solve_banded(
     problem: RoutingProblem,
     settings: CpSatSettings,
     hint: npt.NDArray[np.int64] | None,
     band: LoadBand,
+    split: SplitPenalty | None = None,
 ) -> CpSatSolution:
     """Coverage first (an unbanded solve fixes the number of routed leads), then the band
-    shortfall, then the score, as one weighted objective over the second solve."""
+    shortfall, then the score, as one weighted objective over the second solve.
+
+    Whole-number efforts (unit leads, account groups of unit leads) get the exact convex
+    band of the min-cost flow on integer loads; other efforts an effort-scaled model
+    (total shortfall plus the worst rep's)."""
     half = replace(settings, time_limit_s=settings.time_limit_s / 2)
     first = solve_cpsat(problem, half, hint)
     if not first.found:
         return first
+    second = replace(settings, time_limit_s=max(settings.time_limit_s / 2, 0.01))
+    units = integral_efforts(problem)
+    if units is not None:
+        reachable = np.bincount(problem.pair_rep, weights=units, minlength=problem.n_reps)
+        capacity = np.minimum(np.floor(problem.capacity + EFFORT_TOLERANCE), reachable)
+        lower, upper = band_units(band, capacity.astype(np.int64))
+        if int(lower.sum() + (capacity - upper).sum()) <= _MAX_BAND_PIECES:
+            return _solve_banded_integral(problem, second, first, units,
+                                          capacity.astype(np.int64), lower, upper, split)
     n, k = problem.n_leads, problem.n_pairs
     counts = problem.coverage_weights()
     covered = int(counts[first.rep_index >= 0].sum())
@@ -173,7 +354,9 @@ def _solve_banded(
     scaled = scale_scores(
         problem.pair_score, multiplier=4 * (n + 1) * (n + 1) + 2 * (n + 1) * reach
     )
-    shortfall_weight = band_penalty_weight(problem.pair_lead, scaled.values, n)
+    split_penalty, split_reach = _split_reach(split, scaled.scale)
+    shortfall_weight = (band_penalty_weight(problem.pair_lead, scaled.values, n)
+                        + split_penalty * split_reach)
     if shortfall_weight * reach >= INT_LIMIT:
         raise SolverError("objective too large for CP-SAT's 64-bit integers")
     upper = np.floor(band.upper * EFFORT_SCALE + 1e-6).astype(np.int64)
@@ -202,15 +385,15 @@ def _solve_banded(
     # spread over reps instead of landing on one.
     worst = model.new_int_var(0, int(max(capacity.max(), lower.max(), 0)), "worst")
     model.add_max_equality(worst, worst_terms)
+    extras = [] if split is None else _split_terms(model, x, problem, split)
     model.maximize(
         cp_model.LinearExpr.weighted_sum(x, scaled.values.tolist())
+        - split_penalty * cp_model.LinearExpr.sum(extras)
         - shortfall_weight * (cp_model.LinearExpr.sum(penalties) + len(worst_terms) * worst)
     )
-    chosen = set(_pairs_of(problem, first.rep_index).tolist())
-    for p in range(k):
-        model.add_hint(x[p], p in chosen)
+    _add_hint(model, x, problem, first.rep_index)
     solver = cp_model.CpSolver()
-    _tune(solver, replace(settings, time_limit_s=max(settings.time_limit_s / 2, 0.01)))
+    _tune(solver, second)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return replace(first, proven_optimal=False, score_bound_scaled=float("inf"))
@@ -218,6 +401,72 @@ def _solve_banded(
     rep_index = np.full(n, -1, dtype=np.int64)
     rep_index[problem.pair_lead[values]] = problem.pair_rep[values]
     score = int(np.sum(scaled.values[np.flatnonzero(values)]))
+    proven = status == cp_model.OPTIMAL and first.proven_optimal
+    return CpSatSolution(
+        rep_index=rep_index, found=True, proven_optimal=proven, scaled=scaled,
+        objective_scaled=score, score_bound_scaled=float(score) if proven else float("inf"),
+    )
+
+
+def _solve_banded_integral(
+    problem: RoutingProblem,
+    settings: CpSatSettings,
+    first: CpSatSolution,
+    effort: npt.NDArray[np.int64],
+    capacity: npt.NDArray[np.int64],
+    lower: npt.NDArray[np.int64],
+    upper: npt.NDArray[np.int64],
+    split: SplitPenalty | None,
+) -> CpSatSolution:
+    """Whole-number loads: each rep's convex band penalty as the maximum of its linear
+    pieces (tight in the LP relaxation), coverage fixed by the first solve, then
+    ``score − weight × penalty`` with the weight above any score difference."""
+    n, m = problem.n_leads, problem.n_reps
+    counts = problem.coverage_weights()
+    covered = int(counts[first.rep_index >= 0].sum())
+    tables = [_convex_band_table(int(lower[r]), int(upper[r]), int(capacity[r]))
+              for r in range(m)]
+    worst = sum(max(table) for table in tables)
+    scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (worst + 2))
+    split_penalty, split_reach = _split_reach(split, scaled.scale)
+    weight = band_penalty_weight(problem.pair_lead, scaled.values, n) + split_penalty * split_reach
+    if weight * (worst + 1) >= INT_LIMIT:
+        raise SolverError("objective too large for CP-SAT's 64-bit integers")
+
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{p}") for p in range(problem.n_pairs)]
+    everything = np.arange(problem.n_pairs, dtype=np.int64)
+    for _lead, group in _groups(problem.pair_lead, everything):
+        if len(group) > 1:
+            model.add_at_most_one(x[p] for p in group)
+    penalties: list[cp_model.IntVar] = []
+    for rep, group in _groups(problem.pair_rep, everything):
+        table = tables[rep]
+        load = model.new_int_var(0, int(capacity[rep]), f"load{rep}")
+        model.add(load == cp_model.LinearExpr.weighted_sum([x[p] for p in group],
+                                                           effort[group].tolist()))
+        penalty = model.new_int_var(0, max(table), f"band{rep}")
+        for at in range(len(table) - 1):
+            slope = table[at + 1] - table[at]
+            if at > 0 and slope == table[at] - table[at - 1]:
+                continue  # same line as the previous piece
+            model.add(penalty >= table[at] + slope * (load - at))
+        penalties.append(penalty)
+    model.add(cp_model.LinearExpr.weighted_sum(x, counts[problem.pair_lead].tolist()) >= covered)
+    extras = [] if split is None else _split_terms(model, x, problem, split)
+    model.maximize(
+        cp_model.LinearExpr.weighted_sum(x, scaled.values.tolist())
+        - split_penalty * cp_model.LinearExpr.sum(extras)
+        - weight * cp_model.LinearExpr.sum(penalties)
+    )
+    _add_hint(model, x, problem, first.rep_index)
+    solver = cp_model.CpSolver()
+    _tune(solver, settings)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return replace(first, proven_optimal=False, score_bound_scaled=float("inf"))
+    rep_index = _read(problem, solver, x)
+    score = int(np.sum(scaled.values[_pairs_of(problem, rep_index)]))
     proven = status == cp_model.OPTIMAL and first.proven_optimal
     return CpSatSolution(
         rep_index=rep_index, found=True, proven_optimal=proven, scaled=scaled,

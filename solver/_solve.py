@@ -16,7 +16,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from solver._band import LoadBand
-from solver._cpsat import CpSatSettings, solve_cpsat
+from solver._cpsat import CpSatSettings, SplitPenalty, solve_cpsat
 from solver._explain import explain
 from solver._flow import solve_flow
 from solver._greedy import greedy_best_fit
@@ -41,20 +41,28 @@ class SolveOptions:
     workers: int = 1
 
 
-def _components(problem: RoutingProblem) -> npt.NDArray[np.int64]:
-    """Component label per lead and per rep (reps after leads)."""
+def _components(problem: RoutingProblem, split: SplitPenalty | None = None
+                ) -> npt.NDArray[np.int64]:
+    """Component label per lead and per rep (reps after leads). Leads of one soft account
+    group are linked: their split penalty couples them."""
     n, m = problem.n_leads, problem.n_reps
-    graph = coo_matrix(
-        (np.ones(problem.n_pairs), (problem.pair_lead, n + problem.pair_rep)),
-        shape=(n + m, n + m),
-    )
+    rows, cols = problem.pair_lead, n + problem.pair_rep
+    if split is not None:
+        grouped = np.flatnonzero(split.grouped())
+        order = grouped[np.argsort(split.group[grouped], kind="stable")]
+        same = split.group[order[1:]] == split.group[order[:-1]]
+        rows = np.concatenate([rows, order[:-1][same]])
+        cols = np.concatenate([cols, order[1:][same]])
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + m, n + m))
     _, labels = connected_components(graph, directed=False)
     return labels.astype(np.int64)
 
 
-def _gap_shaped_reps(problem: RoutingProblem) -> npt.NDArray[np.bool_]:
-    """Reps whose candidate pairs do not all cost the same effort, or that can take a row
-    standing for several leads (coverage then needs weights: not a flow)."""
+def _gap_shaped_reps(problem: RoutingProblem, split: SplitPenalty | None = None
+                    ) -> npt.NDArray[np.bool_]:
+    """Reps whose candidate pairs do not all cost the same effort, that can take a row
+    standing for several leads (coverage then needs weights: not a flow), or a lead of a
+    soft account group (the split penalty is not a flow cost)."""
     hi = np.full(problem.n_reps, -np.inf)
     lo = np.full(problem.n_reps, np.inf)
     np.maximum.at(hi, problem.pair_rep, problem.pair_effort)
@@ -63,6 +71,8 @@ def _gap_shaped_reps(problem: RoutingProblem) -> npt.NDArray[np.bool_]:
     if problem.lead_weight is not None:
         grouped = problem.lead_weight[problem.pair_lead] > 1
         mixed[np.unique(problem.pair_rep[grouped])] = True
+    if split is not None:
+        mixed[np.unique(problem.pair_rep[split.grouped()[problem.pair_lead]])] = True
     return mixed
 
 
@@ -70,9 +80,11 @@ def solve(
     problem: RoutingProblem,
     options: SolveOptions | None = None,
     band: LoadBand | None = None,
+    split: SplitPenalty | None = None,
 ) -> SolveResult:
     """Maximal coverage first, then (with ``band``) the smallest load-band shortfall, then
-    maximal total score. Never raises on a timeout."""
+    maximal total score (minus ``split``'s penalty for soft account groups split across
+    reps). Never raises on a timeout."""
     options = options or SolveOptions()
     started = time.perf_counter()
     n = problem.n_leads
@@ -85,9 +97,11 @@ def solve(
     timed_out_leads = np.zeros(n, dtype=bool)
 
     if problem.n_pairs:
-        gap_reps = _gap_shaped_reps(problem)
+        if split is not None and not split.grouped().any():
+            split = None
+        gap_reps = _gap_shaped_reps(problem, split)
         if gap_reps.any():
-            labels = _components(problem)
+            labels = _components(problem, split)
             gap_labels = np.unique(labels[n:][gap_reps])
             in_gap = np.isin(labels, gap_labels)
         else:
@@ -124,6 +138,7 @@ def solve(
             sat = solve_cpsat(
                 sub, settings, hint=greedy_best_fit(sub),
                 band=None if band is None else band.restricted(reps),
+                split=None if split is None else split.restricted(leads),
             )
             engines.append(Engine.CP_SAT)
             scale = min(scale, sat.scaled.scale)
