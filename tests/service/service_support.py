@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from sqlalchemy import create_engine, text
 
 from solver.app.service import Store, StoreSettings
