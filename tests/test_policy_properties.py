@@ -30,9 +30,11 @@ def cases(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, dict
         "active": [draw(st.booleans()) or j == 0 for j in range(m)],
     })
     score = np.array([[draw(st.floats(0, 1)) for _ in range(m)] for _ in range(n)])
-    policy: dict[str, object] = {
-        "accounts": {"keep_together": draw(st.sampled_from(["hard", "off"]))},
-    }
+    keep = draw(st.sampled_from(["hard", "soft", "off"]))
+    accounts: dict[str, object] = {"keep_together": keep}
+    if keep == "soft":
+        accounts["split_penalty"] = draw(st.sampled_from([0.0, 0.3, 10.0]))
+    policy: dict[str, object] = {"accounts": accounts}
     if draw(st.booleans()):
         policy["rules"] = [{"name": "territory", "kind": "equals", "lead": "region",
                             "rep": "region"}]
@@ -97,6 +99,23 @@ def test_policy_routing_keeps_the_contract(
         by_account = routed.assign(account=accounts[routed["lead_id"]].to_numpy())
         by_account = by_account[by_account["account"].notna()]
         assert (by_account.groupby("account")["rep_id"].nunique() <= 1).all()
+
+    # soft account groups: a reason says "split across k reps" exactly when they were
+    if policy.accounts.keep_together == "soft":
+        accounts = leads.set_index("lead_id")["account_id"]
+        with_account = assigned.assign(account=accounts[assigned["lead_id"]].to_numpy())
+        with_account = with_account[with_account["account"].notna()]
+        for _, rows in with_account.groupby("account"):
+            spread = rows["rep_id"].nunique()
+            split = rows["reason"].str.contains("account group split across")
+            assert split.all() if spread > 1 else not split.any()
+            if spread > 1:
+                assert rows["reason"].str.contains(f"split across {spread} reps").all()
+        # soft groups relax hard ones: never fewer leads routed (coverage first)
+        if not policy.pools:
+            hard = parse_policy({**policy_data, "accounts": {"keep_together": "hard"}})
+            strict = route_with_policy(problem, leads, reps, hard, inputs=inputs)
+            assert (strict.assignments["status"] == "assigned").sum() <= len(assigned)
 
     # deterministic
     again = route_with_policy(problem, leads, reps, policy, inputs=inputs)

@@ -106,6 +106,39 @@ def test_account_group_goes_to_one_rep() -> None:
     assert _reps_of(apart) == ["a", "b"]
 
 
+@pytest.mark.parametrize("effort", [1.0, 1.5], ids=["unit", "fractional"])
+def test_soft_account_group_stays_together_only_when_the_penalty_is_high(
+    effort: float,
+) -> None:
+    # splitting scores 0.9 + 0.8 = 1.7, together at most 1.0: a 0.3 penalty per extra rep
+    # keeps the split (1.4 > 1.0), a 0.8 penalty keeps them together (0.9 < 1.0)
+    leads = {"lead_id": ["x", "y"], "account_id": ["acme", "acme"], "effort": [effort] * 2}
+    score = [[0.9, 0.1], [0.1, 0.8]]
+
+    def soft(penalty: float) -> PolicyOutcome:
+        return _route(leads, TWO_REPS, score,
+                      {"accounts": {"keep_together": "soft", "split_penalty": penalty}})
+
+    together = soft(0.8)
+    assert _reps_of(together) == ["a", "a"]
+    assert together.objective < 1.7  # it gave up score to keep the account whole
+    assert together.assignments["reason"].str.contains("kept with one rep").all()
+    for penalty in (0.0, 0.3):
+        apart = soft(penalty)
+        assert _reps_of(apart) == ["a", "b"]
+        assert apart.assignments["reason"].str.contains(
+            f"account group split across 2 reps \\(penalty {penalty:g} per extra rep\\)").all()
+
+
+def test_soft_account_group_with_a_fairness_band() -> None:
+    # the band (±0 of 1 lead each) wants one lead per rep: the band outranks the penalty
+    leads = {"lead_id": ["x", "y"], "account_id": ["acme", "acme"]}
+    out = _route(leads, TWO_REPS, [[0.9, 0.1], [0.9, 0.1]],
+                 {"accounts": {"keep_together": "soft", "split_penalty": 5.0},
+                  "fairness": {"band": 0.0}})
+    assert sorted(_reps_of(out)) == ["a", "b"]
+
+
 def test_account_owner_keeps_account_and_parent_chain(tmp_path: Path) -> None:
     owners_csv = tmp_path / "owners.csv"
     owners_csv.write_text("account_id,rep_id,parent_account_id\nholding,b,\nsub,,holding\n")
@@ -225,6 +258,17 @@ BAD_POLICIES = [
     ({"ramp": {"schedule": [[5, 0.5]]}}, "must start at day 0"),
     ({"ramp": {"schedule": [[0, 1.5]]}}, "within \\[0, 1\\]"),
     ({"nurture": {}}, "nurture.threshold: Field required"),
+    ({"accounts": {"keep_together": "soft"}}, "needs a split_penalty"),
+    ({"accounts": {"keep_together": "hard", "split_penalty": 1.0}},
+     "split_penalty is only valid with keep_together = 'soft'"),
+    ({"accounts": {"split_penalty": 1.0}}, "only valid with keep_together = 'soft'"),
+    ({"accounts": {"keep_together": "soft", "split_penalty": -0.1}},
+     "accounts.split_penalty: Input should be greater than or equal to 0"),
+    ({"accounts": {"keep_together": "soft", "split_penalty": "high"}},
+     "accounts.split_penalty"),
+    ({"accounts": {"keep_together": "sometimes"}}, "accounts.keep_together"),
+    ({"accounts": {"keep_together": "soft", "split_penalty": 1, "weight": 2}},
+     "accounts.weight: unknown key"),
     ({"rules": [{"name": "r", "kind": "equals", "lead": "a", "rep": "b"},
                 {"name": "r", "kind": "equals", "lead": "c", "rep": "d"}]}, "unique"),
 ]

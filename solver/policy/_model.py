@@ -75,8 +75,24 @@ class Pool(_Strict):
 
 
 class Accounts(_Strict):
-    keep_together: Literal["hard", "off"] = "hard"
+    """Leads of one account within the batch go to one rep.
+
+    ``keep_together = "hard"``: one rep or none; ``"soft"``: the optimiser may split an
+    account, at ``split_penalty`` objective units (expected conversions, or revenue) per
+    extra rep it is split across; ``"off"``: every lead routed on its own.
+    """
+
+    keep_together: Literal["hard", "soft", "off"] = "hard"
+    split_penalty: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
     owner_keeps: bool = True
+
+    @model_validator(mode="after")
+    def _check_penalty(self) -> Accounts:
+        if self.keep_together == "soft" and self.split_penalty is None:
+            raise ValueError("keep_together = 'soft' needs a split_penalty (>= 0)")
+        if self.keep_together != "soft" and self.split_penalty is not None:
+            raise ValueError("split_penalty is only valid with keep_together = 'soft'")
+        return self
 
 
 class Fairness(_Strict):

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from solver._band import LoadBand
+from solver._cpsat import SplitPenalty
 from solver._explain import NO_ELIGIBLE_REP, capacity_exhausted, rep_loads
 from solver._metrics import share_deviation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
@@ -234,6 +235,7 @@ def route_with_policy(
     # 4. items: single leads, or whole accounts that must stay with one rep
     open_leads = [lead for lead in range(n) if batch.status[lead] is None]
     items = _items(open_leads, account_of, policy.accounts.keep_together == "hard")
+    account_code = pd.factorize(accounts)[0].astype(np.int64)  # -1 = no account
 
     # 5. the fallback chain of pools, sharing the time limit
     deadline = time.perf_counter() + options.time_limit_s
@@ -246,9 +248,15 @@ def route_with_policy(
         item_problem = _item_problem(problem, items, mask, score, batch.remaining, rep_ids)
         if item_problem.n_pairs == 0:
             continue
+        split = None
+        if policy.accounts.split_penalty is not None:  # soft groups: items are single leads
+            split = SplitPenalty(account_code[[item[0] for item in items]],
+                                 policy.accounts.split_penalty)
         if policy.fairness is not None and isinstance(strategy, Optimal):
             result = _solve_fair(item_problem, policy.fairness, weight, batch.loads,
-                                 pool_options)
+                                 pool_options, split)
+        elif split is not None and isinstance(strategy, Optimal):
+            result = solve(item_problem, pool_options, split=split)
         else:
             outcome = _with_time_limit(strategy, pool_options).assign(item_problem, state)
             result, state = outcome.result, outcome.state
@@ -286,8 +294,27 @@ def route_with_policy(
                 suffix = " in every pool" if len(pool_masks) > 1 else ""
                 batch.reasons[lead] = capacity_exhausted(int(eligible_count[lead])) + suffix
 
+    if policy.accounts.split_penalty is not None:
+        _explain_soft_groups(batch, account_code, policy.accounts.split_penalty)
     return _outcome(problem, leads, reps, policy, batch, score, eligible_any, capacity,
                     weight, factor, state)
+
+
+def _explain_soft_groups(batch: _Batch, account_code: IntArray, penalty: float) -> None:
+    """Soft account groups: say whether each routed account stayed with one rep."""
+    routed = np.flatnonzero((account_code >= 0) & (batch.rep_index >= 0))
+    reps_of: dict[int, set[int]] = {}
+    for lead in routed.tolist():
+        reps_of.setdefault(int(account_code[lead]), set()).add(int(batch.rep_index[lead]))
+    size = np.bincount(account_code[account_code >= 0])
+    for lead in routed.tolist():
+        account = int(account_code[lead])
+        if size[account] < 2:
+            continue
+        count = len(reps_of[account])
+        note = (f"account group split across {count} reps (penalty {penalty:g} per extra rep)"
+                if count > 1 else f"account group of {size[account]} leads kept with one rep")
+        batch.reasons[lead] = f"{batch.reasons[lead]}; {note}"
 
 
 def _with_time_limit(strategy: Strategy, options: SolveOptions) -> Strategy:
@@ -382,17 +409,18 @@ def _loads(problem: RoutingProblem, result: SolveResult) -> FloatArray:
 def _solve_fair(
     problem: RoutingProblem, fairness: Fairness, weight: FloatArray, prior: FloatArray,
     options: SolveOptions,
+    split: SplitPenalty | None = None,
 ) -> SolveResult:
     half = replace(options, time_limit_s=options.time_limit_s / 2)
-    free = solve(problem, half)
+    free = solve(problem, half, split=split)
     total = float(prior.sum() + _loads(problem, free).sum())
     if fairness.mode == "band":
-        return solve(problem, half, _band_for(fairness.band, weight, prior, total))
+        return solve(problem, half, _band_for(fairness.band, weight, prior, total), split)
     each = replace(options, time_limit_s=options.time_limit_s / 2 / len(_PENALTY_BANDS))
     best, best_value = free, -np.inf
     for band in _PENALTY_BANDS:
         result = free if np.isinf(band) else solve(
-            problem, each, _band_for(band, weight, prior, total)
+            problem, each, _band_for(band, weight, prior, total), split
         )
         loads = prior + _loads(problem, result)
         deviation = share_deviation(loads, weight)
