@@ -126,7 +126,8 @@ def test_oversized_bodies_are_413(client: TestClient) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda children: st.lists(children, max_size=3)
     | st.dictionaries(st.text(max_size=10), children, max_size=3),
     max_leaves=10,
@@ -145,6 +146,18 @@ def test_malformed_input_is_never_a_500(client: TestClient, body: object) -> Non
                          ("post", "/leads/L0/worked"), ("post", "/reps/R0/absences")):
         response = client.request(method, path, json=body, headers=AUTH)
         assert response.status_code < 500, (path, body, response.text)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=200) | st.sampled_from(
+    [b"NaN", b'{"leads": [{"lead_id": "a", "value": NaN}]}', b'{"leads": [{"lead_id": 1e999}]}',
+     b"\xff\xfe", b'{"leads": [{"lead_id": "a", "value": 1e999}]}']))
+def test_raw_bytes_are_never_a_500(client: TestClient, raw: bytes) -> None:
+    for path in ("/leads", "/leads/L0/worked"):
+        response = client.post(path, content=raw,
+                               headers={**AUTH, "Content-Type": "application/json"})
+        assert response.status_code < 500, (path, raw, response.text)
 
 
 def test_webhooks_are_retried_then_reported_without_undoing_the_batch(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from solver._errors import InputError, LeadrouteError
@@ -103,6 +104,13 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
         if isinstance(exc, InputError):
             body.update(row=exc.row, column=exc.column)
         return JSONResponse(body, status_code=code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the offending input is not echoed back: it may not even be valid JSON (NaN)
+        detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.get("/health", response_model=Health)
     def health() -> Health:

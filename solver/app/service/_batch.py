@@ -259,6 +259,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: _Routed,
     events: list[dict[str, Any]] = []
     new_owners: dict[str, str] = {}
     assigned: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
     table = routed.outcome.assignments
     for lead_id, rep_id, raw_score, status, raw_reason in zip(
             table["lead_id"].astype(str), table["rep_id"].astype(str),
@@ -273,27 +274,28 @@ def _record(conn: Connection, settings: BatchSettings, routed: _Routed,
         if status == "assigned":
             note = routed.cap_notes[rep_pos[rep_id]]
             reason = f"{reason}; {note}" if note else reason
-            state.set_lead(conn, lead_id, now, status="assigned", rep_id=rep_id,
-                           assigned_at=now, due_at=due, attempts=lead["attempts"] + 1,
-                           reason=reason)
+            changes.append({"lead_id": lead_id, "status": "assigned", "rep_id": rep_id,
+                            "assigned_at": now, "due_at": due,
+                            "attempts": lead["attempts"] + 1, "reason": reason})
             if lead["account_id"]:
                 new_owners.setdefault(lead["account_id"], rep_id)
             assigned.append({"lead_id": lead_id, "rep_id": rep_id, "score": score,
                              "reason": reason})
         elif status == "nurture":
-            state.set_lead(conn, lead_id, now, status="nurture", reason=reason)
+            changes.append({"lead_id": lead_id, "status": "nurture", "reason": reason})
         else:
             if reason.startswith(NO_ELIGIBLE_REP) and not tier:
                 reason += "; waiting for an eligible rep"
             if reason == lead["reason"]:
                 continue  # still waiting for the same reason: no new audit row
-            state.set_lead(conn, lead_id, now, status="pending", reason=reason)
+            changes.append({"lead_id": lead_id, "status": "pending", "reason": reason})
         events.append({
             "lead_id": lead_id, "rep_id": rep_id or None, "batch_id": batch_id,
             "event": status, "effort": float(effort[lead_id]) if status == "assigned" else 0.0,
             "score": score, "reason": reason,
             "engine": routed.outcome.engine, "policy_version": version, "created_at": now,
         })
+    state.set_leads(conn, changes, now)
     state.log_events(conn, events)
     state.claim_accounts(conn, new_owners, now)
     if isinstance(routed.outcome.state, RotationState):

@@ -40,23 +40,24 @@ def windows(reps: pd.DataFrame, now: datetime) -> Windows:
 def available(reps: pd.DataFrame, absent: set[str], now: datetime) -> list[str | None]:
     """Per rep: None when available now, else why not."""
     out: list[str | None] = []
-    for _, rep in reps.iterrows():
-        if not bool(rep["active"]):
+    for rep_id, active, zone, start, end in zip(
+            reps["rep_id"], reps["active"], reps["timezone"], reps["work_start"],
+            reps["work_end"], strict=True):
+        if not bool(active):
             out.append("inactive")
-        elif rep["rep_id"] in absent:
+        elif rep_id in absent:
             out.append("out of office")
-        elif rep["work_start"] and not _on_shift(rep, now):
-            out.append(f"off shift (works {rep['work_start']}–{rep['work_end']} "
-                       f"{rep['timezone']})")
+        elif start and not _on_shift(str(zone), str(start), str(end), now):
+            out.append(f"off shift (works {start}–{end} {zone})")
         else:
             out.append(None)
     return out
 
 
-def _on_shift(rep: pd.Series, now: datetime) -> bool:
-    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(str(rep["timezone"])))
-    start = time.fromisoformat(str(rep["work_start"]))
-    end = time.fromisoformat(str(rep["work_end"]))
+def _on_shift(zone: str, work_start: str, work_end: str, now: datetime) -> bool:
+    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
+    start = time.fromisoformat(work_start)
+    end = time.fromisoformat(work_end)
     clock = local.time().replace(tzinfo=None)
     if start <= end:
         return start <= clock < end
@@ -70,15 +71,16 @@ def window_loads(reps: pd.DataFrame, given: pd.DataFrame, spans: Windows
     week = np.zeros(len(reps))
     if given.empty:
         return day, week
-    by_rep = {rep: frame for rep, frame in given.groupby("rep_id")}
-    for j, rep_id in enumerate(reps["rep_id"]):
-        frame = by_rep.get(rep_id)
-        if frame is None:
-            continue
-        at = pd.to_datetime(frame["created_at"])
-        effort = frame["effort"].to_numpy(dtype=float)
-        day[j] = effort[(at >= spans.day_start[j]).to_numpy()].sum()
-        week[j] = effort[(at >= spans.week_start[j]).to_numpy()].sum()
+    position = pd.Series(np.arange(len(reps)), index=reps["rep_id"].to_numpy())
+    rep = position.reindex(given["rep_id"].to_numpy()).to_numpy()
+    known = ~np.isnan(rep)
+    rep = rep[known].astype(np.int64)
+    at = pd.to_datetime(given["created_at"]).to_numpy()[known]
+    effort = given["effort"].to_numpy(dtype=float)[known]
+    day_start = np.array(spans.day_start, dtype="datetime64[ns]")
+    week_start = np.array(spans.week_start, dtype="datetime64[ns]")
+    np.add.at(day, rep, np.where(at >= day_start[rep], effort, 0.0))
+    np.add.at(week, rep, np.where(at >= week_start[rep], effort, 0.0))
     return day, week
 
 

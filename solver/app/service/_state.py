@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from solver.app.service import _schema as t
 from solver.app.service._errors import NotFoundError
@@ -107,6 +107,18 @@ def overdue_leads(conn: Connection, now: datetime) -> list[dict[str, Any]]:
 def set_lead(conn: Connection, lead_id: str, now: datetime, **values: Any) -> None:
     conn.execute(update(t.leads).where(t.leads.c.lead_id == lead_id)
                  .values(**values, updated_at=now))
+
+
+def set_leads(conn: Connection, changes: Sequence[dict[str, Any]], now: datetime) -> None:
+    """Many lead updates in one executemany; rows with the same keys go together."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        groups.setdefault(tuple(sorted(change)), []).append(change)
+    for keys, rows in groups.items():
+        fields = [k for k in keys if k != "lead_id"]
+        statement = (update(t.leads).where(t.leads.c.lead_id == bindparam("_lead_id"))
+                     .values({**{k: bindparam(f"_{k}") for k in fields}, "updated_at": now}))
+        conn.execute(statement, [{f"_{k}": row[k] for k in keys} for row in rows])
 
 
 def get_lead(conn: Connection, lead_id: str) -> dict[str, Any]:
