@@ -58,9 +58,29 @@ def register(app: typer.Typer) -> None:
         as_of: str | None = typer.Option(
             None, "--as-of", help="Date for ramp-up (default: latest created_at)."
         ),
+        partition_by: str | None = typer.Option(
+            None, "--partition-by",
+            help="Comma-separated columns of leads and reps (e.g. region,team): route each "
+                 "partition on its own; refused when the batch does not decompose.",
+        ),
+        spark: str | None = typer.Option(
+            None, "--spark",
+            help="Run the partitions on Spark: local[N] or a master URL (needs --partition-by "
+                 "or the policy's partition_by; pip install 'leadroute[spark]', Java 17).",
+        ),
     ) -> None:
         """Route a batch of leads to reps; every lead appears once in the output."""
         options = SolveOptions(time_limit_s=time_limit, seed=seed)
+        if partition_by is not None or spark is not None or (
+                policy is not None and load_policy(policy).partition_by):
+            from solver.app.partitioned_route import run_from_cli
+
+            run_from_cli(leads=leads, reps=reps, out=out, scores=scores, model=model,
+                         options=options, strategy=strategy, policy=policy, owners=owners,
+                         as_of=as_of, partition_by=partition_by, spark=spark, quiet=quiet,
+                         unsupported={"--rotation-state": rotation_state,
+                                      "--overrides": overrides, "--summary": summary})
+            return
         state = read_rotation_state(rotation_state)
         setup = PolicySetup(policy=policy, owners=owners, overrides=overrides, as_of=as_of)
         outcome, rep_table, state = _route(leads, reps, scores, model, options, strategy,
