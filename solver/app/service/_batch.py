@@ -154,8 +154,8 @@ def _route(conn: Connection, settings: BatchSettings, pending: list[dict[str, An
                              "attributes": [], "capacity_week": [], "work_start": [],
                              "work_end": []})
     spans = cap.windows(reps, now)
-    given = state.assigned_effort_since(conn, min(spans.week_start, default=now))
-    day_load, week_load = cap.window_loads(reps, given, spans)
+    day_load, week_load = cap.window_loads(
+        reps, spans, lambda since, rep_ids: state.effort_by_rep_since(conn, since, rep_ids))
     sla = policy.sla
     adaptive = sla.adaptive_caps if sla is not None else None
     lookback = timedelta(days=adaptive.lookback_days if adaptive else 14)

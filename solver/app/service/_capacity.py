@@ -7,6 +7,7 @@ fairness, is carried into the batch as the window's prior load.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -64,24 +65,24 @@ def _on_shift(zone: str, work_start: str, work_end: str, now: datetime) -> bool:
     return clock >= start or clock < end  # a night shift crosses midnight
 
 
-def window_loads(reps: pd.DataFrame, given: pd.DataFrame, spans: Windows
+def window_loads(reps: pd.DataFrame, spans: Windows,
+                 effort_since: Callable[[datetime, list[str]], dict[str, float]]
                  ) -> tuple[FloatArray, FloatArray]:
-    """Effort each rep received since its local day start and since its week start."""
-    day = np.zeros(len(reps))
-    week = np.zeros(len(reps))
-    if given.empty:
-        return day, week
-    position = pd.Series(np.arange(len(reps)), index=reps["rep_id"].to_numpy())
-    rep = position.reindex(given["rep_id"].to_numpy()).to_numpy()
-    known = ~np.isnan(rep)
-    rep = rep[known].astype(np.int64)
-    at = pd.to_datetime(given["created_at"]).to_numpy()[known]
-    effort = given["effort"].to_numpy(dtype=float)[known]
-    day_start = np.array(spans.day_start, dtype="datetime64[ns]")
-    week_start = np.array(spans.week_start, dtype="datetime64[ns]")
-    np.add.at(day, rep, np.where(at >= day_start[rep], effort, 0.0))
-    np.add.at(week, rep, np.where(at >= week_start[rep], effort, 0.0))
-    return day, week
+    """Effort each rep received since its local day start and since its week start; one
+    query per distinct window start (reps sharing a time zone share it)."""
+    rep_ids = [str(r) for r in reps["rep_id"]]
+    loads = []
+    for starts in (spans.day_start, spans.week_start):
+        out = np.zeros(len(rep_ids))
+        groups: dict[datetime, list[int]] = {}
+        for j, start in enumerate(starts):
+            groups.setdefault(start, []).append(j)
+        for start, members in groups.items():
+            found = effort_since(start, [rep_ids[j] for j in members])
+            for j in members:
+                out[j] = found.get(rep_ids[j], 0.0)
+        loads.append(out)
+    return loads[0], loads[1]
 
 
 @dataclass(frozen=True)

@@ -157,12 +157,15 @@ def previous_reps(conn: Connection, lead_ids: Sequence[str]) -> set[tuple[str, s
     return pairs
 
 
-def assigned_effort_since(conn: Connection, since: datetime) -> pd.DataFrame:
-    """Every assignment since ``since``: rep_id, effort, created_at."""
-    query = select(t.assignments.c.rep_id, t.assignments.c.effort,
-                   t.assignments.c.created_at).where(and_(
-                       t.assignments.c.event == "assigned", t.assignments.c.created_at >= since))
-    return pd.DataFrame(conn.execute(query).all(), columns=["rep_id", "effort", "created_at"])
+def effort_by_rep_since(conn: Connection, since: datetime, rep_ids: Sequence[str]
+                        ) -> dict[str, float]:
+    """Effort assigned to each of ``rep_ids`` since ``since`` (summed by the database)."""
+    query = (select(t.assignments.c.rep_id, func.sum(t.assignments.c.effort))
+             .where(and_(t.assignments.c.event == "assigned",
+                         t.assignments.c.created_at >= since,
+                         t.assignments.c.rep_id.in_(list(rep_ids))))
+             .group_by(t.assignments.c.rep_id))
+    return {str(rep): float(total or 0.0) for rep, total in conn.execute(query).all()}
 
 
 def expiries_since(conn: Connection, since: datetime) -> dict[str, int]:
