@@ -493,6 +493,8 @@ def _integral_part_plus_residue(
     if len(rest) == 0 or len(rest) == problem.n_leads:
         return rep_index
     sub, _ = problem.subproblem(rest, np.arange(problem.n_reps))
+    if sub.n_pairs == 0:  # the LP left only leads without candidates (an empty LP)
+        return rep_index
     sub = replace(sub, capacity=np.maximum(problem.capacity - loads, 0.0))
     quick = replace(settings, time_limit_s=max(settings.time_limit_s / 10, 0.01))
     residue = solve_cpsat(sub, quick, polish=False)

@@ -197,6 +197,26 @@ def test_fairness_band_spreads_load_at_a_price() -> None:
     assert fair.rep_summary["band_shortfall"].sum() == pytest.approx(0.0)
 
 
+def test_reason_names_the_fairness_band_when_it_changed_the_decision() -> None:
+    # everyone prefers a; a ±0 band gives each rep 2 leads, so b takes the two leads it
+    # fits best, and their reasons say the band decided
+    reps = {"rep_id": ["a", "b"], "capacity": [4, 4]}
+    score = [[0.9, 0.1], [0.9, 0.2], [0.9, 0.3], [0.9, 0.4]]
+    out = _route({"lead_id": list("wxyz")}, reps, score, {"fairness": {"band": 0.0}})
+    reasons = out.assignments["reason"].tolist()
+    assert _reps_of(out) == ["a", "a", "b", "b"]
+    assert reasons[2] == ("fairness band binding: preferred rep a (score 0.9) at its share "
+                          "limit (2 of at most 2); best remaining fit b (score 0.3)")
+    assert reasons[3].startswith("fairness band binding: preferred rep a")
+    assert not any("fairness band" in reason for reason in reasons[:2])
+    binding = out.rep_summary.set_index("rep_id")["band_binding"]
+    assert binding.to_dict() == {"a": "upper", "b": "lower"}
+    # a wide band changes nothing: no reason names it, no bound binds
+    wide = _route({"lead_id": list("wxyz")}, reps, score, {"fairness": {"band": 1.0}})
+    assert not wide.assignments["reason"].str.contains("fairness band").any()
+    assert (wide.rep_summary["band_binding"] == "").all()
+
+
 def test_fairness_band_that_cannot_hold_is_minimised_not_a_crash() -> None:
     reps = {"rep_id": ["a", "b"], "capacity": [4, 1]}
     out = _route({"lead_id": list("wxyz")}, reps, [[0.9, 0.1]] * 4, {"fairness": {"band": 0.0}})

@@ -77,6 +77,8 @@ class _Batch:
     remaining: FloatArray
     loads: FloatArray  # prior window load + this batch (the fairness band's view)
     prior: FloatArray = field(default_factory=lambda: np.zeros(0))
+    # per rep, load the fairness band moved onto (+) or away from (−) it
+    band_shift: FloatArray = field(default_factory=lambda: np.zeros(0))
     solve_status: SolveStatus = SolveStatus.OPTIMAL
     engines: list[Engine] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
@@ -188,6 +190,7 @@ def route_with_policy(
         loads=np.array([float(inputs.prior_loads.get(r, 0.0)) for r in rep_ids]),
     )
     batch.prior = batch.loads.copy()
+    batch.band_shift = np.zeros(len(rep_ids))
     rep_pos = {rep: j for j, rep in enumerate(rep_ids)}
 
     # 1. manual pins: honoured whatever the rules say, within capacity
@@ -252,9 +255,13 @@ def route_with_policy(
         if policy.accounts.split_penalty is not None:  # soft groups: items are single leads
             split = SplitPenalty(account_code[[item[0] for item in items]],
                                  policy.accounts.split_penalty)
+        band_reasons: dict[int, str] = {}
         if policy.fairness is not None and isinstance(strategy, Optimal):
-            result = _solve_fair(item_problem, policy.fairness, weight, batch.loads,
-                                 pool_options, split)
+            fair = _solve_fair(item_problem, policy.fairness, weight, batch.loads,
+                               pool_options, split)
+            result = fair.result
+            band_reasons = fair.reasons(item_problem)
+            batch.band_shift += fair.shift(item_problem)
         elif split is not None and isinstance(strategy, Optimal):
             result = solve(item_problem, pool_options, split=split)
         else:
@@ -269,11 +276,11 @@ def route_with_policy(
             if rep < 0:
                 continue
             group = f"account group of {len(item)} leads: " if len(item) > 1 else ""
+            why = band_reasons.get(item_index, result.reasons[item_index])
             for lead in item:
                 pair = pair_at.get((lead, rep))
                 assert pair is not None  # items only get reps eligible for all their leads
-                batch.assign(lead, rep, float(effort_of[pair]),
-                             prefix + group + result.reasons[item_index])
+                batch.assign(lead, rep, float(effort_of[pair]), prefix + group + why)
 
     # 6. whoever is left: no eligible rep, or every eligible rep full
     eligible_count = np.bincount(pl[eligible_any], minlength=n)
@@ -406,27 +413,78 @@ def _loads(problem: RoutingProblem, result: SolveResult) -> FloatArray:
     return rep_loads(problem, result.rep_index)
 
 
+@dataclass(frozen=True)
+class _FairSolve:
+    """The fair solve, the free one it departs from, and the band it used (None: the
+    free solve was kept)."""
+
+    result: SolveResult
+    free: SolveResult
+    band: LoadBand | None
+
+    def shift(self, problem: RoutingProblem) -> FloatArray:
+        return _loads(problem, self.result) - _loads(problem, self.free)
+
+    def reasons(self, problem: RoutingProblem) -> dict[int, str]:
+        """Item → reason, for the items the band moved away from their free-solve rep."""
+        if self.band is None:
+            return {}
+        loads = _loads(problem, self.result)
+        rep_ids = problem.rep_ids
+        starts = problem.lead_pair_bounds()
+        out: dict[int, str] = {}
+        moved = np.flatnonzero((self.result.rep_index >= 0)
+                               & (self.result.rep_index != self.free.rep_index))
+        for item in moved.tolist():
+            rep, preferred = int(self.result.rep_index[item]), int(self.free.rep_index[item])
+            lo, hi = int(starts[item]), int(starts[item + 1])
+            reps = problem.pair_rep[lo:hi]
+            mine = problem.pair_score[lo + int(np.searchsorted(reps, rep))]
+            if preferred >= 0 and loads[preferred] + 1e-9 >= self.band.upper[preferred]:
+                theirs = problem.pair_score[lo + int(np.searchsorted(reps, preferred))]
+                out[item] = (
+                    f"fairness band binding: preferred rep {rep_ids[preferred]} "
+                    f"(score {theirs:.3g}) at its share limit ({loads[preferred]:g} of at "
+                    f"most {self.band.upper[preferred]:.3g}); best remaining fit "
+                    f"{rep_ids[rep]} (score {mine:.3g})"
+                )
+            elif loads[rep] <= self.band.lower[rep] + 1e-9:
+                out[item] = (
+                    f"fairness band binding: {rep_ids[rep]} below its share floor "
+                    f"({loads[rep]:g} of at least {self.band.lower[rep]:.3g}) takes it "
+                    f"(score {mine:.3g})"
+                    + (f" instead of {rep_ids[preferred]}" if preferred >= 0 else "")
+                )
+            else:
+                out[item] = (
+                    f"fairness band binding: moved to {rep_ids[rep]} (score {mine:.3g}) "
+                    "to even out loads"
+                    + (f", from {rep_ids[preferred]}" if preferred >= 0 else "")
+                )
+        return out
+
+
 def _solve_fair(
     problem: RoutingProblem, fairness: Fairness, weight: FloatArray, prior: FloatArray,
     options: SolveOptions,
     split: SplitPenalty | None = None,
-) -> SolveResult:
+) -> _FairSolve:
     half = replace(options, time_limit_s=options.time_limit_s / 2)
     free = solve(problem, half, split=split)
     total = float(prior.sum() + _loads(problem, free).sum())
     if fairness.mode == "band":
-        return solve(problem, half, _band_for(fairness.band, weight, prior, total), split)
+        fixed = _band_for(fairness.band, weight, prior, total)
+        return _FairSolve(solve(problem, half, fixed, split), free, fixed)
     each = replace(options, time_limit_s=options.time_limit_s / 2 / len(_PENALTY_BANDS))
-    best, best_value = free, -np.inf
-    for band in _PENALTY_BANDS:
-        result = free if np.isinf(band) else solve(
-            problem, each, _band_for(band, weight, prior, total), split
-        )
+    best, best_value = _FairSolve(free, free, None), -np.inf
+    for width in _PENALTY_BANDS:
+        band = None if np.isinf(width) else _band_for(width, weight, prior, total)
+        result = free if band is None else solve(problem, each, band, split)
         loads = prior + _loads(problem, result)
         deviation = share_deviation(loads, weight)
         value = result.objective - fairness.penalty * deviation * total
         if value > best_value + 1e-12:
-            best, best_value = result, value
+            best, best_value = _FairSolve(result, free, band), value
     return best
 
 
@@ -452,6 +510,7 @@ def _outcome(
         problem, reps, score=score, eligible=eligible, capacity=capacity,
         loads=batch.loads - batch.prior, weight=weight, factor=factor,
         band=policy.fairness.band if policy.fairness is not None else None,
+        band_shift=batch.band_shift,
     )
     return PolicyOutcome(
         assignments=assignments, rep_summary=summary, rep_index=batch.rep_index,

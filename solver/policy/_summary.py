@@ -48,7 +48,12 @@ def rep_summary(
     weight: FloatArray,
     factor: FloatArray,
     band: float | None,
+    band_shift: FloatArray | None = None,
 ) -> pd.DataFrame:
+    """One row per rep. With a band: ``band_shortfall`` (effort outside the band) and
+    ``band_binding``: ``"upper"`` when the band took load away from the rep (its share
+    limit bound), ``"lower"`` when it moved load onto it (its share floor bound), else
+    ``""`` (``band_shift`` = load with the band minus load without it)."""
     total = float(loads.sum())
     target = weight / weight.sum() * total if weight.sum() > 0 else np.zeros_like(weight)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -68,4 +73,7 @@ def rep_summary(
     if band is not None:
         frame["band_shortfall"] = np.maximum(np.abs(target * deviation) - band * target, 0.0)
         frame["band_shortfall"] = frame["band_shortfall"].fillna(0.0)
+        shift = np.zeros(len(frame)) if band_shift is None else band_shift
+        frame["band_binding"] = np.where(shift < -1e-9, "upper",
+                                         np.where(shift > 1e-9, "lower", ""))
     return frame
