@@ -180,12 +180,15 @@ def _on_spark(run: PartitionedRun, reps: pd.DataFrame) -> PartitionedSummary:
             writer.parquet(str(staging))
         written = (spark.read.parquet(str(staging)) if fmt == "parquet" else
                    spark.read.option("header", "true").csv(str(staging)))
-        failed = (written.where(F.col("status") == ERROR_STATUS).select("reason").distinct()
-                  .limit(50).collect())
-        _raise_failures(sorted(str(row["reason"]) for row in failed))
-        counts = {str(r["status"]): int(r["count"])
-                  for r in written.groupBy("status").count().collect()}
-        n_partitions = written.select(*run.partition_by).distinct().count()
+        # one small job: per partition and status, a count and (for failures) the reason
+        cells = written.groupBy(*run.partition_by, "status").agg(
+            F.count(F.lit(1)).alias("n"), F.first("reason").alias("reason")).collect()
+        _raise_failures(sorted(str(row["reason"]) for row in cells
+                               if row["status"] == ERROR_STATUS))
+        counts: dict[str, int] = {}
+        for row in cells:
+            counts[str(row["status"])] = counts.get(str(row["status"]), 0) + int(row["n"])
+        n_partitions = len({tuple(row[c] for c in run.partition_by) for row in cells})
         fs.replace(staging, run.out)
     finally:
         fs.delete(staging)
