@@ -27,9 +27,13 @@ def score_with_model(
 
 
 def model_scorer(
-    path: Path,
+    path: Path, *, blank_missing_attributes: bool = True,
 ) -> Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]:
-    """Load the model once; the returned scorer gives a lead × rep matrix per batch."""
+    """Load the model once; the returned scorer gives a lead × rep matrix per batch.
+
+    Leads reaching a service one by one often lack an attribute the model uses; with
+    ``blank_missing_attributes`` such a column is added blank (an unknown category, as a
+    blank cell would be) instead of failing the whole batch."""
     try:
         from models import load_affinity_model
     except ImportError as exc:
@@ -39,7 +43,12 @@ def model_scorer(
     except (ValueError, OSError) as exc:
         raise ModelError(f"{path}: {exc}") from None
 
+    categorical = [spec.column for spec in model.schema_.lead_categorical]
+
     def score(leads: pd.DataFrame, reps: pd.DataFrame) -> npt.NDArray[np.float64]:
+        missing = [c for c in categorical if c not in leads.columns]
+        if blank_missing_attributes and missing:
+            leads = leads.assign(**dict.fromkeys(missing, ""))
         return np.asarray(model.score_matrix(leads, reps), dtype=np.float64)
 
     return score

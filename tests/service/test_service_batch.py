@@ -6,12 +6,16 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from service_support import NOW, leads_table, reps_table
 from sqlalchemy import func, select
 
+from solver._errors import InputError
+from solver._tables import load_leads
+from solver._tables import load_reps as validated_reps
 from solver.app.service import (
     BatchSettings,
     Store,
@@ -185,3 +189,23 @@ def test_owners_table_with_a_parent_account(store: Store) -> None:
     ingest_leads(store, leads_table(1, account_id=["CHILD"]), now=NOW)
     run_batch(store, BatchSettings(), now=NOW)
     assert lead_story(store, "L0000")["rep_id"] == "R2"
+
+
+def test_a_lead_without_a_model_attribute_is_scored_as_unknown(
+        store: Store, tmp_path: Path) -> None:
+    from models import AffinityModel
+    from models.persistence import save_model
+    from models.synthetic import SyntheticWorld, WorldConfig
+    from solver.app.scoring import model_scorer
+
+    world = SyntheticWorld(WorldConfig(seed=0, n_history=2000, n_reps=6, n_new_reps=0))
+    path = tmp_path / "model.joblib"
+    save_model(AffinityModel().fit(world.history(), world.reps), path)
+    load_reps(store, world.reps, now=NOW)
+    # the model uses industry, company_size, deal_size: these leads have none of them
+    ingest_leads(store, leads_table(2, region=["north", "south"]), now=NOW)
+    report = run_batch(store, BatchSettings(scorer=model_scorer(path)), now=NOW)
+    assert report.assigned == 2
+    with pytest.raises(InputError, match="column used by the affinity model is missing"):
+        model_scorer(path, blank_missing_attributes=False)(
+            load_leads(leads_table(1, region=["north"])), validated_reps(world.reps))
