@@ -152,3 +152,20 @@ def test_command_on_spark_with_a_failed_partition_leaves_nothing(
                                                  scores=batch.scores), tmp_path), out)
     assert code != 0 and "partition region='r0', team='t0'" in text, text
     assert list(out.parent.iterdir()) == []
+
+
+def test_backtest_sweep_on_spark_equals_the_serial_backtest(spark: SparkSession) -> None:
+    from models.synthetic import SyntheticWorld, WorldConfig
+    from solver.app.backtest import BacktestConfig, run_backtest
+    from solver.app.sweep import run_sweep, spark_runner
+
+    world = SyntheticWorld(WorldConfig(seed=4, n_history=300, n_reps=6, n_new_reps=0,
+                                       history_days=4))
+    history, reps = world.history(), world.reps.assign(capacity=30.0)
+    config = BacktestConfig(strategies=("round_robin", "optimal"), estimators=("ips", "dr"),
+                            n_folds=2, n_bootstrap=50, seed=4)
+    expected = run_backtest(history, reps, config)
+    got = run_sweep(history, reps, config, runner=spark_runner(spark), max_tasks=3)
+    assert got.n_replay_tasks == 3
+    pd.testing.assert_frame_equal(got.estimates, expected.estimates)
+    pd.testing.assert_frame_equal(got.lift, expected.lift)

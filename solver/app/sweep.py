@@ -1,0 +1,187 @@
+"""Backtest sweeps on any engine: the serial backtest's numbers, from few parallel tasks.
+
+Stages (each engine-agnostic; an engine only maps a function over groups of a task table):
+
+1. on the driver: load, batch, cross-fit the affinity model and the propensities exactly
+   as :func:`solver.app.backtest.run_backtest` does (same helpers, same seeds);
+2. replay tasks (:mod:`solver._sweep`): strategies × batches cut into at most
+   ``max_tasks`` tasks;
+3. estimate tasks: one per strategy × estimator, each with the estimator's own seeded
+   bootstrap resamples (so intervals equal the serial ones to the last digit).
+
+``run_sweep(..., runner=spark_runner(spark))`` returns the same ``estimates`` and ``lift``
+tables as ``run_backtest`` with the same config; fairness, loads and the HTML report stay
+with the serial command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from models.policy_eval import LoggedBandit, TargetPolicy, estimator_from_name
+from solver._errors import InputError
+from solver._sweep import (
+    IntArray,
+    ReplayContext,
+    plan_replay,
+    replay_task,
+    targets_from,
+)
+from solver._tables import load_history, load_reps
+from solver.app.backtest import (
+    BacktestConfig,
+    _batches,
+    _cross_fitted_scores,
+    _on_policy,
+    _propensities,
+    _row,
+)
+from solver.strategies import strategy_from_name
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+Runner = Callable[[pd.DataFrame, Callable[[pd.DataFrame], pd.DataFrame], str], pd.DataFrame]
+
+REPLAY_SCHEMA = "task long, strategy string, row long, rep long"
+ESTIMATE_SCHEMA = ("task long, strategy string, estimator string, value double, "
+                   "ci_low double, ci_high double, n_effective double, lift double, "
+                   "lift_low double, lift_high double")
+
+
+def serial_runner(tasks: pd.DataFrame, fn: Callable[[pd.DataFrame], pd.DataFrame],
+                  schema: str) -> pd.DataFrame:
+    """The reference engine: every task in turn, in task order."""
+    parts = [fn(group) for _, group in tasks.groupby("task", sort=True)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def spark_runner(spark: SparkSession) -> Runner:
+    """Each task is one ``applyInPandas`` group; the context travels in the closure
+    (PySpark broadcasts a large pickled function once per stage)."""
+    from solver.app.spark import quiet_pandas3_warning
+
+    def run(tasks: pd.DataFrame, fn: Callable[[pd.DataFrame], pd.DataFrame],
+            schema: str) -> pd.DataFrame:
+        quiet_pandas3_warning()
+        n = int(tasks["task"].nunique())
+        frame = spark.createDataFrame(tasks).repartition(max(n, 1), "task")
+        return frame.groupBy("task").applyInPandas(fn, schema).toPandas()
+
+    return run
+
+
+@dataclass(frozen=True, eq=False)
+class SweepInputs:
+    context: ReplayContext
+    data: LoggedBandit
+    rewards_hat: np.ndarray
+    n_batches: int
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    estimates: pd.DataFrame  # as BacktestResult.estimates
+    lift: pd.DataFrame  # as BacktestResult.lift
+    targets: dict[str, IntArray]  # strategy → global rep index per history row (−1 none)
+    n_replay_tasks: int
+    n_estimate_tasks: int
+    notes: tuple[str, ...]
+
+
+def prepare(history_source: object, reps_source: object, config: BacktestConfig
+            ) -> SweepInputs:
+    """Stage 1, on the driver: what ``run_backtest`` computes before replaying."""
+    history = load_history(history_source)  # type: ignore[arg-type]
+    reps = load_reps(reps_source)  # type: ignore[arg-type]
+    rep_pos = pd.Series(np.arange(len(reps)), index=reps["rep_id"].to_numpy())
+    unknown = ~history["rep_id"].isin(rep_pos.index)
+    if unknown.any():
+        row = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise InputError(f"rep '{history['rep_id'].iloc[row]}' is not in the reps table",
+                         source="history", row=row + 1, column="rep_id")
+    for name in config.strategies:
+        strategy_from_name(name)
+    if "lead_id" not in history.columns:
+        history["lead_id"] = [f"row-{i + 1}" for i in range(len(history))]
+    batch, notes = _batches(history, config.batch)
+    n_batches = int(batch.max()) + 1
+    folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
+    scores, rewards_hat = _cross_fitted_scores(history, reps, folds,
+                                               lambda text, done, total: None)
+    actions = rep_pos.loc[history["rep_id"].to_numpy()].to_numpy().astype(np.int64)
+    propensities, estimated = _propensities(history, reps, actions)
+    revenue = config.policy is not None and config.policy.objective == "expected_revenue"
+    rewards = (history["revenue"].fillna(0.0).to_numpy(float) * history["converted"]
+               if revenue and "revenue" in history.columns
+               else history["converted"].to_numpy(float))
+    data = LoggedBandit(actions=actions, rewards=np.asarray(rewards, dtype=float),
+                        propensities=propensities, n_actions=len(reps),
+                        estimated_propensity=estimated)
+    context = ReplayContext(history=history, reps=reps, scores=scores, batch=batch,
+                            stamps=history.get("assigned_at"), policy=config.policy,
+                            seed=config.seed, time_limit_s=config.time_limit_s)
+    return SweepInputs(context=context, data=data, rewards_hat=rewards_hat,
+                       n_batches=n_batches, notes=tuple(notes))
+
+
+def _estimate_task(task: pd.DataFrame, *, inputs: SweepInputs, targets: dict[str, IntArray],
+                   config: BacktestConfig) -> pd.DataFrame:
+    rows = []
+    for item in task.itertuples(index=False):
+        estimator = estimator_from_name(str(item.estimator), n_bootstrap=config.n_bootstrap,
+                                        alpha=config.alpha, seed=config.seed)
+        policy = TargetPolicy.deterministic(targets[str(item.strategy)],
+                                            inputs.data.n_actions)
+        value = estimator.estimate(inputs.data, policy, inputs.rewards_hat)
+        lift = estimator.lift(inputs.data, policy, inputs.rewards_hat)
+        rows.append({"task": int(item.task), "strategy": str(item.strategy),
+                     "estimator": estimator.name, "value": value.value,
+                     "ci_low": value.ci_low, "ci_high": value.ci_high,
+                     "n_effective": value.n_effective, "lift": lift.value,
+                     "lift_low": lift.ci_low, "lift_high": lift.ci_high})
+    return pd.DataFrame(rows)
+
+
+def run_sweep(history_source: object, reps_source: object, config: BacktestConfig, *,
+              runner: Runner = serial_runner, max_tasks: int = 200) -> SweepResult:
+    inputs = prepare(history_source, reps_source, config)
+    plan = plan_replay(config.strategies, inputs.n_batches, max_tasks)
+    replayed = runner(plan, partial(replay_task, context=inputs.context), REPLAY_SCHEMA)
+    targets = targets_from(replayed, config.strategies, len(inputs.context.history))
+    pairs = [(s, e) for s in config.strategies for e in config.estimators]
+    jobs = pd.DataFrame({"task": np.arange(len(pairs), dtype=np.int64),
+                         "strategy": [s for s, _ in pairs], "estimator": [e for _, e in pairs]})
+    estimated = runner(jobs, partial(_estimate_task, inputs=inputs, targets=targets,
+                                     config=config), ESTIMATE_SCHEMA)
+    estimated = estimated.sort_values("task").reset_index(drop=True)
+    estimate_rows = [_row(r.strategy, r.estimator, _Value(r.value, r.ci_low, r.ci_high,
+                                                          r.n_effective))
+                     for r in estimated.itertuples(index=False)]
+    on_policy = _on_policy(inputs.data, config)
+    logged_rows = [_row("logged", estimator_from_name(
+        name, n_bootstrap=config.n_bootstrap, alpha=config.alpha, seed=config.seed).name,
+        on_policy) for name in config.estimators]  # as run_backtest: logged rows first
+    estimate_rows = logged_rows + estimate_rows
+    lift = estimated[["strategy", "estimator", "lift", "lift_low", "lift_high"]].rename(
+        columns={"lift_low": "ci_low", "lift_high": "ci_high"})
+    return SweepResult(estimates=pd.DataFrame(estimate_rows), lift=lift, targets=targets,
+                       n_replay_tasks=int(plan["task"].nunique()),
+                       n_estimate_tasks=len(jobs), notes=inputs.notes)
+
+
+@dataclass(frozen=True)
+class _Value:
+    """Duck-types ``models.policy_eval.Estimate`` for ``_row``."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+    n_effective: float
