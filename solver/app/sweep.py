@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from models.policy_eval import LoggedBandit, TargetPolicy, estimator_from_name
+from models.policy_eval import Estimate, LoggedBandit, TargetPolicy, estimator_from_name
 from solver._errors import InputError
 from solver._sweep import (
     IntArray,
@@ -135,14 +135,15 @@ def prepare(history_source: object, reps_source: object, config: BacktestConfig
 def _estimate_task(task: pd.DataFrame, *, inputs: SweepInputs, targets: dict[str, IntArray],
                    config: BacktestConfig) -> pd.DataFrame:
     rows = []
-    for item in task.itertuples(index=False):
-        estimator = estimator_from_name(str(item.estimator), n_bootstrap=config.n_bootstrap,
+    for item in task.to_dict("records"):
+        estimator = estimator_from_name(str(item["estimator"]),
+                                        n_bootstrap=config.n_bootstrap,
                                         alpha=config.alpha, seed=config.seed)
-        policy = TargetPolicy.deterministic(targets[str(item.strategy)],
+        policy = TargetPolicy.deterministic(targets[str(item["strategy"])],
                                             inputs.data.n_actions)
         value = estimator.estimate(inputs.data, policy, inputs.rewards_hat)
         lift = estimator.lift(inputs.data, policy, inputs.rewards_hat)
-        rows.append({"task": int(item.task), "strategy": str(item.strategy),
+        rows.append({"task": int(item["task"]), "strategy": str(item["strategy"]),
                      "estimator": estimator.name, "value": value.value,
                      "ci_low": value.ci_low, "ci_high": value.ci_high,
                      "n_effective": value.n_effective, "lift": lift.value,
@@ -162,9 +163,11 @@ def run_sweep(history_source: object, reps_source: object, config: BacktestConfi
     estimated = runner(jobs, partial(_estimate_task, inputs=inputs, targets=targets,
                                      config=config), ESTIMATE_SCHEMA)
     estimated = estimated.sort_values("task").reset_index(drop=True)
-    estimate_rows = [_row(r.strategy, r.estimator, _Value(r.value, r.ci_low, r.ci_high,
-                                                          r.n_effective))
-                     for r in estimated.itertuples(index=False)]
+    estimate_rows = [
+        _row(str(r["strategy"]), str(r["estimator"]),
+             Estimate(float(r["value"]), float(r["ci_low"]), float(r["ci_high"]),
+                    float(r["n_effective"])))
+        for r in estimated.to_dict("records")]
     on_policy = _on_policy(inputs.data, config)
     logged_rows = [_row("logged", estimator_from_name(
         name, n_bootstrap=config.n_bootstrap, alpha=config.alpha, seed=config.seed).name,
@@ -175,13 +178,3 @@ def run_sweep(history_source: object, reps_source: object, config: BacktestConfi
     return SweepResult(estimates=pd.DataFrame(estimate_rows), lift=lift, targets=targets,
                        n_replay_tasks=int(plan["task"].nunique()),
                        n_estimate_tasks=len(jobs), notes=inputs.notes)
-
-
-@dataclass(frozen=True)
-class _Value:
-    """Duck-types ``models.policy_eval.Estimate`` for ``_row``."""
-
-    value: float
-    ci_low: float
-    ci_high: float
-    n_effective: float
