@@ -154,6 +154,12 @@ def _estimate_task(task: pd.DataFrame, *, inputs: SweepInputs, targets: dict[str
 def run_sweep(history_source: object, reps_source: object, config: BacktestConfig, *,
               runner: Runner = serial_runner, max_tasks: int = 200) -> SweepResult:
     inputs = prepare(history_source, reps_source, config)
+    return run_prepared(inputs, config, runner=runner, max_tasks=max_tasks)
+
+
+def run_prepared(inputs: SweepInputs, config: BacktestConfig, *,
+                 runner: Runner = serial_runner, max_tasks: int = 200) -> SweepResult:
+    """Stages 2 and 3 (the parallel part) on prepared inputs."""
     plan = plan_replay(config.strategies, inputs.n_batches, max_tasks)
     replayed = runner(plan, partial(replay_task, context=inputs.context), REPLAY_SCHEMA)
     targets = targets_from(replayed, config.strategies, len(inputs.context.history))
