@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from service_support import NOW, leads_table, reps_table
@@ -209,3 +210,30 @@ def test_a_lead_without_a_model_attribute_is_scored_as_unknown(
     with pytest.raises(InputError, match="column used by the affinity model is missing"):
         model_scorer(path, blank_missing_attributes=False)(
             load_leads(leads_table(1, region=["north"])), validated_reps(world.reps))
+
+
+def test_a_lead_whose_data_is_refused_is_set_aside_and_the_rest_routed(store: Store) -> None:
+    def picky(leads: pd.DataFrame, reps: pd.DataFrame) -> np.ndarray:
+        poisoned = np.flatnonzero(leads["note"].astype(str) == "poison")
+        if len(poisoned):
+            raise InputError("the model cannot read this note", source="leads table",
+                             row=int(poisoned[0]) + 1, column="note")
+        return np.ones((len(leads), len(reps)))
+
+    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    ingest_leads(store, leads_table(4, note=["ok", "poison", "ok", "poison"]), now=NOW)
+    report = run_batch(store, BatchSettings(scorer=picky), now=NOW)
+    assert (report.assigned, report.unrouted) == (2, 2)
+    lead = lead_story(store, "L0001")
+    assert lead["status"] == "unrouted"
+    assert lead["reason"] == ("bad lead data, needs a fix: leads table, row 2, column 'note': "
+                              "the model cannot read this note")
+
+
+def test_a_policy_column_no_lead_has_is_blank(store: Store) -> None:
+    policy = parse_policy({"rules": [{"kind": "equals", "lead": "region", "rep": "region"}],
+                           "pools": [{"name": "territory"}, {"name": "anyone", "rules": []}]})
+    load_reps(store, reps_table(2, capacity=5, region=["north", "south"]), now=NOW)
+    ingest_leads(store, leads_table(2), now=NOW)  # no region at all
+    assert run_batch(store, BatchSettings(policy=policy), now=NOW).assigned == 2
+    assert lead_story(store, "L0000")["reason"].startswith("fallback pool 'anyone'")

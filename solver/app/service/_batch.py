@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from solver._build import problem_from_matrix
+from solver._errors import InputError
 from solver._explain import NO_ELIGIBLE_REP
 from solver._solve import SolveOptions
 from solver._tables import load_leads, load_reps
@@ -30,10 +31,19 @@ from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
 from solver.app.service._notify import queue_notifications
 from solver.app.service._store import Store, as_utc, utcnow
-from solver.policy import Policy, PolicyInputs, PolicyOutcome, Sla, load_owners, route_with_policy
+from solver.policy import (
+    ListRule,
+    Policy,
+    PolicyInputs,
+    PolicyOutcome,
+    Sla,
+    load_owners,
+    route_with_policy,
+)
 from solver.policy._eligibility import rep_filter_mask
 from solver.strategies import RotationState, strategy_from_name
 
+LEADS_SOURCE = "leads table"  # how the contract's loader names a DataFrame of leads
 Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
 
 
@@ -88,8 +98,18 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
         pending = state.pending_leads(conn, settings.max_leads)
         counts = {"assigned": 0, "nurture": 0, "unassigned": 0}
         engine, status = "none", "optimal"
-        if pending:
-            routed = _route(conn, settings, pending, now)
+        routed = None
+        while pending and routed is None:
+            try:
+                routed = _route(conn, settings, pending, now)
+            except InputError as exc:
+                # one lead's own data is refused: set it aside (reported), route the rest
+                if exc.source != LEADS_SOURCE or exc.row is None:
+                    raise
+                bad = pending.pop(exc.row - 1)
+                _set_aside(conn, bad, exc, batch_id, policy_version(settings.policy), now)
+                unrouted += 1
+        if routed is not None:
             for key, value in routed.outcome.assignments["status"].value_counts().items():
                 counts[str(key)] = int(value)
             engine, status = routed.outcome.engine, routed.outcome.status.value
@@ -105,6 +125,16 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
             batch_id=batch_id, started_at=started, finished_at=report.finished_at,
             report=report.model_dump(mode="json")))
     return report
+
+
+def _set_aside(conn: Connection, lead: dict[str, Any], error: InputError, batch_id: str,
+               version: str, now: datetime) -> None:
+    reason = f"bad lead data, needs a fix: {error}"
+    state.set_lead(conn, lead["lead_id"], now, status="unrouted", reason=reason)
+    state.log_events(conn, [{
+        "lead_id": lead["lead_id"], "rep_id": None, "batch_id": batch_id, "event": "unrouted",
+        "effort": 0.0, "score": None, "reason": reason, "engine": "",
+        "policy_version": version, "created_at": now}])
 
 
 def _expire_overdue(conn: Connection, sla: Sla | None, batch_id: str, now: datetime
@@ -167,7 +197,7 @@ def _route(conn: Connection, settings: BatchSettings, pending: list[dict[str, An
     why_not = cap.available(reps, state.absent_reps(conn, now), now)
 
     rep_table = load_reps(_rep_frame(reps, np.maximum(remaining, 0.0), why_not))
-    lead_table = load_leads(_lead_frame(pending))
+    lead_table = load_leads(_lead_frame(pending, policy))
     score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
     if sla is not None and sla.expiry_penalty > 0:
         expiries = state.expiries_since(conn, now - lookback)
@@ -209,7 +239,7 @@ def _rep_frame(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
     return pd.concat([frame, extra], axis=1).reset_index(drop=True)
 
 
-def _lead_frame(pending: list[dict[str, Any]]) -> pd.DataFrame:
+def _lead_frame(pending: list[dict[str, Any]], policy: Policy) -> pd.DataFrame:
     base = pd.DataFrame({
         "lead_id": [lead["lead_id"] for lead in pending],
         "account_id": [lead["account_id"] or "" for lead in pending],
@@ -219,7 +249,18 @@ def _lead_frame(pending: list[dict[str, Any]]) -> pd.DataFrame:
     })
     attributes = pd.DataFrame([lead["attributes"] or {} for lead in pending])
     extra = attributes.drop(columns=[c for c in attributes.columns if c in base.columns])
-    return pd.concat([base, extra], axis=1)
+    frame = pd.concat([base, extra], axis=1)
+    # a column the policy reads but no lead of this batch has is blank, not an error
+    missing = [c for c in policy_lead_columns(policy) if c not in frame.columns]
+    return frame.assign(**dict.fromkeys(missing, "")) if missing else frame
+
+
+def policy_lead_columns(policy: Policy) -> list[str]:
+    columns = [rule.attribute if isinstance(rule, ListRule) else rule.lead
+               for rule in policy.rules]
+    if policy.ramp is not None:
+        columns += [lead_class.attribute for lead_class in policy.ramp.forbid_until_ramped]
+    return list(dict.fromkeys(columns))
 
 
 def _tier_bars(sla: Sla | None, leads: pd.DataFrame, reps: pd.DataFrame, now: datetime
