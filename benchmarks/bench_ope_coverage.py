@@ -5,6 +5,26 @@ value of each strategy's replayed assignments comes from ``true_probability``. P
 estimator, how often the 90% interval covered the truth and the mean error (bias).
 
     .venv/bin/python benchmarks/bench_ope_coverage.py [--seeds 20] [--explore 0.2]
+
+Measured with the defaults (20 seeds x 3 strategies = 60 intervals per estimator, 1,500
+rows, explore 0.2, capacity 30 per daily batch; every estimator's value is conversions
+per lead of the history, an unrouted lead converting nothing; 302 s on the shared 2-core
+machine):
+
+=========  ========  =======  ======
+estimator  coverage  bias     rmse
+=========  ========  =======  ======
+dm         0.167     -0.0016  0.0370
+dr         0.867     -0.0235  0.0616
+ips        0.917     -0.0198  0.0625
+replay     0.633     +0.0388  0.0480
+snips      0.883     -0.0209  0.0587
+=========  ========  =======  ======
+
+DM's interval holds the reward model fixed (conditional on the model, see
+``DirectMethod``): small bias on average, but each seed's model error is far wider than
+the interval. Replay is biased because the logging policy is not uniform (it keeps the
+rows where the logged rep is the strategy's pick, and those are not a random sample).
 """
 
 from __future__ import annotations

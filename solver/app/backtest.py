@@ -173,6 +173,12 @@ def run_backtest(
     if "lead_id" not in history.columns:
         history["lead_id"] = [f"row-{i + 1}" for i in range(len(history))]
     batch, notes = _batches(history, config.batch)
+    conditional = [e.name for e in estimators if e.conditional_on_model]
+    if conditional:
+        notes.append(f"{', '.join(conditional)}: the interval is conditional on the reward "
+                     "model (it resamples the leads, not the model's error) and undercovers "
+                     "when the model is biased; judge differences by the DR, IPS and SNIPS "
+                     "intervals")
     n_batches = int(batch.max()) + 1
     folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
     scores, rewards_hat = _cross_fitted_scores(history, reps, folds, progress)

@@ -7,6 +7,7 @@ import html
 import pandas as pd
 
 from models.plotting import estimates_figure, figure_to_base64_png, loads_figure
+from models.policy_eval import ESTIMATORS
 from solver.app.backtest import BacktestResult
 
 
@@ -34,8 +35,30 @@ def conclusions(lift: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _conditional(estimator: object) -> bool:
+    cls = ESTIMATORS.get(str(estimator))
+    return cls is not None and cls.conditional_on_model
+
+
+def _estimates_table(estimates: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The estimates with an ``interval`` column saying what each interval accounts for,
+    and a warning paragraph when some interval is conditional on the reward model."""
+    table = estimates.copy()
+    conditional = table["estimator"].map(_conditional).astype(bool)
+    table["interval"] = conditional.map({True: "conditional on the reward model",
+                                         False: "bootstrap over leads"})
+    names = sorted(set(table.loc[conditional, "estimator"].astype(str)))
+    warning = (f"<p><strong>Warning:</strong> the {html.escape(', '.join(names))} interval "
+               "is conditional on the reward model: it resamples the leads but holds the "
+               "model fixed, so it ignores the model's error and is too narrow whenever the "
+               "model is biased. Judge differences by the DR, IPS and SNIPS intervals.</p>"
+               if names else "")
+    return table, warning
+
+
 def render_report(result: BacktestResult, title: str = "leadroute backtest") -> str:
     estimates_png = figure_to_base64_png(estimates_figure(result.estimates))
+    estimates_table, estimates_warning = _estimates_table(result.estimates)
     loads_png = figure_to_base64_png(loads_figure(result.loads))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) or "<li>none</li>"
     verdicts = "".join(f"<li>{html.escape(line)}</li>" for line in conclusions(result.lift))
@@ -51,7 +74,8 @@ logged routing on the same resamples. Strategies were replayed batch by batch wi
 out-of-fold affinity scores, so the model never grades its own training rows.</p>
 <h2>Caveats</h2><ul>{notes}</ul>
 <h2>Estimates</h2><img alt="estimates" src="data:image/png;base64,{estimates_png}">
-{result.estimates.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
+{estimates_warning}
+{estimates_table.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
 <h2>Lift over the logged routing</h2>
 {result.lift.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
 <h2>Load per rep</h2><img alt="loads" src="data:image/png;base64,{loads_png}">
