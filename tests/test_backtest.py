@@ -14,14 +14,26 @@ from models.synthetic import SyntheticWorld, WorldConfig
 from solver import InputError
 from solver.app.backtest import BacktestConfig, run_backtest
 
+# CP-SAT (the optimal strategy) reaches these daily batches' optimum or close to it well
+# within 0.5 s and spends the rest of the default 2 s proving it. Nothing below depends on
+# the replayed assignment being optimal: the truth is computed on whatever assignment was
+# replayed (seeds 0-3: 34 of 36 intervals cover at 0.5 s as at 2 s; no-signal mean lift
+# -0.023 vs -0.019; strong-signal DR lift +0.117 [+0.069, +0.170] vs +0.120 [+0.069,
+# +0.170]). The rest of the time is fixed costs (six affinity fits per world, a solve per
+# batch), not rows, so the statistical worlds keep their 1,500 rows and their power.
+TIME_LIMIT_S = 0.5
+
 
 def _world(
-    seed: int, effect: float = 1.0, explore: float = 0.2
+    seed: int, effect: float = 1.0, explore: float = 0.2, n_history: int = 1500,
+    history_days: int = 10,
 ) -> tuple[SyntheticWorld, pd.DataFrame, pd.DataFrame]:
-    world = SyntheticWorld(WorldConfig(seed=seed, n_history=1500, n_reps=8, n_new_reps=0,
-                                       history_days=10, effect_size=effect, explore=explore))
+    world = SyntheticWorld(WorldConfig(seed=seed, n_history=n_history, n_reps=8,
+                                       n_new_reps=0, history_days=history_days,
+                                       effect_size=effect, explore=explore))
     reps = world.reps.copy()
-    reps["capacity"] = 30.0  # per daily batch: binding for the best reps
+    # per daily batch: binding for the best reps (150 leads a day in the 1,500-row world)
+    reps["capacity"] = 30.0 * n_history / history_days / 150
     return world, world.history(), reps
 
 
@@ -40,7 +52,7 @@ def test_intervals_cover_the_truth_across_seeds() -> None:
         world, history, reps = _world(seed)
         config = BacktestConfig(strategies=("round_robin", "greedy", "optimal"),
                                 estimators=("ips", "snips", "dr"), n_folds=3,
-                                n_bootstrap=200, seed=seed)
+                                n_bootstrap=200, seed=seed, time_limit_s=TIME_LIMIT_S)
         result = run_backtest(history, reps, config)
         for strategy, assigned in result.assignments.items():
             truth = _true_value(world, history, reps, assigned)
@@ -59,7 +71,7 @@ def test_no_signal_means_no_systematic_lift_for_the_optimiser() -> None:
         # a logging policy that explores enough for importance weights to stay moderate
         _, history, reps = _world(seed, effect=0.0, explore=0.6)
         config = BacktestConfig(strategies=("optimal",), estimators=("dr",), n_folds=3,
-                                n_bootstrap=50)
+                                n_bootstrap=50, time_limit_s=TIME_LIMIT_S)
         lifts.append(float(run_backtest(history, reps, config).lift["lift"].iloc[0]))
     assert abs(np.mean(lifts)) < 0.04, lifts
 
@@ -67,13 +79,14 @@ def test_no_signal_means_no_systematic_lift_for_the_optimiser() -> None:
 def test_strong_signal_shows_a_positive_lift() -> None:
     _, history, reps = _world(3, effect=1.5, explore=0.6)
     config = BacktestConfig(strategies=("optimal",), estimators=("dr",), n_folds=3,
-                            n_bootstrap=200)
+                            n_bootstrap=200, time_limit_s=TIME_LIMIT_S)
     lift = run_backtest(history, reps, config).lift
     assert (lift["ci_low"] > 0).all(), lift
 
 
 def test_cli_writes_every_output(tmp_path: Path) -> None:
-    _, history, reps = _world(1)
+    # the outputs' shape, not the estimates' quality: a small world is enough
+    _, history, reps = _world(1, n_history=400, history_days=4)
     history.to_csv(tmp_path / "history.csv", index=False)
     reps.to_csv(tmp_path / "reps.csv", index=False)
     out = tmp_path / "bt"
@@ -81,13 +94,18 @@ def test_cli_writes_every_output(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-c", code, "backtest", "--history", str(tmp_path / "history.csv"),
          "--reps", str(tmp_path / "reps.csv"), "--strategies", "round_robin,optimal",
-         "--n-bootstrap", "50", "--folds", "3", "--out", str(out)],
+         "--n-bootstrap", "50", "--folds", "3", "--time-limit", str(TIME_LIMIT_S),
+         "--out", str(out)],
         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     estimates = pd.read_csv(out / "estimates.csv")
     assert list(estimates.columns) == ["strategy", "estimator", "value", "ci_low", "ci_high",
                                        "n_effective"]
-    assert set(estimates["strategy"]) == {"logged", "round_robin", "optimal"}
+    # every strategy's rows, the logged policy's first, in the estimators' order
+    order = ["replay", "ips", "snips", "dm", "dr"]
+    assert estimates["strategy"].tolist() == [
+        s for s in ("logged", "round_robin", "optimal") for _ in order]
+    assert estimates["estimator"].tolist() == order * 3
     assert list(pd.read_csv(out / "lift.csv").columns) == ["strategy", "estimator", "lift",
                                                            "ci_low", "ci_high"]
     for name in ("round_robin", "optimal"):
@@ -96,6 +114,10 @@ def test_cli_writes_every_output(tmp_path: Path) -> None:
     assert {"share_deviation", "gini"} <= set(pd.read_csv(out / "fairness.csv").columns)
     report = (out / "report.html").read_text()
     assert "data:image/png;base64," in report and "What to conclude" in report
+    # the direct method's interval holds the reward model fixed, and the report says so
+    assert "the dm interval is conditional on the reward model" in report
+    assert report.count("<td>conditional on the reward model</td>") == 3
+    assert "dm: the interval is conditional on the reward model" in run.stdout
 
 
 def test_bad_inputs(tmp_path: Path) -> None:
