@@ -3,10 +3,14 @@ replay in order in one task, and the result equals the serial backtest's numbers
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+from typer.testing import CliRunner
 
 from models.synthetic import SyntheticWorld, WorldConfig
 from solver._sweep import plan_replay
+from solver.app import cli
 from solver.app.backtest import BacktestConfig, run_backtest
 from solver.app.sweep import run_sweep
 
@@ -41,3 +45,19 @@ def test_sweep_equals_the_serial_backtest() -> None:
     assert got.n_replay_tasks == 5
     pd.testing.assert_frame_equal(got.estimates, expected.estimates)
     pd.testing.assert_frame_equal(got.lift, expected.lift)
+
+
+def test_sweep_command_writes_the_backtest_numbers(tmp_path: Path) -> None:
+    history, reps = small_world(seed=5, n_history=300, days=4)
+    history.to_csv(tmp_path / "history.csv", index=False)
+    reps.to_parquet(tmp_path / "reps.parquet", index=False)
+    result = CliRunner().invoke(cli.app, [
+        "sweep", "--history", str(tmp_path / "history.csv"), "--reps",
+        str(tmp_path / "reps.parquet"), "--out", str(tmp_path / "sweep"), "--strategies",
+        "round_robin,greedy", "--estimators", "ips,dr", "--folds", "2", "--n-bootstrap", "20",
+        "--max-tasks", "3"])
+    assert result.exit_code == 0, result.output
+    assert "3 replay and 4 estimate tasks" in result.output
+    lift = pd.read_csv(tmp_path / "sweep" / "lift.csv")
+    assert list(lift.columns) == ["strategy", "estimator", "lift", "ci_low", "ci_high"]
+    assert len(lift) == 4
