@@ -26,8 +26,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def client(store: Store) -> Iterator[TestClient]:
     settings = BatchSettings(policy=parse_policy({"sla": {"work_within_minutes": 30}}),
                              webhook_url="http://hooks.test/leadroute")
-    with TestClient(create_app(store, settings, api_token=TOKEN, max_body_bytes=50_000)
-                    ) as test_client:
+    app = create_app(store, settings, api_token=TOKEN, max_body_bytes=50_000,
+                     deliver_webhooks=False)  # the tests below drive delivery themselves
+    with TestClient(app) as test_client:
         yield test_client
 
 
@@ -200,3 +201,19 @@ def test_delivered_webhooks_carry_the_assignment(client: TestClient, store: Stor
     assert {item["lead_id"] for item in seen} == {"L0", "L1", "L2"}
     assert all(item["event"] == "lead.assigned" and item["rep_id"] for item in seen)
     assert run_batch(store, BatchSettings()).routed == 0
+
+
+def test_route_sends_webhooks_after_responding(store: Store) -> None:
+    seen: list[str] = []
+
+    def ok(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        return httpx.Response(200)
+
+    settings = BatchSettings(webhook_url="http://hooks.test/x")
+    with httpx.Client(transport=httpx.MockTransport(ok)) as http, TestClient(create_app(
+            store, settings, api_token=TOKEN, webhook_client=http)) as api:
+        _seed(api)
+        assert api.post("/route", headers=AUTH).json()["assigned"] == 3
+        delivered = api.get("/notifications", params={"status": "delivered"}).json()
+    assert len(delivered) == 3 and seen == ["hooks.test"] * 3

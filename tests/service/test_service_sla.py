@@ -140,3 +140,13 @@ def test_off_shift_and_out_of_office_reps_get_nothing(store: Store) -> None:
     with store.read() as conn:
         reps = set(conn.execute(select(schema.leads.c.rep_id)).scalars())
     assert reps == {"R0"}  # nothing was pending any more
+
+
+def test_ramping_reps_get_a_share_of_their_cap(store: Store) -> None:
+    policy = parse_policy({"ramp": {"schedule": [[0, 0.5], [30, 1.0]]}})
+    load_reps(store, reps_table(2, capacity=4, start_date=["2026-11-25", "2020-01-01"]),
+              now=NOW)
+    ingest_leads(store, leads_table(8), now=NOW)
+    run_batch(store, BatchSettings(policy=policy), now=NOW)
+    got = pd.Series([lead_story(store, f"L{i:04d}")["rep_id"] for i in range(8)])
+    assert got.value_counts().to_dict() == {"R1": 4, "R0": 2}  # 6 days in: half of 4

@@ -8,8 +8,9 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
+import httpx
 import pandas as pd
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -27,7 +28,7 @@ from solver.app.service._api_models import (
 )
 from solver.app.service._batch import BatchReport, BatchSettings, run_batch
 from solver.app.service._errors import BatchBusyError, NotFoundError, StoreError
-from solver.app.service._notify import notifications
+from solver.app.service._notify import deliver_due, notifications
 from solver.app.service._operations import ingest_leads, lead_story, load_reps, mark_lead
 from solver.app.service._store import Store, as_utc, utcnow
 
@@ -82,8 +83,11 @@ def _too_large(limit: int) -> JSONResponse:
 
 
 def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
-               max_body_bytes: int = 1_000_000) -> Any:
-    """``api_token=None`` disables authentication (only for a trusted loopback)."""
+               max_body_bytes: int = 1_000_000, deliver_webhooks: bool = True,
+               webhook_client: httpx.Client | None = None) -> Any:
+    """``api_token=None`` disables authentication (only for a trusted loopback).
+    ``deliver_webhooks``: send new assignments' webhooks after each ``/route`` response
+    (off when a worker delivers them)."""
     app = FastAPI(title="leadroute", version="0.1.0",
                   description="Micro-batch lead routing: ingest, route, audit.")
 
@@ -128,12 +132,17 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
         return IngestOut(inserted=inserted, already_known=known)
 
     @app.post("/route", response_model=BatchReport, dependencies=[Depends(writer)])
-    def route_now(batch_id: str | None = Query(None, min_length=1, max_length=200),
+    def route_now(background: BackgroundTasks,
+                  batch_id: str | None = Query(None, min_length=1, max_length=200),
                   wait: bool = True) -> BatchReport:
         try:
-            return run_batch(store, settings, batch_id=batch_id, wait=wait)
+            report = run_batch(store, settings, batch_id=batch_id, wait=wait)
         except BatchBusyError as exc:
             raise HTTPException(409, str(exc)) from None
+        if deliver_webhooks and settings.webhook_url and report.assigned:
+            # after the response is sent, never blocking or undoing the batch
+            background.add_task(deliver_due, store, client=webhook_client)
+        return report
 
     @app.get("/batches/{batch_id}", response_model=BatchReport)
     def get_batch(batch_id: str) -> BatchReport:
