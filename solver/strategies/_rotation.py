@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
 from solver._errors import PolicyError
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
@@ -162,6 +163,44 @@ def _check_weights(weights: Mapping[str, float] | None) -> Mapping[str, float]:
     return MappingProxyType(out)
 
 
+@dataclass
+class _Walk:
+    """What the lead-by-lead rotations share: each lead's candidate reps and efforts in
+    rotation order, the reps' remaining capacity, and the per-lead answers so far."""
+
+    rank: npt.NDArray[np.int64]
+    pair_rep: npt.NDArray[np.int64]
+    pair_effort: npt.NDArray[np.float64]
+    ids: npt.NDArray[np.str_]
+    remaining: npt.NDArray[np.float64]
+    starts: list[int]
+    rep_index: npt.NDArray[np.int64]
+    reasons: list[str | None]
+
+    @classmethod
+    def start(cls, problem: RoutingProblem, order: tuple[str, ...] | None) -> _Walk:
+        rank = rotation_rank(problem, order)
+        perm = pairs_by_rank(problem, rank)
+        return cls(
+            rank=rank, pair_rep=problem.pair_rep[perm], pair_effort=problem.pair_effort[perm],
+            ids=problem.rep_ids.astype(str),
+            remaining=problem.capacity.astype(np.float64).copy(),
+            starts=problem.lead_pair_bounds().tolist(),
+            rep_index=np.full(problem.n_leads, -1, dtype=np.int64),
+            reasons=[None] * problem.n_leads,
+        )
+
+    def candidates(self, lead: int
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
+        lo, hi = self.starts[lead], self.starts[lead + 1]
+        return None if lo == hi else (self.pair_rep[lo:hi], self.pair_effort[lo:hi])
+
+    def give(self, lead: int, rep: int, effort: float, reason: str) -> None:
+        self.rep_index[lead] = rep
+        self.remaining[rep] -= effort
+        self.reasons[lead] = reason
+
+
 @dataclass(frozen=True)
 class WeightedRoundRobin:
     """Smooth weighted round robin (as nginx does) over the eligible reps with room.
@@ -187,44 +226,37 @@ class WeightedRoundRobin:
     ) -> StrategyOutcome:
         started = now()
         state = state_or_empty(state)
-        rank = rotation_rank(problem, self.order)
-        perm = pairs_by_rank(problem, rank)
-        pair_rep = problem.pair_rep[perm]
-        pair_effort = problem.pair_effort[perm]
-        ids = problem.rep_ids.astype(str)
+        walk = _Walk.start(problem, self.order)
+        ids = walk.ids
         weight = np.array([self.weights.get(rep, 1.0) for rep in ids], dtype=np.float64)
         current = np.array([state.current_weights.get(rep, 0.0) for rep in ids])
-        remaining = problem.capacity.astype(np.float64).copy()
-        starts = problem.lead_pair_bounds().tolist()
-        rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
-        reasons: list[str | None] = [None] * problem.n_leads
         for lead in range(problem.n_leads):
-            lo, hi = starts[lead], starts[lead + 1]
-            if lo == hi:
+            found = walk.candidates(lead)
+            if found is None:
                 continue
-            reps = pair_rep[lo:hi]
-            fits = reps[remaining[reps] + EFFORT_TOLERANCE >= pair_effort[lo:hi]]
+            reps, effort = found
+            room = walk.remaining[reps] + EFFORT_TOLERANCE >= effort
+            fits = reps[room]
             if len(fits) == 0:
                 continue
             current[fits] += weight[fits]
             best = int(np.argmax(current[fits]))  # first maximum: earliest in rotation
             rep = int(fits[best])
             current[rep] -= weight[fits].sum()
-            remaining[rep] -= pair_effort[lo + int(np.flatnonzero(reps == rep)[0])]
-            rep_index[lead] = rep
-            reasons[lead] = (
-                f"weighted round robin: next in weighted rotation (weight {weight[rep]:g})"
-            )
+            walk.give(lead, rep, float(effort[room][best]),
+                      f"weighted round robin: next in weighted rotation (weight {weight[rep]:g})")
         running = dict(state.current_weights)
         touched = np.unique(problem.pair_rep)
         running.update({str(ids[j]): float(current[j]) for j in touched})
         new_state = replace(state, current_weights=running)
+        rep_index = walk.rep_index
         assigned = np.flatnonzero(rep_index >= 0)
         if len(assigned):
             last_rep = int(rep_index[assigned[-1]])
             new_state = replace(new_state, last_rep_id=str(ids[last_rep]),
-                                cursor=int(rank[last_rep] + 1) % problem.n_reps)
-        return StrategyOutcome(heuristic_result(problem, rep_index, reasons, started), new_state)
+                                cursor=int(walk.rank[last_rep] + 1) % problem.n_reps)
+        return StrategyOutcome(heuristic_result(problem, rep_index, walk.reasons, started),
+                               new_state)
 
 
 @dataclass(frozen=True)
@@ -279,27 +311,18 @@ class LoadBalancing:
     ) -> StrategyOutcome:
         started = now()
         state = state_or_empty(state)
-        rank = rotation_rank(problem, self.order)
-        perm = pairs_by_rank(problem, rank)
-        pair_rep = problem.pair_rep[perm]
-        pair_effort = problem.pair_effort[perm]
-        ids = problem.rep_ids.astype(str)
-        prior = np.array([state.loads.get(rep, 0.0) for rep in ids], dtype=np.float64)
+        walk = _Walk.start(problem, self.order)
+        ids = walk.ids
         capacity = problem.capacity.astype(np.float64)
         safe_capacity = np.where(capacity > 0, capacity, 1.0)
-        remaining = capacity.copy()
-        load = prior.copy()
-        starts = problem.lead_pair_bounds().tolist()
-        rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
-        reasons: list[str | None] = [None] * problem.n_leads
+        load = np.array([state.loads.get(rep, 0.0) for rep in ids], dtype=np.float64)
         for lead in range(problem.n_leads):
-            lo, hi = starts[lead], starts[lead + 1]
-            if lo == hi:
+            found = walk.candidates(lead)
+            if found is None:
                 continue
-            reps = pair_rep[lo:hi]
-            effort = pair_effort[lo:hi]
+            reps, effort = found
             relative = np.where(
-                remaining[reps] + EFFORT_TOLERANCE >= effort,
+                walk.remaining[reps] + EFFORT_TOLERANCE >= effort,
                 load[reps] / safe_capacity[reps],
                 np.inf,
             )
@@ -307,14 +330,13 @@ class LoadBalancing:
             if not np.isfinite(relative[best]):
                 continue
             rep = int(reps[best])
-            rep_index[lead] = rep
-            reasons[lead] = (
-                f"load balancing: least loaded eligible rep ({relative[best]:.0%} of capacity)"
-            )
-            remaining[rep] -= effort[best]
+            walk.give(lead, rep, float(effort[best]), "load balancing: least loaded eligible "
+                      f"rep ({relative[best]:.0%} of capacity)")
             load[rep] += effort[best]
         loads = dict(state.loads)
+        rep_index = walk.rep_index
         touched = np.unique(rep_index[rep_index >= 0])
         loads.update({str(ids[j]): float(load[j]) for j in touched})
         new_state = replace(state, loads=loads)
-        return StrategyOutcome(heuristic_result(problem, rep_index, reasons, started), new_state)
+        return StrategyOutcome(heuristic_result(problem, rep_index, walk.reasons, started),
+                               new_state)
