@@ -2,8 +2,9 @@
 
 Stages (each engine-agnostic; an engine only maps a function over groups of a task table):
 
-1. on the driver: load, batch, cross-fit the affinity model and the propensities exactly
-   as :func:`solver.app.backtest.run_backtest` does (same helpers, same seeds);
+1. load, batch, cross-fit the affinity model (its 2 × folds fits are tasks) and the
+   propensities exactly as :func:`solver.app.backtest.run_backtest` does (same helpers,
+   same seeds);
 2. replay tasks (:mod:`solver._sweep`): strategies × batches cut into at most
    ``max_tasks`` tasks;
 3. estimate tasks: one per strategy × estimator, each with the estimator's own seeded
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from models import AffinityModel
 from models.policy_eval import Estimate, LoggedBandit, TargetPolicy, estimator_from_name
 from solver._errors import InputError
 from solver._sweep import (
@@ -37,7 +39,6 @@ from solver._tables import load_history, load_reps
 from solver.app.backtest import (
     BacktestConfig,
     _batches,
-    _cross_fitted_scores,
     _on_policy,
     _propensities,
     _row,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 Runner = Callable[[pd.DataFrame, Callable[[pd.DataFrame], pd.DataFrame], str], pd.DataFrame]
 
+FIT_SCHEMA = "task long, which long, row long, rep long, score double"
 REPLAY_SCHEMA = "task long, strategy string, row long, rep long"
 ESTIMATE_SCHEMA = ("task long, strategy string, estimator string, value double, "
                    "ci_low double, ci_high double, n_effective double, lift double, "
@@ -96,9 +98,50 @@ class SweepResult:
     notes: tuple[str, ...]
 
 
-def prepare(history_source: object, reps_source: object, config: BacktestConfig
-            ) -> SweepInputs:
-    """Stage 1, on the driver: what ``run_backtest`` computes before replaying."""
+def _fit_task(task: pd.DataFrame, *, history: pd.DataFrame, reps: pd.DataFrame,
+              folds: IntArray) -> pd.DataFrame:
+    """One model of the cross-fitting (as ``_cross_fitted_scores`` fits it): trained on
+    one half of the other time blocks, scoring the held-out block; long format."""
+    blocks = sorted(set(folds.tolist()))
+    parts = []
+    for item in task.to_dict("records"):
+        fold, which = int(item["fold"]), int(item["which"])
+        held = folds == fold
+        others = [b for b in blocks if b != fold]
+        halves = (others[0::2], others[1::2]) if len(others) > 1 else (others, others)
+        train = np.isin(folds, halves[which])
+        model = AffinityModel().fit(history[train].reset_index(drop=True), reps)
+        matrix = np.asarray(model.score_matrix(history[held].reset_index(drop=True), reps),
+                            dtype=float)
+        rows = np.flatnonzero(held)
+        parts.append(pd.DataFrame({
+            "task": int(item["task"]), "which": which,
+            "row": np.repeat(rows, matrix.shape[1]).astype(np.int64),
+            "rep": np.tile(np.arange(matrix.shape[1]), len(rows)).astype(np.int64),
+            "score": matrix.ravel()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _cross_fit(history: pd.DataFrame, reps: pd.DataFrame, folds: IntArray, runner: Runner
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``run_backtest``'s cross-fitting, its 2 × blocks model fits run as tasks."""
+    blocks = sorted(set(folds.tolist()))
+    jobs = pd.DataFrame([(2 * i + which, fold, which) for i, fold in enumerate(blocks)
+                         for which in (0, 1)], columns=["task", "fold", "which"])
+    fitted = runner(jobs, partial(_fit_task, history=history, reps=reps, folds=folds),
+                    FIT_SCHEMA)
+    out = (np.zeros((len(history), len(reps))), np.zeros((len(history), len(reps))))
+    for which, target in enumerate(out):
+        part = fitted[fitted["which"] == which]
+        target[part["row"].to_numpy(np.int64), part["rep"].to_numpy(np.int64)] = (
+            part["score"].to_numpy(float))
+    return out
+
+
+def prepare(history_source: object, reps_source: object, config: BacktestConfig, *,
+            runner: Runner = serial_runner) -> SweepInputs:
+    """Stage 1: what ``run_backtest`` computes before replaying (the model fits of the
+    cross-fitting as tasks through ``runner``, the rest on the driver)."""
     history = load_history(history_source)  # type: ignore[arg-type]
     reps = load_reps(reps_source)  # type: ignore[arg-type]
     rep_pos = pd.Series(np.arange(len(reps)), index=reps["rep_id"].to_numpy())
@@ -114,8 +157,7 @@ def prepare(history_source: object, reps_source: object, config: BacktestConfig
     batch, notes = _batches(history, config.batch)
     n_batches = int(batch.max()) + 1
     folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
-    scores, rewards_hat = _cross_fitted_scores(history, reps, folds,
-                                               lambda text, done, total: None)
+    scores, rewards_hat = _cross_fit(history, reps, folds, runner)
     actions = rep_pos.loc[history["rep_id"].to_numpy()].to_numpy().astype(np.int64)
     propensities, estimated = _propensities(history, reps, actions)
     revenue = config.policy is not None and config.policy.objective == "expected_revenue"
@@ -153,7 +195,7 @@ def _estimate_task(task: pd.DataFrame, *, inputs: SweepInputs, targets: dict[str
 
 def run_sweep(history_source: object, reps_source: object, config: BacktestConfig, *,
               runner: Runner = serial_runner, max_tasks: int = 200) -> SweepResult:
-    inputs = prepare(history_source, reps_source, config)
+    inputs = prepare(history_source, reps_source, config, runner=runner)
     return run_prepared(inputs, config, runner=runner, max_tasks=max_tasks)
 
 
