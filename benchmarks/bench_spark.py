@@ -4,13 +4,14 @@ Python workers). Each case runs in its own process, so peaks do not mix.
 
     .venv/bin/python benchmarks/bench_spark.py            # full table (~15 min, 2 cores)
     .venv/bin/python benchmarks/bench_spark.py --quick    # 1x only
+    .venv/bin/python benchmarks/bench_spark.py --workloads sweep
 
 Routing: ``partitioned_batch`` with 16 partitions (8 regions x 2 teams) of ~1,250 leads
 at 1x (20,000 leads); 4x keeps the partition size and has 64 partitions (80,000 leads).
 Sweep: a synthetic history of 2,000 rows over 20 daily batches at 1x (8,000 rows, 80
 batches at 4x), strategies round_robin/greedy/optimal, estimators ips/snips/dr, 200
-bootstrap resamples; timed: the replay and estimate stages (cross-fitting on the driver is
-the same for both engines and is reported apart as "prepare").
+bootstrap resamples, 3 cross-fitting blocks; timed: the whole ``run_sweep`` (6 model-fit
+tasks, at most 16 replay tasks, 9 estimate tasks).
 
 Cold = first run in a fresh process (for Spark: first query after the session started;
 session start-up is reported apart); warm = the same run again in that process.
@@ -105,7 +106,7 @@ def _routing_case(scale: int, engine: str) -> dict[str, Any]:
 def _sweep_case(scale: int, engine: str) -> dict[str, Any]:
     from models.synthetic import SyntheticWorld, WorldConfig
     from solver.app.backtest import BacktestConfig
-    from solver.app.sweep import prepare, run_prepared, serial_runner, spark_runner
+    from solver.app.sweep import run_sweep, serial_runner, spark_runner
 
     world = SyntheticWorld(WorldConfig(seed=scale, n_history=2_000 * scale, n_reps=10,
                                        n_new_reps=0, history_days=20 * scale))
@@ -113,9 +114,6 @@ def _sweep_case(scale: int, engine: str) -> dict[str, Any]:
     config = BacktestConfig(strategies=("round_robin", "greedy", "optimal"),
                             estimators=("ips", "snips", "dr"), n_folds=3, n_bootstrap=200)
     out: dict[str, Any] = {"rows": len(history)}
-    started = time.perf_counter()
-    inputs = prepare(history, reps, config)
-    out["prepare_s"] = time.perf_counter() - started
     runner = serial_runner
     if engine == "spark":
         from solver.app.spark import spark_session
@@ -127,9 +125,9 @@ def _sweep_case(scale: int, engine: str) -> dict[str, Any]:
         runner = spark_runner(spark)
     for label in ("cold_s", "warm_s"):
         started = time.perf_counter()
-        result = run_prepared(inputs, config, runner=runner, max_tasks=16)
+        result = run_sweep(history, reps, config, runner=runner, max_tasks=16)
         out[label] = time.perf_counter() - started
-    out["tasks"] = result.n_replay_tasks + result.n_estimate_tasks
+    out["tasks"] = 6 + result.n_replay_tasks + result.n_estimate_tasks
     out["dr_lift_optimal"] = float(result.lift.query(
         "strategy == 'optimal' and estimator == 'dr'")["lift"].iloc[0])
     return out
@@ -149,13 +147,14 @@ def _one(workload: str, scale: int, engine: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="1x only")
+    parser.add_argument("--workloads", default="routing,sweep")
     parser.add_argument("--one", nargs=3, metavar=("WORKLOAD", "SCALE", "ENGINE"))
     args = parser.parse_args()
     if args.one:
         _one(args.one[0], int(args.one[1]), args.one[2])
         return
     rows = []
-    for workload in ("routing", "sweep"):
+    for workload in args.workloads.split(","):
         for scale in (1,) if args.quick else (1, 4):
             got = {}
             for engine in ("serial", "spark"):
@@ -182,9 +181,8 @@ def _print(rows: list[tuple[str, int, dict[str, Any]]], header: bool) -> None:
         for engine in ("serial", "spark"):
             r = got[engine]
             start = f"{r['startup_s']:.1f}" if "startup_s" in r else "-"
-            extra = f" (+{r['prepare_s']:.1f} s prepare)" if "prepare_s" in r else ""
             print(f"| {workload} | {scale}x | {r['rows']} | {engine} | {start} | "
-                  f"{r['cold_s']:.1f}{extra} | {r['warm_s']:.1f} | "
+                  f"{r['cold_s']:.1f} | {r['warm_s']:.1f} | "
                   f"{ratio:.2f} | {r['peak_mb']:.0f} |")
     sys.stdout.flush()
 
