@@ -130,7 +130,7 @@ def test_command_on_spark_writes_parquet_equal_to_serial(
     code, text = _invoke(_paths(batch, tmp_path), out)
     assert code == 0, text
     _equal(pd.read_parquet(out), _serial(batch))
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []
 
 
 def test_command_on_spark_with_a_failed_partition_leaves_nothing(

@@ -2,8 +2,8 @@
 partition, serially in this process or on Spark, reading and writing Parquet or CSV.
 
 Serial: one output file (CSV or Parquet by suffix), written whole or not at all.
-Spark: a Spark dataset folder (part files) written to a hidden staging folder next to
-``--out`` and moved into place only when every partition succeeded. In both modes a failed
+Spark: a Spark dataset folder (part files) written to a staging folder next to ``--out``
+(``OUT.staging-*``) and moved into place only when every partition succeeded. In both modes a failed
 partition stops the output (exit 2, one line naming each failed partition's key).
 """
 
@@ -170,7 +170,8 @@ def _on_spark(run: PartitionedRun, reps: pd.DataFrame) -> PartitionedSummary:
                          scorer=_scorer(run.model), policy=run.policy, inputs=run.inputs,
                          options=run.options, strategy=run.strategy)
     fmt = _format(run.out)
-    staging = run.out.with_name(f".{run.out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    # not a hidden name: Spark's readers skip paths starting with "." or "_"
+    staging = run.out.with_name(f"{run.out.name}.staging-{uuid.uuid4().hex[:8]}")
     fs = _HadoopFs(spark)
     try:
         writer = result.write.mode("error")

@@ -17,8 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
-from functools import partial
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -126,7 +125,7 @@ def route_spark(
     if scores is None:
         if scorer is None:
             raise InputError("give scores or a scorer (model)", source="route_spark")
-        return grouped.applyInPandas(partial(_leads_only, job=job), schema)
+        return grouped.applyInPandas(_leads_only(job), schema)
     _check_scored_leads(leads, scores)
     from pyspark.sql import functions as F
 
@@ -135,16 +134,24 @@ def route_spark(
                              *[F.col(c).alias(a) for c, a in zip(columns, aliases, strict=True)])
     keyed = scores.join(lead_keys, scores["lead_id"] == lead_keys["__lead"], "inner")
     return grouped.cogroup(keyed.groupBy(*aliases)).applyInPandas(
-        partial(_leads_and_scores, job=job), schema)
+        _leads_and_scores(job), schema)
 
 
-def _leads_only(leads: pd.DataFrame, *, job: PartitionJob) -> pd.DataFrame:
-    return route_partition(leads, None, job)
+def _leads_only(job: PartitionJob) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    # a plain function with pandas type hints: PySpark 4 reads the hints of the function
+    # it is given (a functools.partial makes it warn)
+    def route(leads: pd.DataFrame) -> pd.DataFrame:
+        return route_partition(leads, None, job)
+
+    return route
 
 
-def _leads_and_scores(leads: pd.DataFrame, scores: pd.DataFrame, *, job: PartitionJob
-                      ) -> pd.DataFrame:
-    return route_partition(leads, scores, job)
+def _leads_and_scores(job: PartitionJob
+                      ) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
+    def route(leads: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+        return route_partition(leads, scores, job)
+
+    return route
 
 
 def _to_pandas(frame: DataFrame) -> pd.DataFrame:

@@ -74,7 +74,11 @@ def spark_runner(spark: SparkSession) -> Runner:
         quiet_pandas3_warning()
         n = int(tasks["task"].nunique())
         frame = spark.createDataFrame(tasks).repartition(max(n, 1), "task")
-        return frame.groupBy("task").applyInPandas(fn, schema).toPandas()
+
+        def apply(group: pd.DataFrame) -> pd.DataFrame:  # typed: PySpark reads the hints
+            return fn(group)
+
+        return frame.groupBy("task").applyInPandas(apply, schema).toPandas()
 
     return run
 
