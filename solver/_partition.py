@@ -335,15 +335,24 @@ def route_partitions(
             row = int(np.flatnonzero(orphan.to_numpy())[0])
             raise InputError(f"unknown lead '{scores['lead_id'].iloc[row]}' (not in the "
                              "leads table)", source="scores", row=row + 1, column="lead_id")
+    lead_rows = _positions(keys)
+    score_rows = (_positions(scores["lead_id"].map(_norm).map(lead_key))
+                  if scores is not None else {})
     parts: list[pd.DataFrame] = []
-    for key in sorted(set(keys), key=_sort_key):
-        rows = leads[_is(keys, key)]
+    for key in sorted(lead_rows, key=_sort_key):
         part_scores = None
         if scores is not None:
-            owned = scores["lead_id"].map(_norm).map(lead_key)
-            part_scores = scores[_is(owned, key)]
-        parts.append(route_partition(rows, part_scores, job))
+            part_scores = scores.iloc[score_rows.get(key, [])]
+        parts.append(route_partition(leads.iloc[lead_rows[key]], part_scores, job))
     return pd.concat(parts, ignore_index=True) if parts else _empty(leads, job.partition_by)
+
+
+def _positions(keys: pd.Series) -> dict[tuple[str | None, ...], list[int]]:
+    """Row positions of every key, in row order (one pass)."""
+    out: dict[tuple[str | None, ...], list[int]] = {}
+    for position, key in enumerate(keys):
+        out.setdefault(key, []).append(position)
+    return out
 
 
 def _sort_key(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
