@@ -14,7 +14,8 @@ bootstrap resamples, 3 cross-fitting blocks; timed: the whole ``run_sweep`` (6 m
 tasks, at most 16 replay tasks, 9 estimate tasks).
 
 Cold = first run in a fresh process (for Spark: first query after the session started;
-session start-up is reported apart); warm = the same run again in that process.
+session start-up is reported apart); warm = the best of the next $BENCH_SPARK_REPEAT (2)
+runs in that process (the machine may be shared: the best run is the least disturbed).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+REPEAT = int(os.environ.get("BENCH_SPARK_REPEAT", "2"))  # warm = the best of these runs
 
 
 class TreePeak:
@@ -95,10 +97,12 @@ def _routing_case(scale: int, engine: str) -> dict[str, Any]:
 
         def run() -> Any:
             return route_spark(leads, batch.reps, partition_by=key, scores=scores).toPandas()
-    for label in ("cold_s", "warm_s"):
+    times = []
+    for _ in range(1 + REPEAT):
         started = time.perf_counter()
         result = run()
-        out[label] = time.perf_counter() - started
+        times.append(time.perf_counter() - started)
+    out["cold_s"], out["warm_s"] = times[0], min(times[1:])
     out["assigned"] = int((result["status"] == "assigned").sum())
     return out
 
@@ -123,10 +127,12 @@ def _sweep_case(scale: int, engine: str) -> dict[str, Any]:
         spark.sparkContext.setLogLevel("ERROR")
         out["startup_s"] = time.perf_counter() - started
         runner = spark_runner(spark)
-    for label in ("cold_s", "warm_s"):
+    times = []
+    for _ in range(1 + REPEAT):
         started = time.perf_counter()
         result = run_sweep(history, reps, config, runner=runner, max_tasks=16)
-        out[label] = time.perf_counter() - started
+        times.append(time.perf_counter() - started)
+    out["cold_s"], out["warm_s"] = times[0], min(times[1:])
     out["tasks"] = 6 + result.n_replay_tasks + result.n_estimate_tasks
     out["dr_lift_optimal"] = float(result.lift.query(
         "strategy == 'optimal' and estimator == 'dr'")["lift"].iloc[0])
@@ -160,6 +166,7 @@ def main() -> None:
             for engine in ("serial", "spark"):
                 done = subprocess.run(
                     [sys.executable, __file__, "--one", workload, str(scale), engine],
+                    env={**os.environ, "BENCH_SPARK_REPEAT": str(REPEAT)},
                     capture_output=True, text=True, cwd=ROOT, check=False)
                 line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
                 if not line:
