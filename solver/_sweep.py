@@ -21,7 +21,14 @@ import pandas as pd
 from solver._build import problem_from_matrix
 from solver._solve import SolveOptions
 from solver.policy import Policy, route_with_policy
-from solver.strategies import CherryPicking, GreedyBestFit, Optimal, strategy_from_name
+from solver.strategies import (
+    CherryPicking,
+    GreedyBestFit,
+    Optimal,
+    Strategy,
+    StrategyState,
+    strategy_from_name,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -69,6 +76,34 @@ def plan_replay(strategies: tuple[str, ...], n_batches: int, max_tasks: int = 20
     return pd.DataFrame(rows, columns=list(TASK_COLUMNS))
 
 
+def replay_batch(
+    history: pd.DataFrame, reps: pd.DataFrame, start_dates: pd.Series, rows: IntArray,
+    day: pd.Timestamp | None, scores: npt.NDArray[np.float64], policy: Policy | None,
+    strategy: Strategy, state: StrategyState | None, options: SolveOptions,
+) -> tuple[IntArray, StrategyState | None]:
+    """Route one replayed batch (history ``rows``) with the reps active that day (not
+    yet started = inactive); returns each row's rep as a global index (−1 = unrouted)
+    and the strategy's state for the next batch. The one replay step of the backtest and
+    of the sweep's tasks."""
+    active = reps["active"].to_numpy(bool).copy()
+    if day is not None:
+        active &= (start_dates.isna() | (start_dates <= day.normalize())).to_numpy()
+    reps_now = reps[active].reset_index(drop=True)
+    leads_now = history.iloc[rows].reset_index(drop=True)
+    problem = problem_from_matrix(leads_now, reps_now, scores[np.ix_(rows, active)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if policy is not None:
+            outcome = route_with_policy(problem, leads_now, reps_now, policy,
+                                        strategy=strategy, state=state, options=options)
+            local, state = outcome.rep_index, outcome.state
+        else:
+            done = strategy.assign(problem, state)
+            local, state = done.result.rep_index, done.state
+    global_index = np.flatnonzero(active)
+    return np.where(local >= 0, global_index[np.maximum(local, 0)], -1), state
+
+
 def replay_task(task: pd.DataFrame, context: ReplayContext) -> pd.DataFrame:
     """Replay one task's batches (one strategy, ascending batches, state carried) and
     return ``task, strategy, row, rep``: the global rep index (−1 = unrouted) of every
@@ -91,25 +126,10 @@ def replay_task(task: pd.DataFrame, context: ReplayContext) -> pd.DataFrame:
             continue
         day = (pd.Timestamp(context.stamps.iloc[rows[0]]) if context.stamps is not None
                else None)
-        active = reps["active"].to_numpy(bool).copy()
-        if day is not None:
-            active &= (start_dates.isna() | (start_dates <= day.normalize())).to_numpy()
-        reps_now = reps[active].reset_index(drop=True)
-        leads_now = context.history.iloc[rows].reset_index(drop=True)
-        problem = problem_from_matrix(leads_now, reps_now,
-                                      context.scores[np.ix_(rows, active)])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if context.policy is not None:
-                outcome = route_with_policy(problem, leads_now, reps_now, context.policy,
-                                            strategy=strategy, state=state, options=options)
-                local, state = outcome.rep_index, outcome.state
-            else:
-                done = strategy.assign(problem, state)
-                local, state = done.result.rep_index, done.state
-        global_index = np.flatnonzero(active)
+        routed, state = replay_batch(context.history, reps, start_dates, rows, day,
+                                     context.scores, context.policy, strategy, state, options)
         rows_out.append(rows.astype(np.int64))
-        reps_out.append(np.where(local >= 0, global_index[np.maximum(local, 0)], -1))
+        reps_out.append(routed)
     all_rows = np.concatenate(rows_out) if rows_out else np.zeros(0, dtype=np.int64)
     return pd.DataFrame({
         "task": np.full(len(all_rows), int(task["task"].iloc[0]), dtype=np.int64),

@@ -31,12 +31,12 @@ from models.policy_eval import (
     TargetPolicy,
     estimator_from_name,
 )
-from solver._build import problem_from_matrix
 from solver._errors import InputError
 from solver._metrics import gini, share_deviation
 from solver._solve import SolveOptions
+from solver._sweep import replay_batch
 from solver._tables import _label, load_history, load_reps
-from solver.policy import Policy, route_with_policy
+from solver.policy import Policy
 from solver.strategies import strategy_from_name
 
 FloatArray = npt.NDArray[np.float64]
@@ -149,11 +149,10 @@ def _propensities(history: pd.DataFrame, reps: pd.DataFrame, actions: IntArray
     return np.clip(probabilities[np.arange(len(actions)), column], 1e-3, 1.0), True
 
 
-def run_backtest(
-    history_source: object, reps_source: object, config: BacktestConfig,
-    progress: Progress | None = None,
-) -> BacktestResult:
-    progress = progress or (lambda text, done, total: None)
+def load_backtest_tables(history_source: object, reps_source: object, config: BacktestConfig
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Validated history and reps, each history rep known (else an error naming the
+    file, row and column), strategy names and the batch alias checked before any work."""
     check_batch(config.batch)
     history = load_history(history_source)  # type: ignore[arg-type]
     reps = load_reps(reps_source)  # type: ignore[arg-type]
@@ -166,6 +165,15 @@ def run_backtest(
                          row=row + 1, column="rep_id")
     for name in config.strategies:
         strategy_from_name(name)  # unknown names fail before any work
+    return history, reps, rep_pos
+
+
+def run_backtest(
+    history_source: object, reps_source: object, config: BacktestConfig,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    progress = progress or (lambda text, done, total: None)
+    history, reps, rep_pos = load_backtest_tables(history_source, reps_source, config)
     estimators = [estimator_from_name(name, n_bootstrap=config.n_bootstrap,
                                       alpha=config.alpha, seed=config.seed)
                   for name in config.estimators]
@@ -280,23 +288,8 @@ def _replay(
         if len(rows) == 0:
             continue
         day = pd.Timestamp(stamps.iloc[rows[0]]) if stamps is not None else None
-        active = reps["active"].to_numpy(bool).copy()
-        if day is not None:
-            active &= (start_dates.isna() | (start_dates <= day.normalize())).to_numpy()
-        reps_now = reps[active].reset_index(drop=True)
-        leads_now = history.iloc[rows].reset_index(drop=True)
-        problem = problem_from_matrix(leads_now, reps_now, scores[np.ix_(rows, active)])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if config.policy is not None:
-                outcome = route_with_policy(problem, leads_now, reps_now, config.policy,
-                                            strategy=strategy, state=state, options=options)
-                local, state = outcome.rep_index, outcome.state
-            else:
-                done = strategy.assign(problem, state)
-                local, state = done.result.rep_index, done.state
-        global_index = np.flatnonzero(active)
-        target[rows] = np.where(local >= 0, global_index[np.maximum(local, 0)], -1)
+        target[rows], state = replay_batch(history, reps, start_dates, rows, day, scores,
+                                           config.policy, strategy, state, options)
         if b % 10 == 0:
             progress(b, n_batches)
     return target

@@ -27,7 +27,6 @@ import pandas as pd
 
 from models import AffinityModel
 from models.policy_eval import Estimate, LoggedBandit, TargetPolicy, estimator_from_name
-from solver._errors import InputError
 from solver._sweep import (
     IntArray,
     ReplayContext,
@@ -35,15 +34,14 @@ from solver._sweep import (
     replay_task,
     targets_from,
 )
-from solver._tables import load_history, load_reps
 from solver.app.backtest import (
     BacktestConfig,
     _batches,
     _on_policy,
     _propensities,
     _row,
+    load_backtest_tables,
 )
-from solver.strategies import strategy_from_name
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -146,16 +144,7 @@ def prepare(history_source: object, reps_source: object, config: BacktestConfig,
             runner: Runner = serial_runner) -> SweepInputs:
     """Stage 1: what ``run_backtest`` computes before replaying (the model fits of the
     cross-fitting as tasks through ``runner``, the rest on the driver)."""
-    history = load_history(history_source)  # type: ignore[arg-type]
-    reps = load_reps(reps_source)  # type: ignore[arg-type]
-    rep_pos = pd.Series(np.arange(len(reps)), index=reps["rep_id"].to_numpy())
-    unknown = ~history["rep_id"].isin(rep_pos.index)
-    if unknown.any():
-        row = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise InputError(f"rep '{history['rep_id'].iloc[row]}' is not in the reps table",
-                         source="history", row=row + 1, column="rep_id")
-    for name in config.strategies:
-        strategy_from_name(name)
+    history, reps, rep_pos = load_backtest_tables(history_source, reps_source, config)
     if "lead_id" not in history.columns:
         history["lead_id"] = [f"row-{i + 1}" for i in range(len(history))]
     batch, notes = _batches(history, config.batch)
