@@ -32,6 +32,10 @@ def register(app: typer.Typer) -> None:
                                             help="Latest share of history held out."),
         seed: int = typer.Option(0, "--seed", help="Seed of folds and random fallbacks."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress and no table."),
+        max_rows: int | None = typer.Option(
+            None, "--max-rows", min=1,
+            help="Parquet history larger than memory: fit on a seeded uniform sample of "
+                 "about this many rows, read in record batches."),
     ) -> None:
         """Fit P(convert | lead, rep) on history; print out-of-time metrics; save."""
         console = Console(stderr=True, quiet=quiet)
@@ -39,7 +43,7 @@ def register(app: typer.Typer) -> None:
             estimator = AffinityModel(learner=learner, calibration=calibration,
                                       random_state=seed)
             estimator._check_params()
-            table = read_history(history)
+            table = _history(history, max_rows, seed, console)
             rep_table = load_reps(reps)
             report, model = _fit(console, estimator, table, rep_table, test_fraction, seed)
             save_model(model, out, build_metadata(model, report))
@@ -50,6 +54,20 @@ def register(app: typer.Typer) -> None:
         if not quiet:
             print_metrics(Console(), report)
             Console().print(f"model written to {out}")
+
+
+def _history(path: Path, max_rows: int | None, seed: int, console: Console) -> object:
+    if max_rows is None:
+        return read_history(path)
+    if path.suffix.lower() != ".parquet":
+        raise DataError("--max-rows samples a Parquet history; convert the CSV or drop it",
+                        source=str(path))
+    from models.large_history import sample_parquet
+
+    sample = sample_parquet(path, max_rows, seed=seed)
+    console.print(f"fitting on a seeded uniform sample: {len(sample.rows)} of "
+                  f"{sample.total_rows} rows (rate {sample.rate:.3g}, seed {seed})")
+    return read_history(sample.rows)
 
 
 def _fit(
