@@ -144,13 +144,17 @@ class Tier(_Strict):
 
 
 class AdaptiveCaps(_Strict):
-    """Scale each rep's capacity by its recent follow-up rate relative to the team's,
-    bounded to ``[min_factor, max_factor]`` (used by the micro-batch service)."""
+    """Scale each rep's capacity by its recent follow-up rate relative to the team's (and,
+    with ``conversion_weight``, its conversion rate), bounded to ``[min_factor,
+    max_factor]`` (used by the micro-batch service)."""
 
     lookback_days: int = Field(14, ge=1)
     min_factor: float = Field(0.5, gt=0.0, le=1.0)
     max_factor: float = Field(1.5, ge=1.0)
     min_leads: int = Field(5, ge=1)  # below this many recent leads a rep keeps factor 1
+    # 0 = follow-up only; w > 0 also multiplies by (rep's conversion rate / team's)^w,
+    # the rep's rate shrunk toward the team's with ``min_leads`` pseudo-outcomes
+    conversion_weight: float = Field(0.0, ge=0.0, le=1.0)
 
 
 class Sla(_Strict):

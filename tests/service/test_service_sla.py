@@ -150,3 +150,31 @@ def test_ramping_reps_get_a_share_of_their_cap(store: Store) -> None:
     run_batch(store, BatchSettings(policy=policy), now=NOW)
     got = pd.Series([lead_story(store, f"L{i:04d}")["rep_id"] for i in range(8)])
     assert got.value_counts().to_dict() == {"R1": 4, "R0": 2}  # 6 days in: half of 4
+
+
+def test_caps_can_also_follow_recent_conversion(store: Store) -> None:
+    policy = parse_policy({"sla": {"work_within_minutes": 30, "adaptive_caps": {
+        "lookback_days": 7, "min_factor": 0.5, "max_factor": 1.5, "min_leads": 4,
+        "conversion_weight": 1.0}}})
+    load_reps(store, reps_table(2, capacity=4), now=NOW)
+    old = NOW - timedelta(days=2)
+    ingest_leads(store, leads_table(16, prefix="H"), now=old)
+    with store.write() as conn:  # both worked all 8 leads; R0 converted 6, R1 none
+        events = []
+        for i in range(16):
+            rep = "R0" if i < 8 else "R1"
+            events.append({"lead_id": f"H{i:04d}", "rep_id": rep, "batch_id": "old",
+                           "event": "assigned", "effort": 1.0, "score": 1.0, "reason": "",
+                           "engine": "", "policy_version": "", "created_at": old})
+            state.set_lead(conn, f"H{i:04d}", old, status="worked", rep_id=rep,
+                           worked_at=old, converted=(rep == "R0" and i < 6))
+        state.log_events(conn, events)
+    ingest_leads(store, leads_table(10), now=NOW)
+    run_batch(store, BatchSettings(policy=policy), now=NOW)
+    got = pd.Series([lead_story(store, f"L{i:04d}")["rep_id"] for i in range(10)])
+    # team 6/16 = 37.5%; shrunk with 4 pseudo-outcomes: R0 (6+1.5)/12 = 62.5% → ×1.67 →
+    # capped at ×1.5 (cap 6); R1 1.5/12 = 12.5% → ×0.33 → floored at ×0.5 (cap 2)
+    assert got.value_counts().to_dict() == {"R0": 6, "R1": 2}
+    reasons = {lead_story(store, f"L{i:04d}")["reason"] for i in range(10)}
+    assert any("cap ×1.50" in r and "converted 6 of 8 worked (shrunk 62%) vs team 38%" in r
+               for r in reasons)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, select, update
 
 from solver.app.service import _schema as t
 from solver.app.service._errors import NotFoundError
@@ -177,17 +177,24 @@ def expiries_since(conn: Connection, since: datetime) -> dict[str, int]:
 
 
 def follow_up(conn: Connection, now: datetime, lookback: timedelta) -> pd.DataFrame:
-    """Per rep, over assignments that fell due in the look-back window: how many, and how
-    many were worked in time (expiry events mark the rest)."""
+    """Per rep, over the look-back window: leads assigned, how many of them expired, and
+    of the leads it worked, how many have a known outcome and how many converted."""
     since = now - lookback
     due = (select(t.assignments.c.rep_id, func.count().label("n"))
            .where(and_(t.assignments.c.event == "assigned",
                        t.assignments.c.created_at >= since))
            .group_by(t.assignments.c.rep_id))
     expired = expiries_since(conn, since)
-    rows = [(str(rep), int(n), expired.get(str(rep), 0)) for rep, n in conn.execute(due).all()]
-    frame = pd.DataFrame(rows, columns=["rep_id", "assigned", "expired"])
-    return frame
+    outcomes = (select(t.leads.c.rep_id, func.count(),
+                       func.sum(case((t.leads.c.converted.is_(True), 1), else_=0)))
+                .where(and_(t.leads.c.status == "worked", t.leads.c.converted.is_not(None),
+                            t.leads.c.worked_at >= since))
+                .group_by(t.leads.c.rep_id))
+    known = {str(rep): (int(n), int(won or 0)) for rep, n, won in conn.execute(outcomes).all()}
+    rows = [(str(rep), int(n), expired.get(str(rep), 0), *known.get(str(rep), (0, 0)))
+            for rep, n in conn.execute(due).all()]
+    return pd.DataFrame(rows, columns=["rep_id", "assigned", "expired", "outcomes",
+                                       "converted"])
 
 
 # -- rotation and batches ----------------------------------------------------------------
