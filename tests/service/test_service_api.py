@@ -3,6 +3,7 @@ must never become a 500 (hypothesis)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -191,13 +192,13 @@ def test_delivered_webhooks_carry_the_assignment(client: TestClient, store: Stor
     seen: list[dict[str, object]] = []
 
     def ok(request: httpx.Request) -> httpx.Response:
-        import json
-
+        assert request.headers["X-Leadroute-Signature"] == notify.signature(
+            "shared-secret", request.content)
         seen.append(json.loads(request.content))
         return httpx.Response(204)
 
     with httpx.Client(transport=httpx.MockTransport(ok)) as http:
-        assert deliver_due(store, client=http).delivered == 3
+        assert deliver_due(store, client=http, secret="shared-secret").delivered == 3
     assert {item["lead_id"] for item in seen} == {"L0", "L1", "L2"}
     assert all(item["event"] == "lead.assigned" and item["rep_id"] for item in seen)
     assert run_batch(store, BatchSettings()).routed == 0

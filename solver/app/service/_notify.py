@@ -8,6 +8,10 @@ a batch; after ``MAX_ATTEMPTS`` the row is marked failed and shown by the API.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +25,14 @@ from solver.app.service._store import Store, utcnow
 
 MAX_ATTEMPTS: Final = 6
 BASE_DELAY: Final = timedelta(seconds=5)
+SECRET_ENV: Final = "LEADROUTE_WEBHOOK_SECRET"
+SIGNATURE_HEADER: Final = "X-Leadroute-Signature"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """``sha256=<hex HMAC of the exact body>``: the receiver recomputes it with the shared
+    secret to know the call came from leadroute and was not altered."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def queue_notifications(conn: Connection, url: str, batch_id: str,
@@ -44,9 +56,11 @@ class DeliveryReport:
 
 def deliver_due(store: Store, *, client: httpx.Client | None = None,
                 now: datetime | None = None, limit: int = 200,
-                timeout_s: float = 5.0) -> DeliveryReport:
-    """Send due notifications once each; never raises for a failed call."""
+                timeout_s: float = 5.0, secret: str | None = None) -> DeliveryReport:
+    """Send due notifications once each; never raises for a failed call. With a secret
+    (``secret``, else ``$LEADROUTE_WEBHOOK_SECRET``) every call is signed."""
     now = now or utcnow()
+    secret = secret if secret is not None else (os.environ.get(SECRET_ENV) or None)
     with store.read() as conn:
         due = conn.execute(
             select(t.notifications).where(and_(t.notifications.c.status == "pending",
@@ -60,7 +74,7 @@ def deliver_due(store: Store, *, client: httpx.Client | None = None,
     delivered = retrying = failed = 0
     try:
         for row in due:
-            error = _post(http, row["url"], row["payload"])
+            error = _post(http, row["url"], row["payload"], secret)
             attempts = row["attempts"] + 1
             if error is None:
                 values: dict[str, Any] = {"status": "delivered", "last_error": None}
@@ -81,9 +95,14 @@ def deliver_due(store: Store, *, client: httpx.Client | None = None,
     return DeliveryReport(delivered, retrying, failed)
 
 
-def _post(client: httpx.Client, url: str, payload: dict[str, Any]) -> str | None:
+def _post(client: httpx.Client, url: str, payload: dict[str, Any], secret: str | None
+          ) -> str | None:
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret:
+        headers[SIGNATURE_HEADER] = signature(secret, body)
     try:
-        response = client.post(url, json=payload)
+        response = client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     if response.status_code >= 300:
