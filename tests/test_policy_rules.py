@@ -64,6 +64,14 @@ def test_at_most_rule_caps_deal_size() -> None:
     assert _reps_of(out) == ["b"]
 
 
+def test_at_most_rule_on_a_non_number_is_a_located_input_error() -> None:
+    with pytest.raises(InputError, match=r"leads table, row 2, column 'budget': rule "
+                                         r"'budget <= max_deal_value' needs a number, got 'lots'"):
+        _route({"lead_id": ["x", "y"], "budget": ["50", "lots"]}, TWO_REPS,
+               [[0.9, 0.1], [0.9, 0.1]],
+               {"rules": [{"kind": "at_most", "lead": "budget", "rep": "max_deal_value"}]})
+
+
 def test_allow_and_deny_lists() -> None:
     leads = {"lead_id": ["x", "y"], "segment": ["enterprise", "smb"]}
     allow = _route(leads, TWO_REPS, [[0.9, 0.1], [0.9, 0.1]], {"rules": [

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._errors import PolicyError
+from solver._errors import InputError, PolicyError
 from solver.policy._model import AtMostRule, ContainsRule, EqualsRule, ListRule, RepFilter
 
 BoolArray = npt.NDArray[np.bool_]
@@ -54,10 +54,11 @@ def at_most_mask(rule: AtMostRule, leads: pd.DataFrame, reps: pd.DataFrame,
         bad = values.isna() & series.notna() & (series.astype(str).str.strip() != "")
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
-            raise PolicyError(
-                f"rule '{rule.lead} <= {rule.rep}': {what} row {row} column "
-                f"'{series.name}' is not a number ({series.iloc[row - 1]!r})"
-            )
+            # bad data, not a bad policy: located like every table error
+            raise InputError(
+                f"rule '{rule.lead} <= {rule.rep}' needs a number, got "
+                f"{series.iloc[row - 1]!r}", source=f"{what} table", row=row,
+                column=str(series.name))
         return values.to_numpy(dtype=float)
 
     lead_values = numbers(_column(leads, rule.lead, "leads"), "leads")[pair_lead]

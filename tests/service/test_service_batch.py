@@ -237,3 +237,14 @@ def test_a_policy_column_no_lead_has_is_blank(store: Store) -> None:
     ingest_leads(store, leads_table(2), now=NOW)  # no region at all
     assert run_batch(store, BatchSettings(policy=policy), now=NOW).assigned == 2
     assert lead_story(store, "L0000")["reason"].startswith("fallback pool 'anyone'")
+
+
+def test_a_non_number_under_an_at_most_rule_is_set_aside(store: Store) -> None:
+    policy = parse_policy({"rules": [{"kind": "at_most", "lead": "budget",
+                                      "rep": "max_budget"}]})
+    load_reps(store, reps_table(2, capacity=5, max_budget=[100, 1000]), now=NOW)
+    ingest_leads(store, leads_table(3, budget=["50", "plenty", "500"]), now=NOW)
+    report = run_batch(store, BatchSettings(policy=policy), now=NOW)
+    assert (report.assigned, report.unrouted) == (2, 1)
+    assert lead_story(store, "L0001")["reason"].startswith(
+        "bad lead data, needs a fix: leads table, row 2, column 'budget'")
