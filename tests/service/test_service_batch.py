@@ -4,6 +4,7 @@ cumulative fairness, idempotent batch ids, crash safety, overlapping runs, resta
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -248,3 +249,14 @@ def test_a_non_number_under_an_at_most_rule_is_set_aside(store: Store) -> None:
     assert (report.assigned, report.unrouted) == (2, 1)
     assert lead_story(store, "L0001")["reason"].startswith(
         "bad lead data, needs a fix: leads table, row 2, column 'budget'")
+
+
+def test_reads_do_not_wait_for_a_running_batch(store: Store) -> None:
+    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    ingest_leads(store, leads_table(2), now=NOW)
+    with store.routing_transaction() as conn:  # a batch holds the lock...
+        conn.execute(schema.leads.update().values(reason="being routed"))
+        started = time.perf_counter()
+        story = lead_story(store, "L0000")  # ...a reader sees the last commit at once
+        assert time.perf_counter() - started < 2.0
+        assert story["reason"] == "waiting for the next batch"

@@ -26,6 +26,7 @@ DEFAULT_DB_URL: Final = "sqlite:///leadroute.db"
 DB_URL_ENV: Final = "LEADROUTE_DB_URL"
 _ROUTING_LOCK_KEY: Final = 0x1EAD_0001  # any constant shared by all leadroute processes
 _MIGRATION_LOCK_KEY: Final = 0x1EAD_0002
+_WRITE_OPTION: Final = "leadroute_write"
 
 
 def utcnow() -> datetime:
@@ -59,7 +60,8 @@ class Store:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         try:
             with self._migration_lock():
-                self.schema_version = migrate(self.engine)
+                self.schema_version = migrate(self.engine.execution_options(
+                    **{_WRITE_OPTION: True}))
         except OperationalError as exc:
             raise StoreError(f"{_safe_url(settings.url)}: cannot open the store "
                              f"({_first_line(exc)})") from None
@@ -87,7 +89,7 @@ class Store:
     def write(self) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back on any error."""
         try:
-            with self.engine.begin() as conn:
+            with self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
                 yield conn
         except OperationalError as exc:
             if _is_lock_timeout(exc):
@@ -147,7 +149,10 @@ def _sqlite_pragmas(engine: Engine, lock_timeout_s: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # writers take the write lock up front (so two runs cannot read the same pending
+        # leads); readers see the last commit under WAL without waiting for a writer
+        writer = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
