@@ -168,6 +168,25 @@ def load_backtest_tables(history_source: object, reps_source: object, config: Ba
     return history, reps, rep_pos
 
 
+ESTIMATED_PROPENSITY_NOTE = ("no propensity column: propensities come from a logistic model "
+                             "of the logging policy, so IPS/SNIPS/DR/replay rest on that model")
+
+
+def logged_bandit(history: pd.DataFrame, reps: pd.DataFrame, rep_pos: pd.Series,
+                  config: BacktestConfig) -> LoggedBandit:
+    """The logged decisions as bandit data: action = the logged rep, reward = converted
+    (× revenue under a revenue objective), propensities from the column or estimated."""
+    actions = rep_pos.loc[history["rep_id"].to_numpy()].to_numpy().astype(np.int64)
+    propensities, estimated = _propensities(history, reps, actions)
+    revenue = config.policy is not None and config.policy.objective == "expected_revenue"
+    rewards = (history["revenue"].fillna(0.0).to_numpy(float) * history["converted"]
+               if revenue and "revenue" in history.columns
+               else history["converted"].to_numpy(float))
+    return LoggedBandit(actions=actions, rewards=np.asarray(rewards, dtype=float),
+                        propensities=propensities, n_actions=len(reps),
+                        estimated_propensity=estimated)
+
+
 def run_backtest(
     history_source: object, reps_source: object, config: BacktestConfig,
     progress: Progress | None = None,
@@ -190,18 +209,9 @@ def run_backtest(
     n_batches = int(batch.max()) + 1
     folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
     scores, rewards_hat = _cross_fitted_scores(history, reps, folds, progress)
-    actions = rep_pos.loc[history["rep_id"].to_numpy()].to_numpy().astype(np.int64)
-    propensities, estimated = _propensities(history, reps, actions)
-    if estimated:
-        notes.append("no propensity column: propensities come from a logistic model of the "
-                     "logging policy, so IPS/SNIPS/DR/replay rest on that model")
-    revenue = config.policy is not None and config.policy.objective == "expected_revenue"
-    rewards = (history["revenue"].fillna(0.0).to_numpy(float) * history["converted"]
-               if revenue and "revenue" in history.columns
-               else history["converted"].to_numpy(float))
-    data = LoggedBandit(actions=actions, rewards=np.asarray(rewards, dtype=float),
-                        propensities=propensities, n_actions=len(reps),
-                        estimated_propensity=estimated)
+    data = logged_bandit(history, reps, rep_pos, config)
+    if data.estimated_propensity:
+        notes.append(ESTIMATED_PROPENSITY_NOTE)
 
     start = history.get("assigned_at")
     estimate_rows, lift_rows, fairness_rows = [], [], []
@@ -237,7 +247,7 @@ def run_backtest(
         fairness_rows.append({"strategy": name,
                               "share_deviation": share_deviation(rep_load, weights),
                               "gini": gini(rep_load[weights > 0])})
-    logged_load = np.bincount(actions, weights=history["effort"].to_numpy(float),
+    logged_load = np.bincount(data.actions, weights=history["effort"].to_numpy(float),
                               minlength=len(reps))
     loads["logged"] = logged_load
     fairness_rows.append({"strategy": "logged",

@@ -35,12 +35,13 @@ from solver._sweep import (
     targets_from,
 )
 from solver.app.backtest import (
+    ESTIMATED_PROPENSITY_NOTE,
     BacktestConfig,
     _batches,
     _on_policy,
-    _propensities,
     _row,
     load_backtest_tables,
+    logged_bandit,
 )
 
 if TYPE_CHECKING:
@@ -151,15 +152,9 @@ def prepare(history_source: object, reps_source: object, config: BacktestConfig,
     n_batches = int(batch.max()) + 1
     folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
     scores, rewards_hat = _cross_fit(history, reps, folds, runner)
-    actions = rep_pos.loc[history["rep_id"].to_numpy()].to_numpy().astype(np.int64)
-    propensities, estimated = _propensities(history, reps, actions)
-    revenue = config.policy is not None and config.policy.objective == "expected_revenue"
-    rewards = (history["revenue"].fillna(0.0).to_numpy(float) * history["converted"]
-               if revenue and "revenue" in history.columns
-               else history["converted"].to_numpy(float))
-    data = LoggedBandit(actions=actions, rewards=np.asarray(rewards, dtype=float),
-                        propensities=propensities, n_actions=len(reps),
-                        estimated_propensity=estimated)
+    data = logged_bandit(history, reps, rep_pos, config)
+    if data.estimated_propensity:
+        notes.append(ESTIMATED_PROPENSITY_NOTE)
     context = ReplayContext(history=history, reps=reps, scores=scores, batch=batch,
                             stamps=history.get("assigned_at"), policy=config.policy,
                             seed=config.seed, time_limit_s=config.time_limit_s)
