@@ -260,3 +260,15 @@ def test_reads_do_not_wait_for_a_running_batch(store: Store) -> None:
         story = lead_story(store, "L0000")  # ...a reader sees the last commit at once
         assert time.perf_counter() - started < 2.0
         assert story["reason"] == "waiting for the next batch"
+
+
+def test_leads_wait_while_the_store_has_no_reps(store: Store) -> None:
+    ingest_leads(store, leads_table(2), now=NOW)
+    first = run_batch(store, BatchSettings(), now=NOW)
+    run_batch(store, BatchSettings(), now=NOW + timedelta(minutes=1))
+    assert (first.routed, first.still_pending) == (2, 2)
+    lead = lead_story(store, "L0000")
+    assert lead["status"] == "pending" and lead["reason"] == "no reps in the store yet"
+    assert len(lead["history"]) == 1  # the reason is logged once, not every minute
+    load_reps(store, reps_table(1, capacity=5), now=NOW)
+    assert run_batch(store, BatchSettings(), now=NOW + timedelta(minutes=2)).assigned == 2

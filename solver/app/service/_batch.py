@@ -98,22 +98,17 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
         pending = state.pending_leads(conn, settings.max_leads)
         counts = {"assigned": 0, "nurture": 0, "unassigned": 0}
         engine, status = "none", "optimal"
-        routed = None
-        while pending and routed is None:
-            try:
-                routed = _route(conn, settings, pending, now)
-            except InputError as exc:
-                # one lead's own data is refused: set it aside (reported), route the rest
-                if exc.source != LEADS_SOURCE or exc.row is None:
-                    raise
-                bad = pending.pop(exc.row - 1)
-                _set_aside(conn, bad, exc, batch_id, policy_version(settings.policy), now)
-                unrouted += 1
-        if routed is not None:
-            for key, value in routed.outcome.assignments["status"].value_counts().items():
-                counts[str(key)] = int(value)
-            engine, status = routed.outcome.engine, routed.outcome.status.value
-            _record(conn, settings, routed, pending, batch_id, now)
+        if pending and not state.has_reps(conn):
+            _wait(conn, pending, NO_REPS, batch_id, now)  # nothing to route to yet
+            counts["unassigned"] = len(pending)
+        elif pending:
+            routed, routable = _route_pending(conn, settings, pending, batch_id, now)
+            unrouted += len(pending) - len(routable)
+            if routed is not None:
+                for key, value in routed.outcome.assignments["status"].value_counts().items():
+                    counts[str(key)] = int(value)
+                engine, status = routed.outcome.engine, routed.outcome.status.value
+                _record(conn, settings, routed, routable, batch_id, now)
         report = BatchReport(
             batch_id=batch_id, started_at=started, finished_at=utcnow(),
             policy_version=policy_version(settings.policy), engine=engine,
@@ -125,6 +120,37 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
             batch_id=batch_id, started_at=started, finished_at=report.finished_at,
             report=report.model_dump(mode="json")))
     return report
+
+
+NO_REPS = "no reps in the store yet"
+
+
+def _wait(conn: Connection, leads: list[dict[str, Any]], reason: str, batch_id: str,
+          now: datetime) -> None:
+    """Leads stay pending; the reason (and one audit row) only when it changes."""
+    changed = [lead for lead in leads if lead["reason"] != reason]
+    state.set_leads(conn, [{"lead_id": lead["lead_id"], "reason": reason}
+                           for lead in changed], now)
+    state.log_events(conn, [{
+        "lead_id": lead["lead_id"], "rep_id": None, "batch_id": batch_id,
+        "event": "unassigned", "effort": 0.0, "score": None, "reason": reason, "engine": "",
+        "policy_version": "", "created_at": now} for lead in changed])
+
+
+def _route_pending(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]],
+                   batch_id: str, now: datetime) -> tuple[_Routed | None, list[dict[str, Any]]]:
+    """Route the pending leads; a lead whose own data is refused (a located error in the
+    leads table) is set aside as unrouted, reported, and the rest routed again."""
+    routable = list(pending)
+    while routable:
+        try:
+            return _route(conn, settings, routable, now), routable
+        except InputError as exc:
+            if exc.source != LEADS_SOURCE or exc.row is None:
+                raise
+            bad = routable.pop(exc.row - 1)
+            _set_aside(conn, bad, exc, batch_id, policy_version(settings.policy), now)
+    return None, routable
 
 
 def _set_aside(conn: Connection, lead: dict[str, Any], error: InputError, batch_id: str,
@@ -178,11 +204,6 @@ def _route(conn: Connection, settings: BatchSettings, pending: list[dict[str, An
            now: datetime) -> _Routed:
     policy = settings.policy
     reps = state.reps_frame(conn)
-    if reps.empty:
-        reps = pd.DataFrame({"rep_id": pd.Series(dtype=str), "capacity": [],
-                             "timezone": [], "active": [], "weight": [], "start_date": [],
-                             "attributes": [], "capacity_week": [], "work_start": [],
-                             "work_end": []})
     spans = cap.windows(reps, now)
     day_load, week_load = cap.window_loads(
         reps, spans, lambda since, rep_ids: state.effort_by_rep_since(conn, since, rep_ids))

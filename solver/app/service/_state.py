@@ -51,6 +51,10 @@ def reps_frame(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in t.reps.columns])
 
 
+def has_reps(conn: Connection) -> bool:
+    return conn.execute(select(t.reps.c.rep_id).limit(1)).first() is not None
+
+
 def absent_reps(conn: Connection, now: datetime) -> set[str]:
     query = select(t.absences.c.rep_id).where(
         and_(t.absences.c.starts_at <= now, t.absences.c.ends_at > now))
