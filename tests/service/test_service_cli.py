@@ -91,3 +91,18 @@ def test_bad_rep_row_is_located_and_nothing_is_written(
     assert _run(["status", "--db", files["db"]], monkeypatch, capsys)[1] == "no leads yet"
     code, out, _ = _run(["run-batch", "--db", files["db"]], monkeypatch, capsys)
     assert "0 pending leads" in out
+
+
+def test_the_worker_survives_a_failing_batch(tmp_path: Path) -> None:
+    from solver.app.service import BatchSettings, Store, StoreSettings, ingest_leads
+    from solver.app.service._worker import WorkerSettings, run_worker
+
+    store = Store(StoreSettings(url=f"sqlite:///{tmp_path / 'state.db'}"))
+    ingest_leads(store, pd.DataFrame({"lead_id": ["a"]}))
+    with store.write() as conn:  # a table every batch writes to disappears
+        conn.exec_driver_sql("DROP TABLE lr_batches")
+    events: list[str] = []
+    reports = run_worker(store, BatchSettings(), WorkerSettings(every_s=0.01, max_runs=2),
+                         on_event=events.append, sleep=lambda _s: None)
+    assert reports == [] and len(events) == 2
+    assert all(e.startswith("batch failed, nothing written: ") for e in events)

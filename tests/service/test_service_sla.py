@@ -178,3 +178,14 @@ def test_caps_can_also_follow_recent_conversion(store: Store) -> None:
     reasons = {lead_story(store, f"L{i:04d}")["reason"] for i in range(10)}
     assert any("cap ×1.50" in r and "converted 6 of 8 worked (shrunk 62%) vs team 38%" in r
                for r in reasons)
+
+
+def test_an_accepted_but_unworked_lead_still_expires(store: Store) -> None:
+    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    ingest_leads(store, leads_table(1), now=NOW)
+    run_batch(store, BatchSettings(policy=SLA), now=NOW)
+    mark_lead(store, "L0000", action="accepted", now=NOW + timedelta(minutes=1))
+    report = run_batch(store, BatchSettings(policy=SLA), now=NOW + timedelta(minutes=31))
+    assert report.expired == 1
+    assert [e["event"] for e in lead_story(store, "L0000")["history"]] == [
+        "assigned", "accepted", "expired", "assigned"]

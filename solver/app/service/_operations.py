@@ -74,7 +74,8 @@ def mark_lead(store: Store, lead_id: str, *, action: str, converted: bool | None
             if converted is not None:
                 values["converted"] = converted
         else:
-            values["due_at"] = lead["due_at"]  # accepting does not stop the SLA clock
+            values["due_at"] = lead["due_at"]  # accepting does not stop the SLA clock:
+            # an accepted lead not worked in time expires like an assigned one
         state.set_lead(conn, lead_id, moment, **values)
         state.log_events(conn, [{
             "lead_id": lead_id, "rep_id": lead["rep_id"], "batch_id": "", "event": action,

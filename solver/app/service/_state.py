@@ -101,7 +101,7 @@ def pending_leads(conn: Connection, limit: int) -> list[dict[str, Any]]:
 
 
 def overdue_leads(conn: Connection, now: datetime) -> list[dict[str, Any]]:
-    query = (select(t.leads).where(and_(t.leads.c.status == "assigned",
+    query = (select(t.leads).where(and_(t.leads.c.status.in_(("assigned", "accepted")),
                                         t.leads.c.due_at.is_not(None),
                                         t.leads.c.due_at <= now))
              .order_by(t.leads.c.due_at, t.leads.c.lead_id))

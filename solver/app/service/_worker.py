@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from solver._errors import InputError, LeadrouteError
 from solver.app.service._batch import BatchReport, BatchSettings, run_batch
 from solver.app.service._errors import BatchBusyError
@@ -19,6 +21,10 @@ from solver.app.service._store import Store
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def parse_duration(text: str, *, option: str = "--every") -> float:
@@ -52,12 +58,18 @@ def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
                      f"{report.expired} expired")
         except BatchBusyError:
             on_event("another run holds the routing lock; skipped this turn")
-        except LeadrouteError as exc:
-            on_event(f"batch failed, nothing written: {exc}")
-        delivery = deliver_due(store)
-        if delivery.delivered or delivery.failed or delivery.retrying:
-            on_event(f"webhooks: {delivery.delivered} delivered, {delivery.retrying} "
-                     f"retrying, {delivery.failed} failed")
+        except (LeadrouteError, SQLAlchemyError) as exc:
+            # the transaction rolled back; the next turn tries again (a database restart,
+            # a policy error fixed in place) instead of the worker dying
+            on_event(f"batch failed, nothing written: {_first_line(exc)}")
+        try:
+            delivery = deliver_due(store)
+        except SQLAlchemyError as exc:
+            on_event(f"webhook delivery skipped: {_first_line(exc)}")
+        else:
+            if delivery.delivered or delivery.failed or delivery.retrying:
+                on_event(f"webhooks: {delivery.delivered} delivered, {delivery.retrying} "
+                         f"retrying, {delivery.failed} failed")
         if worker.max_runs is not None and runs >= worker.max_runs:
             break
         sleep(max(worker.every_s - (time.monotonic() - started), 0.0))
