@@ -58,6 +58,28 @@ def _components(problem: RoutingProblem, split: SplitPenalty | None = None
     return labels.astype(np.int64)
 
 
+# A connected component of the candidate graph with at least this many leads gets its own
+# CP-SAT model (the objective is separable across components: coverage, band shortfall on
+# each rep's own load, score); smaller ones share one, so many tiny parts cost one call.
+_OWN_MODEL_LEADS = 64
+
+
+def _cpsat_parts(labels: npt.NDArray[np.int64], gap_labels: npt.NDArray[np.int64], n: int
+                 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """The CP-SAT components as (leads, reps) parts: large components alone (proving
+    optimality is superlinear in model size), the small ones together."""
+    lead_labels, rep_labels = labels[:n], labels[n:]
+    sizes = np.bincount(lead_labels, minlength=int(labels.max(initial=0)) + 1)
+    big = [label for label in gap_labels.tolist() if sizes[label] >= _OWN_MODEL_LEADS]
+    small = np.setdiff1d(gap_labels, big)
+    parts = [(np.flatnonzero(lead_labels == label), np.flatnonzero(rep_labels == label))
+             for label in big]
+    if len(small):
+        parts.append((np.flatnonzero(np.isin(lead_labels, small)),
+                      np.flatnonzero(np.isin(rep_labels, small))))
+    return parts
+
+
 def _gap_shaped_reps(problem: RoutingProblem, split: SplitPenalty | None = None
                     ) -> npt.NDArray[np.bool_]:
     """Reps whose candidate pairs do not all cost the same effort, that can take a row
@@ -105,11 +127,11 @@ def solve(
             gap_labels = np.unique(labels[n:][gap_reps])
             in_gap = np.isin(labels, gap_labels)
         else:
+            labels = np.zeros(n + problem.n_reps, dtype=np.int64)
+            gap_labels = np.zeros(0, dtype=np.int64)
             in_gap = np.zeros(n + problem.n_reps, dtype=bool)
-        parts = (
-            (np.flatnonzero(~in_gap[:n]), np.flatnonzero(~in_gap[n:]), False),
-            (np.flatnonzero(in_gap[:n]), np.flatnonzero(in_gap[n:]), True),
-        )
+        parts = [(np.flatnonzero(~in_gap[:n]), np.flatnonzero(~in_gap[n:]), False)]
+        parts += [(leads, reps, True) for leads, reps in _cpsat_parts(labels, gap_labels, n)]
         for leads, reps, gap_shaped in parts:
             if len(leads) == 0:
                 continue
