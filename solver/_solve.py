@@ -16,7 +16,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from solver._band import LoadBand
-from solver._cpsat import CpSatSettings, SplitPenalty, solve_cpsat
+from solver._cpsat import CpSatSettings, SplitPenalty, integral_efforts, solve_cpsat
 from solver._explain import explain
 from solver._flow import solve_flow
 from solver._greedy import greedy_best_fit
@@ -64,13 +64,14 @@ def _components(problem: RoutingProblem, split: SplitPenalty | None = None
 _OWN_MODEL_LEADS = 64
 
 
-def _cpsat_parts(labels: npt.NDArray[np.int64], gap_labels: npt.NDArray[np.int64], n: int
-                 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+def _cpsat_parts(labels: npt.NDArray[np.int64], gap_labels: npt.NDArray[np.int64], n: int,
+                 *, split_large: bool) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
     """The CP-SAT components as (leads, reps) parts: large components alone (proving
     optimality is superlinear in model size), the small ones together."""
     lead_labels, rep_labels = labels[:n], labels[n:]
     sizes = np.bincount(lead_labels, minlength=int(labels.max(initial=0)) + 1)
-    big = [label for label in gap_labels.tolist() if sizes[label] >= _OWN_MODEL_LEADS]
+    big = [label for label in gap_labels.tolist()
+           if split_large and sizes[label] >= _OWN_MODEL_LEADS]
     small = np.setdiff1d(gap_labels, big)
     parts = [(np.flatnonzero(lead_labels == label), np.flatnonzero(rep_labels == label))
              for label in big]
@@ -131,7 +132,11 @@ def solve(
             gap_labels = np.zeros(0, dtype=np.int64)
             in_gap = np.zeros(n + problem.n_reps, dtype=bool)
         parts = [(np.flatnonzero(~in_gap[:n]), np.flatnonzero(~in_gap[n:]), False)]
-        parts += [(leads, reps, True) for leads, reps in _cpsat_parts(labels, gap_labels, n)]
+        # the effort-scaled band model also penalises the worst rep of the whole part, which
+        # does not separate: with a band and fractional efforts, one model for all
+        separable = band is None or integral_efforts(problem) is not None
+        parts += [(leads, reps, True) for leads, reps in _cpsat_parts(
+            labels, gap_labels, n, split_large=separable)]
         for leads, reps, gap_shaped in parts:
             if len(leads) == 0:
                 continue

@@ -384,3 +384,35 @@ def test_from_pairs_sorts_any_order_and_leaves_the_callers_arrays_alone() -> Non
     with pytest.raises(InputError, match="rep index out of range"):
         RoutingProblem.from_pairs(pair_lead=[0, 1], pair_rep=[0, 2], pair_score=[1.0, 2.0],
                                   lead_ids=["x", "y"], rep_ids=["a", "b"], capacity=[1.0, 1.0])
+
+
+@pytest.mark.parametrize("band", [False, True])
+def test_large_cp_sat_components_solved_apart_give_the_joint_optimum(
+        band: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from solver._band import LoadBand
+
+    # two territories of 80 leads × 6 reps, efforts 1 or 2: two CP-SAT components
+    rng = np.random.default_rng(7)
+    n, m = 160, 12
+    score = rng.random((n, m))
+    territory = (np.arange(n) >= n // 2)[:, None] == (np.arange(m) >= m // 2)[None, :]
+    effort = rng.choice([1.0, 2.0], size=(n, m))
+    problem = RoutingProblem.from_dense(score, capacity=np.full(m, 14.0),
+                                        eligible=territory, effort=effort)
+    limits = LoadBand(lower=np.full(m, 12.0), upper=np.full(m, 13.0)) if band else None
+    options = SolveOptions(time_limit_s=60, seed=0)
+    apart = solve(problem, options, limits)
+    monkeypatch.setattr(solve_module, "_OWN_MODEL_LEADS", 10**9)  # one model for both
+    joint = solve(problem, options, limits)
+    assert apart.status is joint.status is SolveStatus.OPTIMAL
+    assert int((apart.rep_index >= 0).sum()) == int((joint.rep_index >= 0).sum())
+    assert apart.objective == pytest.approx(joint.objective, abs=1e-6)
+    if limits is not None:
+        loads = np.bincount(apart.rep_index[apart.rep_index >= 0], minlength=m,
+                            weights=effort[np.flatnonzero(apart.rep_index >= 0),
+                                           apart.rep_index[apart.rep_index >= 0]])
+        joint_loads = np.bincount(joint.rep_index[joint.rep_index >= 0], minlength=m,
+                                  weights=effort[np.flatnonzero(joint.rep_index >= 0),
+                                                 joint.rep_index[joint.rep_index >= 0]])
+        assert limits.shortfall(loads).sum() == pytest.approx(
+            limits.shortfall(joint_loads).sum())
