@@ -168,6 +168,18 @@ def load_backtest_tables(history_source: object, reps_source: object, config: Ba
     return history, reps, rep_pos
 
 
+def batches_and_folds(history: pd.DataFrame, config: BacktestConfig
+                      ) -> tuple[IntArray, IntArray, list[str]]:
+    """Replay batch per row (``config.batch`` periods), cross-fitting fold per row
+    (contiguous time blocks of batches), and notes; rows without a lead id get one."""
+    if "lead_id" not in history.columns:
+        history["lead_id"] = [f"row-{i + 1}" for i in range(len(history))]
+    batch, notes = _batches(history, config.batch)
+    n_batches = int(batch.max()) + 1
+    folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
+    return batch, folds, notes
+
+
 ESTIMATED_PROPENSITY_NOTE = ("no propensity column: propensities come from a logistic model "
                              "of the logging policy, so IPS/SNIPS/DR/replay rest on that model")
 
@@ -197,9 +209,7 @@ def run_backtest(
                                       alpha=config.alpha, seed=config.seed)
                   for name in config.estimators]
 
-    if "lead_id" not in history.columns:
-        history["lead_id"] = [f"row-{i + 1}" for i in range(len(history))]
-    batch, notes = _batches(history, config.batch)
+    batch, folds, notes = batches_and_folds(history, config)
     conditional = [e.name for e in estimators if e.conditional_on_model]
     if conditional:
         notes.append(f"{', '.join(conditional)}: the interval is conditional on the reward "
@@ -207,7 +217,6 @@ def run_backtest(
                      "when the model is biased; judge differences by the DR, IPS and SNIPS "
                      "intervals")
     n_batches = int(batch.max()) + 1
-    folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
     scores, rewards_hat = _cross_fitted_scores(history, reps, folds, progress)
     data = logged_bandit(history, reps, rep_pos, config)
     if data.estimated_propensity:

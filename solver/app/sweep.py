@@ -37,9 +37,9 @@ from solver._sweep import (
 from solver.app.backtest import (
     ESTIMATED_PROPENSITY_NOTE,
     BacktestConfig,
-    _batches,
     _on_policy,
     _row,
+    batches_and_folds,
     load_backtest_tables,
     logged_bandit,
 )
@@ -146,11 +146,8 @@ def prepare(history_source: object, reps_source: object, config: BacktestConfig,
     """Stage 1: what ``run_backtest`` computes before replaying (the model fits of the
     cross-fitting as tasks through ``runner``, the rest on the driver)."""
     history, reps, rep_pos = load_backtest_tables(history_source, reps_source, config)
-    if "lead_id" not in history.columns:
-        history["lead_id"] = [f"row-{i + 1}" for i in range(len(history))]
-    batch, notes = _batches(history, config.batch)
+    batch, folds, notes = batches_and_folds(history, config)
     n_batches = int(batch.max()) + 1
-    folds = (batch * min(config.n_folds, n_batches) // n_batches).astype(np.int64)
     scores, rewards_hat = _cross_fit(history, reps, folds, runner)
     data = logged_bandit(history, reps, rep_pos, config)
     if data.estimated_propensity:
