@@ -7,7 +7,9 @@ warm-started from greedy best-fit.
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,11 +36,17 @@ class SolveOptions:
     (400 leads × 40 reps, efforts 1–3: 1.4 s with 1 worker, 4.8 s with a 2-worker
     portfolio, 8.8 s with 2 interleaved deterministic workers). With ``workers > 1`` the
     search is interleaved so the same seed still gives the same output.
+
+    ``threads``: connected components solved at the same time, each its own CP-SAT model
+    (None: one per CPU). The output does not depend on it: each component's solve is
+    deterministic and the answers are put together in a fixed order (unless the time
+    limit cuts a solve short).
     """
 
     time_limit_s: float = 30.0
     seed: int = 0
     workers: int = 1
+    threads: int | None = None
 
 
 def _components(problem: RoutingProblem, split: SplitPenalty | None = None
@@ -104,101 +112,180 @@ def solve(
     options: SolveOptions | None = None,
     band: LoadBand | None = None,
     split: SplitPenalty | None = None,
+    *,
+    warm: SolveResult | None = None,
 ) -> SolveResult:
     """Maximal coverage first, then (with ``band``) the smallest load-band shortfall, then
     maximal total score (minus ``split``'s penalty for soft account groups split across
-    reps). Never raises on a timeout."""
+    reps). Never raises on a timeout.
+
+    ``warm``: this problem already solved to optimality without the band (same ``split``).
+    Its coverage is then proven maximal, so the banded solve starts from it instead of
+    repeating that first pass."""
     options = options or SolveOptions()
     started = time.perf_counter()
+    deadline = started + options.time_limit_s
+    if split is not None and not split.grouped().any():
+        split = None
+    known = None
+    if band is not None and warm is not None and warm.status is SolveStatus.OPTIMAL:
+        known = warm.rep_index
+    outcomes: list[_PartOutcome] = []
+    if problem.n_pairs:
+        parts = _parts(problem, band, split)
+        flow_part, cpsat_parts = parts[0], parts[1:]
+        if _pair_count(problem, flow_part):
+            outcomes.append(_solve_flow_part(problem, flow_part, band))
+
+        def run(part: _Part) -> _PartOutcome:
+            return _solve_cpsat_part(problem, part, options, deadline, band, split, known)
+
+        # largest first, so the last part to start is a small one (longest-job-first)
+        cpsat_parts.sort(key=lambda part: -_pair_count(problem, part))
+        threads = min(options.threads or os.cpu_count() or 1, len(cpsat_parts))
+        if threads > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                outcomes += list(pool.map(run, cpsat_parts))
+        else:
+            outcomes += [run(part) for part in cpsat_parts]
+    return _combine(problem, outcomes, started)
+
+
+@dataclass(frozen=True)
+class _Part:
+    leads: npt.NDArray[np.int64]
+    reps: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class _PartOutcome:
+    """One part's answer in the whole problem's indices; ``found`` False on a timeout
+    without any solution (its leads stay unassigned and are explained as timed out)."""
+
+    leads: npt.NDArray[np.int64]
+    rep_index: npt.NDArray[np.int64]  # per lead of ``leads``: whole-problem rep or -1
+    engine: Engine
+    found: bool
+    proven: bool
+    objective_scaled: int
+    bound: float
+    scale: float
+
+
+def _parts(problem: RoutingProblem, band: LoadBand | None,
+           split: SplitPenalty | None) -> list[_Part]:
+    """The flow-shaped part first (possibly empty), then the CP-SAT parts."""
+    n = problem.n_leads
+    gap_reps = _gap_shaped_reps(problem, split)
+    if not gap_reps.any():
+        return [_Part(np.arange(n), np.arange(problem.n_reps))]
+    labels = _components(problem, split)
+    gap_labels = np.unique(labels[n:][gap_reps])
+    in_gap = np.isin(labels, gap_labels)
+    # the effort-scaled band model also penalises the worst rep of the whole part, which
+    # does not separate: with a band and fractional efforts, one model for all
+    separable = band is None or integral_efforts(problem) is not None
+    return [_Part(np.flatnonzero(~in_gap[:n]), np.flatnonzero(~in_gap[n:]))] + [
+        _Part(leads, reps)
+        for leads, reps in _cpsat_parts(labels, gap_labels, n, split_large=separable)
+    ]
+
+
+def _pair_count(problem: RoutingProblem, part: _Part) -> int:
+    """Parts are closed under pairs: a part's pairs are its leads' pairs."""
+    return int(np.isin(problem.pair_lead, part.leads).sum())
+
+
+def _restrict(problem: RoutingProblem, part: _Part) -> RoutingProblem:
+    if len(part.leads) == problem.n_leads and len(part.reps) == problem.n_reps:
+        return problem  # one engine for everything: no copy of the pair arrays
+    return problem.subproblem(part.leads, part.reps)[0]
+
+
+def _solve_flow_part(problem: RoutingProblem, part: _Part,
+                     band: LoadBand | None) -> _PartOutcome:
+    sub = _restrict(problem, part)
+    unit = sub.rep_unit_effort()
+    assert unit is not None  # flow part has one effort per rep by construction
+    flow = solve_flow(sub, unit, None if band is None else band.restricted(part.reps))
+    return _PartOutcome(
+        leads=part.leads, rep_index=_global_reps(part, flow.rep_index),
+        engine=Engine.MIN_COST_FLOW, found=True, proven=True,
+        objective_scaled=flow.objective_scaled,
+        bound=flow.scaled.unscale(flow.objective_scaled), scale=flow.scaled.scale,
+    )
+
+
+def _solve_cpsat_part(
+    problem: RoutingProblem, part: _Part, options: SolveOptions, deadline: float,
+    band: LoadBand | None, split: SplitPenalty | None,
+    known: npt.NDArray[np.int64] | None,
+) -> _PartOutcome:
+    sub = _restrict(problem, part)
+    settings = CpSatSettings(
+        # the limit counts from now: a part queued behind another starts later
+        time_limit_s=max(deadline - time.perf_counter(), 0.01),
+        seed=options.seed,
+        workers=options.workers,
+    )
+    sat = solve_cpsat(
+        sub, settings, hint=greedy_best_fit(sub),
+        band=None if band is None else band.restricted(part.reps),
+        split=None if split is None else split.restricted(part.leads),
+        max_coverage=None if known is None else _local_reps(part, known[part.leads]),
+    )
+    if not sat.found:
+        return _PartOutcome(leads=part.leads, rep_index=np.full(len(part.leads), -1),
+                            engine=Engine.CP_SAT, found=False, proven=False,
+                            objective_scaled=0, bound=float("inf"), scale=sat.scaled.scale)
+    return _PartOutcome(
+        leads=part.leads, rep_index=_global_reps(part, sat.rep_index), engine=Engine.CP_SAT,
+        found=True, proven=sat.proven_optimal, objective_scaled=sat.objective_scaled,
+        bound=sat.scaled.unscale(sat.score_bound_scaled), scale=sat.scaled.scale,
+    )
+
+
+def _global_reps(part: _Part, local: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    return np.where(local >= 0, part.reps[np.maximum(local, 0)], -1)
+
+
+def _local_reps(part: _Part, reps: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    local = np.searchsorted(part.reps, reps)
+    # parts are connected components: a lead's rep always lies in the lead's part
+    assert np.all((reps < 0) | (part.reps[np.minimum(local, len(part.reps) - 1)] == reps))
+    return np.where(reps >= 0, local, -1)
+
+
+def _combine(problem: RoutingProblem, outcomes: list[_PartOutcome],
+             started: float) -> SolveResult:
     n = problem.n_leads
     rep_index = np.full(n, -1, dtype=np.int64)
-    engines: list[Engine] = []
+    timed_out = np.zeros(n, dtype=bool)
     status = SolveStatus.OPTIMAL
-    objective_scaled = 0
     bound = 0.0
-    scale = float(SCORE_SCALE)
-    timed_out_leads = np.zeros(n, dtype=bool)
-
-    if problem.n_pairs:
-        if split is not None and not split.grouped().any():
-            split = None
-        gap_reps = _gap_shaped_reps(problem, split)
-        if gap_reps.any():
-            labels = _components(problem, split)
-            gap_labels = np.unique(labels[n:][gap_reps])
-            in_gap = np.isin(labels, gap_labels)
-        else:
-            labels = np.zeros(n + problem.n_reps, dtype=np.int64)
-            gap_labels = np.zeros(0, dtype=np.int64)
-            in_gap = np.zeros(n + problem.n_reps, dtype=bool)
-        parts = [(np.flatnonzero(~in_gap[:n]), np.flatnonzero(~in_gap[n:]), False)]
-        # the effort-scaled band model also penalises the worst rep of the whole part, which
-        # does not separate: with a band and fractional efforts, one model for all
-        separable = band is None or integral_efforts(problem) is not None
-        parts += [(leads, reps, True) for leads, reps in _cpsat_parts(
-            labels, gap_labels, n, split_large=separable)]
-        for leads, reps, gap_shaped in parts:
-            if len(leads) == 0:
-                continue
-            if len(leads) == n and len(reps) == problem.n_reps:
-                sub = problem  # one engine for everything: no copy of the pair arrays
-            else:
-                sub, _ = problem.subproblem(leads, reps)
-            if sub.n_pairs == 0:
-                continue
-            if not gap_shaped:
-                unit = sub.rep_unit_effort()
-                assert unit is not None  # flow part has one effort per rep by construction
-                flow = solve_flow(sub, unit, None if band is None else band.restricted(reps))
-                rep_index[leads] = np.where(flow.rep_index >= 0, reps[flow.rep_index], -1)
-                engines.append(Engine.MIN_COST_FLOW)
-                objective_scaled += flow.objective_scaled
-                bound += flow.scaled.unscale(flow.objective_scaled)
-                scale = min(scale, flow.scaled.scale)
-                continue
-            elapsed = time.perf_counter() - started
-            settings = CpSatSettings(
-                time_limit_s=max(options.time_limit_s - elapsed, 0.01),
-                seed=options.seed,
-                workers=options.workers,
-            )
-            sat = solve_cpsat(
-                sub, settings, hint=greedy_best_fit(sub),
-                band=None if band is None else band.restricted(reps),
-                split=None if split is None else split.restricted(leads),
-            )
-            engines.append(Engine.CP_SAT)
-            scale = min(scale, sat.scaled.scale)
-            if not sat.found:
-                status = SolveStatus.NO_SOLUTION
-                timed_out_leads[leads] = True
-                bound = float("inf")
-                continue
-            rep_index[leads] = np.where(sat.rep_index >= 0, reps[sat.rep_index], -1)
-            objective_scaled += sat.objective_scaled
-            bound += sat.scaled.unscale(sat.score_bound_scaled)
-            if not sat.proven_optimal and status is SolveStatus.OPTIMAL:
-                status = SolveStatus.FEASIBLE
-
-    if not engines:
-        engines.append(Engine.NONE)
-    lead_status, reasons = explain(problem, rep_index, timed_out=timed_out_leads)
-    assigned = rep_index >= 0
+    for outcome in outcomes:
+        rep_index[outcome.leads] = outcome.rep_index
+        bound += outcome.bound
+        if not outcome.found:
+            timed_out[outcome.leads] = True
+            status = SolveStatus.NO_SOLUTION
+        elif not outcome.proven and status is SolveStatus.OPTIMAL:
+            status = SolveStatus.FEASIBLE
+    engines = tuple(o.engine for o in outcomes) or (Engine.NONE,)
+    lead_status, reasons = explain(problem, rep_index, timed_out=timed_out)
     objective = float(
         problem.pair_score[_chosen_pairs(problem, rep_index)].sum()
-    ) if assigned.any() else 0.0
-    if status is SolveStatus.OPTIMAL:
-        bound = objective
+    ) if (rep_index >= 0).any() else 0.0
     return SolveResult(
         status=status,
-        engines=tuple(engines),
+        engines=engines,
         rep_index=rep_index,
         lead_status=lead_status,
         reasons=reasons,
         objective=objective,
-        objective_scaled=objective_scaled,
-        bound=bound,
-        score_scale=scale,
+        objective_scaled=sum(o.objective_scaled for o in outcomes),
+        bound=objective if status is SolveStatus.OPTIMAL else bound,
+        score_scale=min([float(SCORE_SCALE)] + [o.scale for o in outcomes]),
         wall_time_s=time.perf_counter() - started,
     )
 

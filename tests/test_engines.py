@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 
@@ -22,6 +25,7 @@ from solver import (
     scale_scores,
     solve,
 )
+from solver._band import LoadBand
 from solver._cpsat import CpSatSolution
 from solver._explain import NO_ELIGIBLE_REP, SOLVER_TIMEOUT
 from solver._scaling import INT_LIMIT, ScaledScores
@@ -386,12 +390,8 @@ def test_from_pairs_sorts_any_order_and_leaves_the_callers_arrays_alone() -> Non
                                   lead_ids=["x", "y"], rep_ids=["a", "b"], capacity=[1.0, 1.0])
 
 
-@pytest.mark.parametrize("band", [False, True])
-def test_large_cp_sat_components_solved_apart_give_the_joint_optimum(
-        band: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    from solver._band import LoadBand
-
-    # two territories of 80 leads × 6 reps, efforts 1 or 2: two CP-SAT components
+def _two_territories() -> tuple[RoutingProblem, npt.NDArray[np.float64], LoadBand]:
+    """Two territories of 80 leads × 6 reps, efforts 1 or 2: two CP-SAT components."""
     rng = np.random.default_rng(7)
     n, m = 160, 12
     score = rng.random((n, m))
@@ -399,7 +399,15 @@ def test_large_cp_sat_components_solved_apart_give_the_joint_optimum(
     effort = rng.choice([1.0, 2.0], size=(n, m))
     problem = RoutingProblem.from_dense(score, capacity=np.full(m, 14.0),
                                         eligible=territory, effort=effort)
-    limits = LoadBand(lower=np.full(m, 12.0), upper=np.full(m, 13.0)) if band else None
+    return problem, effort, LoadBand(lower=np.full(m, 12.0), upper=np.full(m, 13.0))
+
+
+@pytest.mark.parametrize("band", [False, True])
+def test_large_cp_sat_components_solved_apart_give_the_joint_optimum(
+        band: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    problem, effort, band_limits = _two_territories()
+    m = problem.n_reps
+    limits = band_limits if band else None
     options = SolveOptions(time_limit_s=60, seed=0)
     apart = solve(problem, options, limits)
     monkeypatch.setattr(solve_module, "_OWN_MODEL_LEADS", 10**9)  # one model for both
@@ -416,3 +424,46 @@ def test_large_cp_sat_components_solved_apart_give_the_joint_optimum(
                                                  joint.rep_index[joint.rep_index >= 0]])
         assert limits.shortfall(loads).sum() == pytest.approx(
             limits.shortfall(joint_loads).sum())
+
+
+@pytest.mark.parametrize("band", [False, True])
+def test_components_on_threads_give_the_same_answer_as_one_by_one(band: bool) -> None:
+    problem, _, limits = _two_territories()
+    answers = [solve(problem, SolveOptions(seed=0, threads=threads), limits if band else None)
+               for threads in (1, 2)]
+    assert answers[0].engines == answers[1].engines == (Engine.CP_SAT, Engine.CP_SAT)
+    np.testing.assert_array_equal(answers[0].rep_index, answers[1].rep_index)
+    assert answers[0].reasons == answers[1].reasons
+
+
+def test_a_warm_start_reaches_the_same_banded_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    problem, effort, limits = _two_territories()
+    options = SolveOptions(seed=0)
+    free = solve(problem, options)
+    cold = solve(problem, options, limits)
+    passed: list[bool] = []
+    real = solve_module.solve_cpsat
+
+    def spy(*args: object, **kwargs: object) -> CpSatSolution:
+        passed.append(kwargs.get("max_coverage") is not None)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(solve_module, "solve_cpsat", spy)
+    warm = solve(problem, options, limits, warm=free)
+    assert passed == [True, True]  # both components skipped their unbanded first pass
+
+    def shortfall(result: SolveResult) -> float:
+        on = np.flatnonzero(result.rep_index >= 0)
+        loads = np.bincount(result.rep_index[on], weights=effort[on, result.rep_index[on]],
+                            minlength=problem.n_reps)
+        return float(limits.shortfall(loads).sum())
+
+    assert warm.status is cold.status is SolveStatus.OPTIMAL
+    assert warm.n_assigned == cold.n_assigned == free.n_assigned
+    assert shortfall(warm) == pytest.approx(shortfall(cold))
+    assert warm.objective == pytest.approx(cold.objective, abs=1e-6)
+    # a warm start that is not proven optimal says nothing about coverage: not used
+    passed.clear()
+    unproven = dataclasses.replace(free, status=SolveStatus.FEASIBLE)
+    solve(problem, options, limits, warm=unproven)
+    assert passed == [False, False]

@@ -474,12 +474,12 @@ def _solve_fair(
     total = float(prior.sum() + _loads(problem, free).sum())
     if fairness.mode == "band":
         fixed = _band_for(fairness.band, weight, prior, total)
-        return _FairSolve(solve(problem, half, fixed, split), free, fixed)
+        return _FairSolve(solve(problem, half, fixed, split, warm=free), free, fixed)
     each = replace(options, time_limit_s=options.time_limit_s / 2 / len(_PENALTY_BANDS))
     best, best_value = _FairSolve(free, free, None), -np.inf
     for width in _PENALTY_BANDS:
         band = None if np.isinf(width) else _band_for(width, weight, prior, total)
-        result = free if band is None else solve(problem, each, band, split)
+        result = free if band is None else solve(problem, each, band, split, warm=free)
         loads = prior + _loads(problem, result)
         deviation = share_deviation(loads, weight)
         value = result.objective - fairness.penalty * deviation * total
