@@ -467,3 +467,37 @@ def test_a_warm_start_reaches_the_same_banded_optimum(monkeypatch: pytest.Monkey
     unproven = dataclasses.replace(free, status=SolveStatus.FEASIBLE)
     solve(problem, options, limits, warm=unproven)
     assert passed == [False, False]
+
+
+@pytest.mark.parametrize("n", [28, 56], ids=["short-of-leads", "too-many-leads"])
+@pytest.mark.parametrize("seed", range(2))
+def test_cp_sat_band_model_matches_the_min_cost_flow_optimum(
+        seed: int, n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit efforts: both engines minimise the same convex band penalty (the k-th unit out
+    of band costs k) after coverage, then maximise the score. Forcing CP-SAT must give
+    the flow's coverage, penalty and score. The band cannot hold (28 leads for a floor of
+    5 × 7; 56 leads for a ceiling of 5 × 9), so the penalty's convexity decides."""
+    rng = np.random.default_rng(seed)
+    m = 5
+    score = rng.random((n, m)) + np.linspace(0.0, 0.6, m)[None, :]  # popular reps
+    eligible = rng.random((n, m)) < 0.8
+    problem = RoutingProblem.from_dense(score, capacity=rng.integers(10, 16, m).astype(float),
+                                        eligible=eligible)
+    limits = LoadBand(lower=np.full(m, 6.5), upper=np.full(m, 9.0))
+
+    def penalty(result: SolveResult) -> int:
+        loads = np.bincount(result.rep_index[result.rep_index >= 0], minlength=m)
+        under = np.maximum(7 - loads, 0)
+        over = np.maximum(loads - 9, 0)
+        return int((under * (under + 1) // 2 + over * (over + 1) // 2).sum())
+
+    flow = solve(problem, SolveOptions(seed=0), limits)
+    monkeypatch.setattr(solve_module, "_gap_shaped_reps",
+                        lambda problem, split=None: np.ones(problem.n_reps, dtype=bool))
+    sat = solve(problem, SolveOptions(seed=0), limits)
+    assert flow.engines == (Engine.MIN_COST_FLOW,) and Engine.CP_SAT in sat.engines
+    assert sat.status is flow.status is SolveStatus.OPTIMAL
+    assert sat.n_assigned == flow.n_assigned
+    assert penalty(flow) > 0
+    assert penalty(sat) == penalty(flow)
+    assert sat.objective == pytest.approx(flow.objective, abs=1e-5)
