@@ -1,8 +1,9 @@
 """A soft per-rep load band: the fairness constraint the engines understand.
 
 After coverage (always first), the engines minimise the total load outside
-``[lower, upper]`` (effort units) and only then maximise the score, so a band that cannot
-hold is met as closely as possible, never a crash.
+``[lower, upper]`` and only then maximise the score, so a band that cannot hold is met as
+closely as possible, never a crash. A rep's load is its assigned effort, or with
+``on_score`` the sum of its assigned pairs' scores (its expected value).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ IntArray = npt.NDArray[np.int64]
 class LoadBand:
     lower: FloatArray
     upper: FloatArray
+    on_score: bool = False  # band the expected value (pair scores), not the effort
 
     def restricted(self, reps: IntArray) -> LoadBand:
-        return LoadBand(self.lower[reps], self.upper[reps])
+        return LoadBand(self.lower[reps], self.upper[reps], self.on_score)
 
     def shortfall(self, loads: FloatArray) -> FloatArray:
         """Per rep, how far the load lies outside the band (0 inside)."""

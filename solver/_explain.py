@@ -18,13 +18,15 @@ def capacity_exhausted(n_candidates: int) -> str:
 
 
 def rep_loads(
-    problem: RoutingProblem, rep_index: npt.NDArray[np.int64]
+    problem: RoutingProblem, rep_index: npt.NDArray[np.int64], *, on_score: bool = False
 ) -> npt.NDArray[np.float64]:
+    """Per rep: assigned effort, or with ``on_score`` assigned score (expected value;
+    negative scores count as zero, as in a band on value)."""
     pairs = pair_index_of(problem, rep_index)
     chosen = pairs[pairs >= 0]
-    loads = np.bincount(
-        problem.pair_rep[chosen], weights=problem.pair_effort[chosen], minlength=problem.n_reps
-    )
+    measure = (np.maximum(problem.pair_score[chosen], 0.0) if on_score
+               else problem.pair_effort[chosen])
+    loads = np.bincount(problem.pair_rep[chosen], weights=measure, minlength=problem.n_reps)
     return loads.astype(np.float64)
 
 

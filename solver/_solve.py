@@ -18,7 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from solver._band import LoadBand
-from solver._cpsat import CpSatSettings, SplitPenalty, integral_efforts, solve_cpsat
+from solver._cpsat import CpSatSettings, SplitPenalty, solve_cpsat
 from solver._explain import explain
 from solver._flow import solve_flow
 from solver._greedy import greedy_best_fit
@@ -68,18 +68,19 @@ def _components(problem: RoutingProblem, split: SplitPenalty | None = None
 
 # A connected component of the candidate graph with at least this many leads gets its own
 # CP-SAT model (the objective is separable across components: coverage, band shortfall on
-# each rep's own load, score); smaller ones share one, so many tiny parts cost one call.
+# each rep's own load, score; the effort-scaled band model's worst-rep term is per model,
+# and reps of different components cannot trade load anyway); smaller ones share one, so
+# many tiny parts cost one call.
 _OWN_MODEL_LEADS = 64
 
 
-def _cpsat_parts(labels: npt.NDArray[np.int64], gap_labels: npt.NDArray[np.int64], n: int,
-                 *, split_large: bool) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+def _cpsat_parts(labels: npt.NDArray[np.int64], gap_labels: npt.NDArray[np.int64], n: int
+                 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
     """The CP-SAT components as (leads, reps) parts: large components alone (proving
     optimality is superlinear in model size), the small ones together."""
     lead_labels, rep_labels = labels[:n], labels[n:]
     sizes = np.bincount(lead_labels, minlength=int(labels.max(initial=0)) + 1)
-    big = [label for label in gap_labels.tolist()
-           if split_large and sizes[label] >= _OWN_MODEL_LEADS]
+    big = [label for label in gap_labels.tolist() if sizes[label] >= _OWN_MODEL_LEADS]
     small = np.setdiff1d(gap_labels, big)
     parts = [(np.flatnonzero(lead_labels == label), np.flatnonzero(rep_labels == label))
              for label in big]
@@ -177,17 +178,15 @@ def _parts(problem: RoutingProblem, band: LoadBand | None,
     """The flow-shaped part first (possibly empty), then the CP-SAT parts."""
     n = problem.n_leads
     gap_reps = _gap_shaped_reps(problem, split)
+    if band is not None and band.on_score:
+        gap_reps[:] = True  # a band on summed scores is no flow capacity
     if not gap_reps.any():
         return [_Part(np.arange(n), np.arange(problem.n_reps))]
     labels = _components(problem, split)
     gap_labels = np.unique(labels[n:][gap_reps])
     in_gap = np.isin(labels, gap_labels)
-    # the effort-scaled band model also penalises the worst rep of the whole part, which
-    # does not separate: with a band and fractional efforts, one model for all
-    separable = band is None or integral_efforts(problem) is not None
     return [_Part(np.flatnonzero(~in_gap[:n]), np.flatnonzero(~in_gap[n:]))] + [
-        _Part(leads, reps)
-        for leads, reps in _cpsat_parts(labels, gap_labels, n, split_large=separable)
+        _Part(leads, reps) for leads, reps in _cpsat_parts(labels, gap_labels, n)
     ]
 
 

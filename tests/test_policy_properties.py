@@ -42,7 +42,8 @@ def cases(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, dict
             policy["pools"] = [{"name": "local", "rules": ["territory"]},
                                {"name": "anyone", "rules": []}]
     if draw(st.booleans()):
-        policy["fairness"] = {"band": draw(st.sampled_from([0.0, 0.2, 1.0]))}
+        policy["fairness"] = {"band": draw(st.sampled_from([0.0, 0.2, 1.0])),
+                              "share_of": draw(st.sampled_from(["effort", "value"]))}
     if draw(st.booleans()):
         policy["nurture"] = {"threshold": draw(st.floats(0, 0.5))}
     pins = {}

@@ -205,6 +205,30 @@ def test_fairness_band_spreads_load_at_a_price() -> None:
     assert fair.rep_summary["band_shortfall"].sum() == pytest.approx(0.0)
 
 
+def test_fairness_band_on_value_share_evens_out_expected_revenue() -> None:
+    # a fits every lead better (0.5 vs 0.4), so under an even *effort* band a keeps the
+    # two big deals and b gets the two small ones: even counts, very uneven value. A band
+    # on the *value* share gives b a big deal instead.
+    reps = {"rep_id": ["a", "b"], "capacity": [4, 4]}
+    leads = {"lead_id": ["big1", "big2", "small1", "small2"], "value": [1000, 1000, 100, 100]}
+    score = [[0.5, 0.4]] * 4
+    base = {"objective": "expected_revenue", "accounts": {"keep_together": "off"}}
+    by_effort = _route(leads, reps, score, {**base, "fairness": {"band": 0.0}})
+    by_value = _route(leads, reps, score,
+                      {**base, "fairness": {"band": 0.5, "share_of": "value"}})
+    assert _reps_of(by_effort) == ["a", "a", "b", "b"]
+    assert sorted(_reps_of(by_value)[:2]) == ["a", "b"]  # one big deal each
+    summary = by_value.rep_summary.set_index("rep_id")
+    assert summary["value"].to_dict() == pytest.approx({"a": 600.0, "b": 400.0})
+    assert summary["load"].to_dict() == {"a": 3.0, "b": 1.0}  # effort is not what is shared
+    assert summary["share_deviation"].to_dict() == pytest.approx({"a": 0.2, "b": -0.2})
+    assert summary["band_shortfall"].sum() == pytest.approx(0.0)
+    assert by_value.objective == pytest.approx(1000.0)  # the best split within the band
+    reasons = by_value.assignments.set_index("rep_id")["reason"]
+    assert reasons["b"] == ("fairness band binding: moved to b (score 400) to even out "
+                            "expected value, from a")
+
+
 def test_reason_names_the_fairness_band_when_it_changed_the_decision() -> None:
     # everyone prefers a; a ±0 band gives each rep 2 leads, so b takes the two leads it
     # fits best, and their reasons say the band decided
@@ -280,6 +304,7 @@ BAD_POLICIES = [
     ({"colour": "blue"}, "colour: unknown key"),
     ({"fairness": {"band": 0.1, "extra": 1}}, "fairness.extra: unknown key"),
     ({"fairness": {"band": -1}}, "fairness.band"),
+    ({"fairness": {"share_of": "revenue"}}, "fairness.share_of"),
     ({"rules": [{"kind": "regex", "lead": "a", "rep": "b"}]}, "rules.0"),
     ({"rules": [{"kind": "equals", "lead": "a"}]}, "rules.0.equals.rep: Field required"),
     ({"pools": [{"name": "p", "rules": ["nope"]}]}, "unknown rule"),

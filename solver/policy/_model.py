@@ -96,16 +96,20 @@ class Accounts(_Strict):
 
 
 class Fairness(_Strict):
-    """Each active rep's share of assigned effort within ±band of its weighted target.
+    """Each active rep's share of assigned effort (or, with ``share_of = "value"``, of
+    assigned expected value: score, or score × value under the revenue objective) within
+    ±band of its weighted target.
 
     ``mode = "band"`` minimises the band shortfall right after coverage;
     ``mode = "penalty"`` trades score for evenness: it maximises
-    ``score − penalty × (largest relative deviation) × total assigned effort``.
+    ``score − penalty × (largest relative deviation) × total assigned effort`` (or value).
+    A value share covers this batch only: prior loads (the service's window) are effort.
     """
 
     band: float = Field(0.1, ge=0.0, le=10.0)
     mode: Literal["band", "penalty"] = "band"
     penalty: float = Field(0.0, ge=0.0)
+    share_of: Literal["effort", "value"] = "effort"
 
 
 class LeadClass(_Strict):

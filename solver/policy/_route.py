@@ -77,18 +77,21 @@ class _Batch:
     remaining: FloatArray
     loads: FloatArray  # prior window load + this batch (the fairness band's view)
     prior: FloatArray = field(default_factory=lambda: np.zeros(0))
+    # per rep, expected value assigned in this batch (a band on value share looks at it)
+    values: FloatArray = field(default_factory=lambda: np.zeros(0))
     # per rep, load the fairness band moved onto (+) or away from (−) it
     band_shift: FloatArray = field(default_factory=lambda: np.zeros(0))
     solve_status: SolveStatus = SolveStatus.OPTIMAL
     engines: list[Engine] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
-    def assign(self, lead: int, rep: int, effort: float, reason: str) -> None:
+    def assign(self, lead: int, rep: int, effort: float, value: float, reason: str) -> None:
         self.rep_index[lead] = rep
         self.status[lead] = LeadStatus.ASSIGNED
         self.reasons[lead] = reason
         self.remaining[rep] -= effort
         self.loads[rep] += effort
+        self.values[rep] += max(value, 0.0)
 
 
 def _as_of(leads: pd.DataFrame, given: pd.Timestamp | None) -> pd.Timestamp:
@@ -190,6 +193,7 @@ def route_with_policy(
         loads=np.array([float(inputs.prior_loads.get(r, 0.0)) for r in rep_ids]),
     )
     batch.prior = batch.loads.copy()
+    batch.values = np.zeros(len(rep_ids))
     batch.band_shift = np.zeros(len(rep_ids))
     rep_pos = {rep: j for j, rep in enumerate(rep_ids)}
 
@@ -198,6 +202,7 @@ def route_with_policy(
         lead, rep = int(np.flatnonzero(lead_ids == lead_id)[0]), rep_pos[rep_id]
         pair = pair_at.get((lead, rep))
         effort = float(effort_of[pair]) if pair is not None else float(lead_effort[lead])
+        value = float(score[pair]) if pair is not None else 0.0
         if not active[rep]:
             batch.status[lead] = LeadStatus.UNASSIGNED
             batch.reasons[lead] = f"pinned to {rep_id}, who is inactive"
@@ -205,7 +210,7 @@ def route_with_policy(
             batch.status[lead] = LeadStatus.UNASSIGNED
             batch.reasons[lead] = f"pinned to {rep_id}, who has no capacity left"
         else:
-            batch.assign(lead, rep, effort, "pinned by a manager")
+            batch.assign(lead, rep, effort, value, "pinned by a manager")
 
     # 2. nurture pool: the best expected value among eligible reps is below the threshold
     best = np.full(n, -np.inf)
@@ -233,7 +238,8 @@ def route_with_policy(
             if pair is None or not eligible_any[pair]:
                 continue
             if batch.remaining[rep] + EFFORT_TOLERANCE >= effort_of[pair]:
-                batch.assign(lead, rep, float(effort_of[pair]), f"account owner {owner}")
+                batch.assign(lead, rep, float(effort_of[pair]), float(score[pair]),
+                             f"account owner {owner}")
 
     # 4. items: single leads, or whole accounts that must stay with one rep
     open_leads = [lead for lead in range(n) if batch.status[lead] is None]
@@ -257,8 +263,9 @@ def route_with_policy(
                                  policy.accounts.split_penalty)
         band_reasons: dict[int, str] = {}
         if policy.fairness is not None and isinstance(strategy, Optimal):
-            fair = _solve_fair(item_problem, policy.fairness, weight, batch.loads,
-                               pool_options, split)
+            on_value = policy.fairness.share_of == "value"
+            fair = _solve_fair(item_problem, policy.fairness, weight,
+                               batch.values if on_value else batch.loads, pool_options, split)
             result = fair.result
             band_reasons = fair.reasons(item_problem)
             batch.band_shift += fair.shift(item_problem)
@@ -280,7 +287,8 @@ def route_with_policy(
             for lead in item:
                 pair = pair_at.get((lead, rep))
                 assert pair is not None  # items only get reps eligible for all their leads
-                batch.assign(lead, rep, float(effort_of[pair]), prefix + group + why)
+                batch.assign(lead, rep, float(effort_of[pair]), float(score[pair]),
+                             prefix + group + why)
 
     # 6. whoever is left: no eligible rep, or every eligible rep full
     eligible_count = np.bincount(pl[eligible_any], minlength=n)
@@ -398,19 +406,20 @@ def _targets(weight: FloatArray, total: float) -> FloatArray:
     return share * total
 
 
-def _band_for(fairness_band: float, weight: FloatArray, prior: FloatArray, total: float
-              ) -> LoadBand:
-    """Band on this solve's loads so that prior + new stays within ±band of the target."""
+def _band_for(fairness_band: float, weight: FloatArray, prior: FloatArray, total: float,
+              on_value: bool) -> LoadBand:
+    """Band on this solve's loads (efforts, or expected values with ``on_value``) so that
+    prior + new stays within ±band of the target."""
     target = _targets(weight, total)
     lower = np.maximum((1 - fairness_band) * target - prior, 0.0)
     upper = np.maximum((1 + fairness_band) * target - prior, 0.0)
     # reps without a share (inactive, zero weight) get no lower bound and no room target
     upper = np.where(weight > 0, upper, 0.0)
-    return LoadBand(lower=lower, upper=upper)
+    return LoadBand(lower=lower, upper=upper, on_score=on_value)
 
 
-def _loads(problem: RoutingProblem, result: SolveResult) -> FloatArray:
-    return rep_loads(problem, result.rep_index)
+def _loads(problem: RoutingProblem, result: SolveResult, on_value: bool = False) -> FloatArray:
+    return rep_loads(problem, result.rep_index, on_score=on_value)
 
 
 @dataclass(frozen=True)
@@ -421,15 +430,18 @@ class _FairSolve:
     result: SolveResult
     free: SolveResult
     band: LoadBand | None
+    on_value: bool = False
 
     def shift(self, problem: RoutingProblem) -> FloatArray:
-        return _loads(problem, self.result) - _loads(problem, self.free)
+        return (_loads(problem, self.result, self.on_value)
+                - _loads(problem, self.free, self.on_value))
 
     def reasons(self, problem: RoutingProblem) -> dict[int, str]:
         """Item → reason, for the items the band moved away from their free-solve rep."""
         if self.band is None:
             return {}
-        loads = _loads(problem, self.result)
+        loads = _loads(problem, self.result, self.on_value)
+        unit = "expected value " if self.on_value else ""
         rep_ids = problem.rep_ids
         starts = problem.lead_pair_bounds()
         out: dict[int, str] = {}
@@ -444,21 +456,21 @@ class _FairSolve:
                 theirs = problem.pair_score[lo + int(np.searchsorted(reps, preferred))]
                 out[item] = (
                     f"fairness band binding: preferred rep {rep_ids[preferred]} "
-                    f"(score {theirs:.3g}) at its share limit ({loads[preferred]:g} of at "
+                    f"(score {theirs:.3g}) at its share limit ({unit}{loads[preferred]:.3g} of at "
                     f"most {self.band.upper[preferred]:.3g}); best remaining fit "
                     f"{rep_ids[rep]} (score {mine:.3g})"
                 )
             elif loads[rep] <= self.band.lower[rep] + 1e-9:
                 out[item] = (
                     f"fairness band binding: {rep_ids[rep]} below its share floor "
-                    f"({loads[rep]:g} of at least {self.band.lower[rep]:.3g}) takes it "
+                    f"({unit}{loads[rep]:.3g} of at least {self.band.lower[rep]:.3g}) takes it "
                     f"(score {mine:.3g})"
                     + (f" instead of {rep_ids[preferred]}" if preferred >= 0 else "")
                 )
             else:
                 out[item] = (
                     f"fairness band binding: moved to {rep_ids[rep]} (score {mine:.3g}) "
-                    "to even out loads"
+                    f"to even out {'expected value' if self.on_value else 'loads'}"
                     + (f", from {rep_ids[preferred]}" if preferred >= 0 else "")
                 )
         return out
@@ -469,22 +481,25 @@ def _solve_fair(
     options: SolveOptions,
     split: SplitPenalty | None = None,
 ) -> _FairSolve:
+    """``prior``: what each rep already holds in the band's measure (effort, or expected
+    value with ``share_of = "value"``)."""
+    on_value = fairness.share_of == "value"
     half = replace(options, time_limit_s=options.time_limit_s / 2)
     free = solve(problem, half, split=split)
-    total = float(prior.sum() + _loads(problem, free).sum())
+    total = float(prior.sum() + _loads(problem, free, on_value).sum())
     if fairness.mode == "band":
-        fixed = _band_for(fairness.band, weight, prior, total)
-        return _FairSolve(solve(problem, half, fixed, split, warm=free), free, fixed)
+        fixed = _band_for(fairness.band, weight, prior, total, on_value)
+        return _FairSolve(solve(problem, half, fixed, split, warm=free), free, fixed, on_value)
     each = replace(options, time_limit_s=options.time_limit_s / 2 / len(_PENALTY_BANDS))
-    best, best_value = _FairSolve(free, free, None), -np.inf
+    best, best_value = _FairSolve(free, free, None, on_value), -np.inf
     for width in _PENALTY_BANDS:
-        band = None if np.isinf(width) else _band_for(width, weight, prior, total)
+        band = None if np.isinf(width) else _band_for(width, weight, prior, total, on_value)
         result = free if band is None else solve(problem, each, band, split, warm=free)
-        loads = prior + _loads(problem, result)
+        loads = prior + _loads(problem, result, on_value)
         deviation = share_deviation(loads, weight)
         value = result.objective - fairness.penalty * deviation * total
         if value > best_value + 1e-12:
-            best, best_value = _FairSolve(result, free, band), value
+            best, best_value = _FairSolve(result, free, band, on_value), value
     return best
 
 
@@ -508,8 +523,9 @@ def _outcome(
     })
     summary = rep_summary(
         problem, reps, score=score, eligible=eligible, capacity=capacity,
-        loads=batch.loads - batch.prior, weight=weight, factor=factor,
+        loads=batch.loads - batch.prior, values=batch.values, weight=weight, factor=factor,
         band=policy.fairness.band if policy.fairness is not None else None,
+        share_of=policy.fairness.share_of if policy.fairness is not None else "effort",
         band_shift=batch.band_shift,
     )
     return PolicyOutcome(

@@ -45,26 +45,32 @@ def rep_summary(
     eligible: npt.NDArray[np.bool_],
     capacity: FloatArray,
     loads: FloatArray,
+    values: FloatArray,
     weight: FloatArray,
     factor: FloatArray,
     band: float | None,
+    share_of: str = "effort",
     band_shift: FloatArray | None = None,
 ) -> pd.DataFrame:
-    """One row per rep. With a band: ``band_shortfall`` (effort outside the band) and
-    ``band_binding``: ``"upper"`` when the band took load away from the rep (its share
-    limit bound), ``"lower"`` when it moved load onto it (its share floor bound), else
-    ``""`` (``band_shift`` = load with the band minus load without it)."""
-    total = float(loads.sum())
+    """One row per rep. ``target`` and ``share_deviation`` measure what the fairness band
+    shares (``share_of``: effort ``load``, or expected ``value``). With a band:
+    ``band_shortfall`` (outside the band, in that measure) and ``band_binding``:
+    ``"upper"`` when the band took load away from the rep (its share limit bound),
+    ``"lower"`` when it moved load onto it (its share floor bound), else ``""``
+    (``band_shift`` = load with the band minus load without it)."""
+    shared = values if share_of == "value" else loads
+    total = float(shared.sum())
     target = weight / weight.sum() * total if weight.sum() > 0 else np.zeros_like(weight)
     with np.errstate(divide="ignore", invalid="ignore"):
         used = np.where(capacity > 0, loads / capacity, np.nan)
-        deviation = np.where(target > 0, loads / target - 1.0, np.nan)
+        deviation = np.where(target > 0, shared / target - 1.0, np.nan)
     frame = pd.DataFrame({
         "rep_id": problem.rep_ids.astype(str),
         "active": reps["active"].to_numpy(dtype=bool),
         "ramp_factor": factor,
         "capacity": capacity,
         "load": loads,
+        "value": values,
         "target": target,
         "capacity_used": used,
         "share_deviation": deviation,
