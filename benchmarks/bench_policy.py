@@ -8,6 +8,7 @@ router runs warm: libraries loaded, first-call costs paid); the slowest run is p
 
     .venv/bin/python benchmarks/bench_policy.py [--leads 500] [--reps 100] [--seed 0]
                                                 [--repeat 5] [--threads N]
+                                                [--share-of effort|value]
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--band", type=float, default=0.10)
+    parser.add_argument("--share-of", choices=["effort", "value"], default="effort",
+                        help="what the band shares (value: expected conversions per rep)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None,
                         help="components solved at once (default: one per CPU)")
@@ -78,19 +81,20 @@ def main() -> None:
     raw_leads, raw_reps, score = instance(args.leads, args.reps, args.seed)
     leads, reps = load_leads(raw_leads), load_reps(raw_reps)
     problem = problem_from_matrix(leads, reps, score)
-    fair = parse_policy({**POLICY, "fairness": {"band": args.band}})
+    fair = parse_policy({**POLICY, "fairness": {"band": args.band, "share_of": args.share_of}})
     free = parse_policy(POLICY)
     options = SolveOptions(time_limit_s=30, seed=args.seed, threads=args.threads)
 
     print(f"# {args.leads} leads x {args.reps} reps, territory + skills rules, ramping reps, "
-          f"account groups, fairness band ±{args.band:.0%}; {os.cpu_count()} CPUs, "
+          f"account groups, fairness band ±{args.band:.0%} on {args.share_of}; "
+          f"{os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}; seconds: median (slowest) of "
           f"{args.repeat} warm runs")
     print(f"{'strategy':<22} {'policy':<8} {'assigned':>8} {'objective':>10} {'status':>9} "
           f"{'gap':>9} {'seconds':>16} {'max dev':>8}  engine")
     # the same band with accounts routed lead by lead: unit efforts, so min-cost flow
     apart = parse_policy({**POLICY, "accounts": {"keep_together": "off"},
-                          "fairness": {"band": args.band}})
+                          "fairness": {"band": args.band, "share_of": args.share_of}})
     runs = [("optimal", fair), ("optimal", free), ("optimal", apart)] + [
         (name, free) for name in STRATEGIES if name != "optimal"
     ]
@@ -131,8 +135,9 @@ def main() -> None:
     print(f"# price of fairness: {price:.2f} expected conversions "
           f"({price / results[('optimal', 'no band')]:.1%} of the unconstrained optimum)")
     fair_seconds = timings[("optimal", "band")]
-    print(f"# target on the 2-core machine: optimal with the band under 0.5 s: "
-          f"{'met' if fair_seconds < 0.5 else 'NOT met'} (median {fair_seconds:.2f} s)")
+    if args.share_of == "effort":  # the issue's target is on the effort band
+        print(f"# target on the 2-core machine: optimal with the band under 0.5 s: "
+              f"{'met' if fair_seconds < 0.5 else 'NOT met'} (median {fair_seconds:.2f} s)")
 
 
 if __name__ == "__main__":
