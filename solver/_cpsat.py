@@ -449,19 +449,7 @@ def _solve_banded(
         - split_penalty * cp_model.LinearExpr.sum(extras)
         - shortfall_weight * (cp_model.LinearExpr.sum(penalties) + len(worst_terms) * worst)
     )
-    _add_hint(model, x, problem, first.rep_index)
-    solver = cp_model.CpSolver()
-    _tune(solver, second)
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return replace(first, proven_optimal=False, score_bound_scaled=float("inf"))
-    rep_index = _read(problem, solver, x)
-    score = int(np.sum(scaled.values[_pairs_of(problem, rep_index)]))
-    proven = status == cp_model.OPTIMAL and first.proven_optimal
-    return CpSatSolution(
-        rep_index=rep_index, found=True, proven_optimal=proven, scaled=scaled,
-        objective_scaled=score, score_bound_scaled=float(score) if proven else float("inf"),
-    )
+    return _solve_second_pass(model, x, problem, second, first, scaled)
 
 
 def _solve_banded_integral(
@@ -505,6 +493,15 @@ def _solve_banded_integral(
         - split_penalty * cp_model.LinearExpr.sum(extras)
         - weight * cp_model.LinearExpr.weighted_sum(units, steps)
     )
+    return _solve_second_pass(model, x, problem, settings, first, scaled)
+
+
+def _solve_second_pass(
+    model: cp_model.CpModel, x: list[cp_model.IntVar], problem: RoutingProblem,
+    settings: CpSatSettings, first: CpSatSolution, scaled: ScaledScores,
+) -> CpSatSolution:
+    """Solve a banded model from the maximal-coverage ``first``; keep ``first`` (unproven)
+    when nothing is found in time. Proven only if both passes are."""
     _add_hint(model, x, problem, first.rep_index)
     solver = cp_model.CpSolver()
     _tune(solver, settings)
