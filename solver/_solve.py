@@ -134,7 +134,8 @@ def solve(
     outcomes: list[_PartOutcome] = []
     if problem.n_pairs:
         parts = _parts(problem, band, split)
-        flow_part, cpsat_parts = parts[0], parts[1:]
+        flow_part = parts[0]
+        cpsat_parts = [part for part in parts[1:] if _pair_count(problem, part)]
         if _pair_count(problem, flow_part):
             outcomes.append(_solve_flow_part(problem, flow_part, band))
 

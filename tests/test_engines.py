@@ -501,3 +501,18 @@ def test_cp_sat_band_model_matches_the_min_cost_flow_optimum(
     assert penalty(flow) > 0
     assert penalty(sat) == penalty(flow)
     assert sat.objective == pytest.approx(flow.objective, abs=1e-5)
+
+
+def test_band_on_score_shares_expected_value_and_skips_reps_without_pairs() -> None:
+    # both leads prefer their own rep (0.5 and 0.6), but a value ceiling of 0.5 per rep
+    # makes the crossed assignment (0.2 + 0.1) the only one inside the band; rep 2 has no
+    # candidate pairs at all and must not break the per-component solve
+    score = np.array([[0.5, 0.1, 0.0], [0.2, 0.6, 0.0]])
+    eligible = np.array([[True, True, False], [True, True, False]])
+    problem = RoutingProblem.from_dense(score, capacity=np.full(3, 2.0), eligible=eligible)
+    value_band = LoadBand(lower=np.zeros(3), upper=np.full(3, 0.5), on_score=True)
+    crossed = solve(problem, SolveOptions(seed=0), value_band)
+    assert crossed.status is SolveStatus.OPTIMAL and crossed.engines == (Engine.CP_SAT,)
+    assert crossed.rep_index.tolist() == [1, 0]
+    free = solve(problem, SolveOptions(seed=0))
+    assert free.rep_index.tolist() == [0, 1]
