@@ -206,6 +206,9 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
                           limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         return [_jsonable(row) for row in notifications(store, status, limit)]
 
+    from solver.app.console import console_router  # the ops console at / (HTML, not in OpenAPI)
+
+    app.include_router(console_router(store, settings, api_token=api_token))
     return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
 
 
