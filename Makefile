@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@if [ -x .ci/ensure-postgres ]; then .ci/ensure-postgres || true; fi
+	@if [ -x .ci/ensure-chromium ]; then .ci/ensure-chromium || true; fi
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
