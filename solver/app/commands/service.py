@@ -171,7 +171,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         max_body_bytes: int = typer.Option(1_000_000, "--max-body-bytes", min=1024),
         time_limit: float = typer.Option(10.0, "--time-limit", min=0.01, help="Seconds."),
     ) -> None:
-        """HTTP API (OpenAPI docs at /docs). Writes need Bearer $LEADROUTE_API_TOKEN."""
+        """HTTP API (OpenAPI docs at /docs) and the ops console at /. Writes need Bearer
+        $LEADROUTE_API_TOKEN (the console signs in with it)."""
         import uvicorn
 
         from solver.app.service._api import create_app
@@ -184,6 +185,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
                               time_limit=time_limit, webhook=webhook)
         api = create_app(_store(db), flags.settings(), api_token=token,
                          max_body_bytes=max_body_bytes)
+        Console(soft_wrap=True).print(  # a URL must stay on one line to be clickable
+            f"leadroute: ops console at http://{host}:{port}/ (sign in with the API token), "
+            f"API docs at http://{host}:{port}/docs")
         uvicorn.run(api, host=host, port=port, log_level="warning")
 
     @app.command("status")
