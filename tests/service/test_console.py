@@ -33,7 +33,7 @@ def _rep(store: Store, rep_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-def _counts(store: Store) -> dict[str, tuple[int, Any]]:
+def _counts(store: Store) -> dict[str, tuple[Any, Any]]:
     """Rows and the latest update time of every table: any write changes one of them."""
     out = {}
     with store.read() as conn:
@@ -223,21 +223,14 @@ def test_route_now_routes_and_the_board_shows_the_batch(client: TestClient,
 
 
 # -- policy preview -----------------------------------------------------------------------
-@pytest.mark.parametrize(("policy", "key", "message"), [
-    ("[fairness]\nbandd = 0.2\n", "fairness.bandd", "unknown key"),
-    ("[fairness]\nband = -1\n", "fairness.band", "greater than or equal to 0"),
-    ('objective = "profit"\n', "objective", "expected_conversions"),
-    ('[sla]\nwork_within_minutes = "soon"\n', "sla.work_within_minutes", "valid number"),
-    ("nurture = { threshold = 1, bogus = 2 }\n", "nurture.bogus", "unknown key"),
-])
-def test_policy_errors_name_the_key(client: TestClient, policy: str, key: str,
-                                    message: str) -> None:
+def test_policy_errors_are_shown_in_place_naming_the_key(client: TestClient) -> None:
     csrf = sign_in(client)
-    response = client.post("/console/policy", data={"csrf_token": csrf, "policy": policy})
+    response = client.post("/console/policy", data={"csrf_token": csrf,
+                                                   "policy": "[fairness]\nbandd = 0.2\n"})
     assert response.status_code == 422
-    assert f'<code class="key">{key}</code>' in response.text
-    assert message in response.text
+    assert '<code class="key">fairness.bandd</code>: unknown key' in response.text
     assert 'aria-invalid="true"' in response.text
+    assert "[fairness]\nbandd = 0.2" in response.text  # the text stays, to be fixed
 
 
 def test_a_toml_syntax_error_gives_its_line(client: TestClient) -> None:
