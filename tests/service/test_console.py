@@ -54,6 +54,14 @@ def test_pages_need_a_session(client: TestClient) -> None:
         assert response.headers["location"].startswith("/console/login?next=")
 
 
+def test_an_htmx_refresh_without_a_session_asks_for_a_full_page_login(
+        client: TestClient) -> None:
+    response = client.get("/console/board/rows", headers={"HX-Request": "true"},
+                          follow_redirects=False)
+    assert response.status_code == 401
+    assert response.headers["hx-redirect"] == "/console/login?next=/console/board/rows"
+
+
 def test_wrong_token_is_refused_without_a_cookie(client: TestClient) -> None:
     response = client.post("/console/login", data={"token": "guess", "next": "/"},
                            follow_redirects=False)

@@ -50,14 +50,16 @@ def percent(value: float | None) -> str:
 
 
 class NotSignedIn(HTTPException):
-    """A page asked for without a session: back to the login form (htmx: full redirect)."""
+    """A page asked for without a session: back to the login form. An htmx refresh gets a
+    401 telling htmx to load the login page in full (a 303 would be followed inside the
+    request, putting the login form in place of the board's rows)."""
 
     def __init__(self, request: Request) -> None:
         target = f"{PREFIX}/login?next={quote(request.url.path)}"
-        headers = {"Location": target}
         if request.headers.get("hx-request"):
-            headers["HX-Redirect"] = target
-        super().__init__(303, "sign in first", headers=headers)
+            super().__init__(401, "sign in first", headers={"HX-Redirect": target})
+        else:
+            super().__init__(303, "sign in first", headers={"Location": target})
 
 
 @dataclass
