@@ -155,6 +155,10 @@ def test_read_only_pages_never_write(client: TestClient, store: Store,
     preview = client.post("/console/policy", data={"csrf_token": csrf,
                                                    "policy": "[fairness]\nband = 0.1\n"})
     assert preview.status_code == 200
+    replayed = client.post("/console/policy", data={
+        "csrf_token": csrf, "policy": "[fairness]\nband = 0.1\n", "on": "replay",
+        "days": "3"})
+    assert replayed.status_code == 200 and "leads of the last 3 days" in replayed.text
     assert _counts(store) == before
 
 
@@ -266,6 +270,32 @@ def test_preview_compares_policies_on_the_pending_leads(client: TestClient,
     with store.read() as conn:  # nothing moved
         assert {lead["status"] for lead in conn.execute(select(schema.leads)).mappings()} == {
             "pending"}
+
+
+def test_replaying_the_last_days_compares_both_policies_on_the_same_leads(
+        client: TestClient) -> None:
+    csrf = sign_in(client)
+    assert client.post("/console/route", data={"csrf_token": csrf}).status_code == 200
+    policy = ('[[rules]]\nname = "territory"\nkind = "equals"\nlead = "region"\n'
+              'rep = "region"\n')
+    pending = client.post("/console/policy", data={"csrf_token": csrf, "policy": policy})
+    assert "No leads are pending" in pending.text  # all six were routed
+    response = client.post("/console/policy", data={
+        "csrf_token": csrf, "policy": policy, "on": "replay", "days": "1"})
+    assert response.status_code == 200, response.text
+    assert "with the 6 leads of the last 1 days" in response.text
+    loads = dict(_preview_loads(response.text))
+    assert loads["R2"][1] == pytest.approx(3.0)  # the three south leads, and only them
+    assert loads["R0"][1] + loads["R1"][1] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("days", ["0", "91", "soon", "2.5"])
+def test_a_bad_replay_window_is_named(client: TestClient, days: str) -> None:
+    csrf = sign_in(client)
+    response = client.post("/console/policy", data={
+        "csrf_token": csrf, "policy": "", "on": "replay", "days": days})
+    assert response.status_code == 422
+    assert '<code class="key">days</code>: a whole number of days from 1 to 90' in response.text
 
 
 def _preview_loads(page: str) -> list[tuple[str, tuple[float, float]]]:

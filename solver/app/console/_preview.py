@@ -1,22 +1,30 @@
-"""Policy preview: validate a pasted policy, then route the pending leads with the current
-policy and with the new one, in a read-only connection, and compare. Nothing is written."""
+"""Policy preview: validate a pasted policy, then route the pending leads (or replay the
+last N days' leads) with the running policy and with the new one, in a read-only
+connection, and compare. Nothing is written."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
+from sqlalchemy import and_, select
 
+from solver._build import problem_from_matrix
+from solver._solve import SolveOptions
+from solver._tables import load_leads, load_reps
 from solver.app.service import _batch
+from solver.app.service import _schema as t
 from solver.app.service import _state as state
 from solver.app.service._batch import BatchSettings
 from solver.app.service._store import Store
-from solver.policy import Policy
+from solver.policy import Policy, PolicyInputs, PolicyOutcome, route_with_policy
+from solver.strategies import strategy_from_name
 
 MAX_POLICY_CHARS = 100_000
 
@@ -63,7 +71,8 @@ class RepLoad:
 
 @dataclass(frozen=True, kw_only=True)
 class Preview:
-    pending: int
+    leads: int  # leads routed twice (pending ones, or those that arrived in the window)
+    days: int | None  # None: the pending leads; else a replay of the last ``days`` days
     changed: int  # leads whose rep (or lack of one) differs
     assigned_before: int
     assigned_after: int
@@ -74,20 +83,30 @@ class Preview:
 
 
 def preview(store: Store, settings: BatchSettings, policy: Policy, now: datetime) -> Preview:
+    """The next batch under the running policy and under ``policy``."""
     with store.read() as conn:
         pending = state.pending_leads(conn, settings.max_leads)
         if not pending:
-            return Preview(pending=0, changed=0, assigned_before=0, assigned_after=0,
-                           loads=[], expected_before=0.0, expected_after=0.0, examples=[])
+            return _compare(None, None, 0, None)
         # the same read-only routing a batch does, once per policy
-        before = _picks(settings, _batch._route(conn, settings, pending, now))
+        routed = _batch._route(conn, settings, pending, now)
+        before = _picks(settings, routed.outcome, routed.leads, routed.reps)
         trial = replace(settings, policy=policy)
-        after = _picks(trial, _batch._route(conn, trial, pending, now))
+        routed = _batch._route(conn, trial, pending, now)
+        after = _picks(trial, routed.outcome, routed.leads, routed.reps)
+    return _compare(before, after, len(pending), None)
+
+
+def _compare(before: _Picks | None, after: _Picks | None, leads: int, days: int | None
+             ) -> Preview:
+    if before is None or after is None:
+        return Preview(leads=0, days=days, changed=0, assigned_before=0, assigned_after=0,
+                       loads=[], expected_before=0.0, expected_after=0.0, examples=[])
     rep_ids = sorted(set(before.rep_load) | set(after.rep_load))
     changes = [(lead, before.rep_of.get(lead, ""), after.rep_of.get(lead, ""))
                for lead in before.order if before.rep_of.get(lead) != after.rep_of.get(lead)]
     return Preview(
-        pending=len(pending), changed=len(changes),
+        leads=leads, days=days, changed=len(changes),
         assigned_before=len(before.rep_of), assigned_after=len(after.rep_of),
         loads=[RepLoad(rep_id=r, before=before.rep_load.get(r, 0.0),
                        after=after.rep_load.get(r, 0.0)) for r in rep_ids],
@@ -102,20 +121,59 @@ class _Picks:
     expected: float
 
 
-def _picks(settings: BatchSettings, routed: _batch._Routed) -> _Picks:
-    table = routed.outcome.assignments
-    lead_ids = routed.leads["lead_id"].astype(str).tolist()
-    rep_ids = routed.reps["rep_id"].astype(str).tolist()
+def _picks(settings: BatchSettings, outcome: PolicyOutcome, leads: pd.DataFrame,
+           reps: pd.DataFrame) -> _Picks:
+    table = outcome.assignments
+    lead_ids = leads["lead_id"].astype(str).tolist()
+    rep_ids = reps["rep_id"].astype(str).tolist()
     row_of = {lead: i for i, lead in enumerate(lead_ids)}
     col_of = {rep: j for j, rep in enumerate(rep_ids)}
-    effort = routed.leads["effort"].to_numpy(dtype=float)
-    score = np.asarray(settings.scorer(routed.leads, routed.reps), dtype=float)
+    effort = leads["effort"].to_numpy(dtype=float)
+    score = np.asarray(settings.scorer(leads, reps), dtype=float)
     assigned = table[table["status"].astype(str) == "assigned"]
     rep_of = dict(zip(assigned["lead_id"].astype(str), assigned["rep_id"].astype(str),
                       strict=True))
-    load = pd.Series({rep: 0.0 for rep in rep_ids})
+    load = dict.fromkeys(rep_ids, 0.0)
     expected = 0.0
     for lead, rep in rep_of.items():
-        load[rep] += effort[row_of[lead]]
+        load[rep] += float(effort[row_of[lead]])
         expected += float(score[row_of[lead], col_of[rep]])
-    return _Picks(lead_ids, rep_of, {str(k): float(v) for k, v in load.items()}, expected)
+    return _Picks(lead_ids, rep_of, load, expected)
+
+
+def replay(store: Store, settings: BatchSettings, policy: Policy, now: datetime, days: int
+           ) -> Preview:
+    """The leads that arrived in the last ``days`` days, routed again as one batch under the
+    running policy and under ``policy``: each rep gets ``days`` × its daily cap, active
+    reps only, no prior loads, owners or earlier assignments (the same for both policies,
+    so the difference is the policy's)."""
+    since = now - timedelta(days=days)
+    with store.read() as conn:
+        query = (select(t.leads).where(and_(t.leads.c.created_at >= since,
+                                            t.leads.c.created_at <= now))
+                 .order_by(t.leads.c.created_at, t.leads.c.lead_id).limit(settings.max_leads))
+        leads = [dict(row) for row in conn.execute(query).mappings()]
+        reps = state.reps_frame(conn)
+    if not leads or reps.empty:
+        return _compare(None, None, 0, days)
+    picks = []
+    for trial in (settings, replace(settings, policy=policy)):
+        outcome, lead_table, rep_table = _route_again(trial, leads, reps, now, days)
+        picks.append(_picks(trial, outcome, lead_table, rep_table))
+    return _compare(picks[0], picks[1], len(leads), days)
+
+
+def _route_again(settings: BatchSettings, leads: list[dict[str, Any]], reps: pd.DataFrame,
+                 now: datetime, days: int) -> tuple[PolicyOutcome, pd.DataFrame, pd.DataFrame]:
+    room = reps["capacity"].to_numpy(dtype=float) * days
+    why_not = [None if bool(active) else "inactive" for active in reps["active"]]
+    rep_table = load_reps(_batch._rep_frame(reps, room, why_not))
+    lead_table = load_leads(_batch._lead_frame(leads, settings.policy))
+    score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
+    shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s}
+    outcome = route_with_policy(
+        problem_from_matrix(lead_table, rep_table, score), lead_table, rep_table,
+        settings.policy, inputs=PolicyInputs(as_of=pd.Timestamp(now)),
+        strategy=strategy_from_name(settings.strategy, reps=rep_table, shared=shared),
+        options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed))
+    return outcome, lead_table, rep_table
