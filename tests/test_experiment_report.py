@@ -108,3 +108,23 @@ def test_report_command_names_a_bad_arm(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "row 3" in run.stderr and "arm" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_backtest_says_where_propensities_came_from() -> None:
+    from models.policy_eval import LoggedBandit
+    from solver.app.backtest import (
+        ESTIMATED_PROPENSITY_NOTE,
+        LOGGED_PROPENSITY_NOTE,
+        NO_OVERLAP_NOTE,
+        propensity_notes,
+    )
+
+    def data(propensities: list[float], estimated: bool = False) -> LoggedBandit:
+        n = len(propensities)
+        return LoggedBandit(actions=np.zeros(n, dtype=np.int64), rewards=np.zeros(n),
+                            propensities=np.array(propensities), n_actions=2,
+                            estimated_propensity=estimated)
+
+    assert propensity_notes(data([0.5, 0.9], estimated=True)) == [ESTIMATED_PROPENSITY_NOTE]
+    assert propensity_notes(data([0.95, 0.0125, 1.0])) == [LOGGED_PROPENSITY_NOTE]
+    assert propensity_notes(data([1.0, 1.0])) == [LOGGED_PROPENSITY_NOTE, NO_OVERLAP_NOTE]
