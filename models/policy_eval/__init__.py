@@ -16,12 +16,24 @@ from models.policy_eval._estimators import (
     Replay,
     estimator_from_name,
 )
+from models.policy_eval._experiment import (
+    ConfidenceSequence,
+    ExperimentReport,
+    Verdict,
+    asymptotic_cs,
+    experiment_report,
+)
 
 __all__ = [
     "ESTIMATORS",
     "IPS",
     "SNIPS",
     "ABResult",
+    "ConfidenceSequence",
+    "ExperimentReport",
+    "Verdict",
+    "asymptotic_cs",
+    "experiment_report",
     "DirectMethod",
     "DoublyRobust",
     "Estimate",

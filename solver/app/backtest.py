@@ -182,6 +182,20 @@ def batches_and_folds(history: pd.DataFrame, config: BacktestConfig
 
 ESTIMATED_PROPENSITY_NOTE = ("no propensity column: propensities come from a logistic model "
                              "of the logging policy, so IPS/SNIPS/DR/replay rest on that model")
+LOGGED_PROPENSITY_NOTE = ("propensities as logged by the routing policy (the propensity "
+                          "column, e.g. from [explore] or a holdout): IPS/SNIPS/DR use them")
+NO_OVERLAP_NOTE = ("the log is deterministic (every propensity is 1): IPS/SNIPS/replay see only "
+                   "leads where a strategy picks the logged rep; route with [explore] to log "
+                   "the overlap other strategies need")
+
+
+def propensity_notes(data: LoggedBandit) -> list[str]:
+    """Say where the propensities came from and whether the log can judge other policies."""
+    if data.estimated_propensity:
+        return [ESTIMATED_PROPENSITY_NOTE]
+    if bool(np.all(data.propensities >= 1.0 - 1e-9)):
+        return [LOGGED_PROPENSITY_NOTE, NO_OVERLAP_NOTE]
+    return [LOGGED_PROPENSITY_NOTE]
 
 
 def logged_bandit(history: pd.DataFrame, reps: pd.DataFrame, rep_pos: pd.Series,
@@ -219,8 +233,7 @@ def run_backtest(
     n_batches = int(batch.max()) + 1
     scores, rewards_hat = _cross_fitted_scores(history, reps, folds, progress)
     data = logged_bandit(history, reps, rep_pos, config)
-    if data.estimated_propensity:
-        notes.append(ESTIMATED_PROPENSITY_NOTE)
+    notes.extend(propensity_notes(data))
 
     start = history.get("assigned_at")
     estimate_rows, lift_rows, fairness_rows = [], [], []

@@ -14,6 +14,7 @@ from solver._errors import LeadrouteError
 from solver.app.commands import backtest as _backtest
 from solver.app.commands import data as _data
 from solver.app.commands import demo as _demo
+from solver.app.commands import experiment as _experiment
 from solver.app.commands import fit as _fit
 from solver.app.commands import route as _route
 from solver.app.commands import sweep as _sweep
@@ -32,7 +33,7 @@ def _root() -> None:
     """Route sales leads to reps by optimisation."""
 
 
-for _module in (_demo, _route, _fit, _data, _backtest, _sweep):
+for _module in (_demo, _route, _fit, _data, _backtest, _sweep, _experiment):
     _module.register(app)
 
 try:  # the service commands need the `service` extra (SQLAlchemy, FastAPI)

@@ -35,13 +35,13 @@ from solver._sweep import (
     targets_from,
 )
 from solver.app.backtest import (
-    ESTIMATED_PROPENSITY_NOTE,
     BacktestConfig,
     _on_policy,
     _row,
     batches_and_folds,
     load_backtest_tables,
     logged_bandit,
+    propensity_notes,
 )
 
 if TYPE_CHECKING:
@@ -150,8 +150,7 @@ def prepare(history_source: object, reps_source: object, config: BacktestConfig,
     n_batches = int(batch.max()) + 1
     scores, rewards_hat = _cross_fit(history, reps, folds, runner)
     data = logged_bandit(history, reps, rep_pos, config)
-    if data.estimated_propensity:
-        notes.append(ESTIMATED_PROPENSITY_NOTE)
+    notes.extend(propensity_notes(data))
     context = ReplayContext(history=history, reps=reps, scores=scores, batch=batch,
                             stamps=history.get("assigned_at"), policy=config.policy,
                             seed=config.seed, time_limit_s=config.time_limit_s)

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from solver.strategies import STRATEGIES
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -179,6 +181,41 @@ class Sla(_Strict):
         return self
 
 
+class Explore(_Strict):
+    """Randomised routing so the logs can evaluate other strategies (off-policy).
+
+    Each routed lead (one not pinned, kept by its account owner or bound to an account
+    group) is, with probability ``share``, given to a rep drawn from those it could take
+    (eligible in the pool it was routed in, with room at that moment): uniformly
+    (``"epsilon"``) or by a softmax of fit / ``temperature`` (``"softmax"``). Its
+    ``propensity`` is the exact probability of the rep it got, given the batch's state.
+    """
+
+    share: float = Field(0.05, ge=0.0, le=1.0)
+    method: Literal["epsilon", "softmax"] = "epsilon"
+    temperature: float = Field(0.05, gt=0.0, allow_inf_nan=False)
+    seed: int = Field(0, ge=0)
+
+
+class Experiment(_Strict):
+    """A holdout: a seeded random ``share`` of units (leads, or whole accounts) is routed
+    by the ``control`` strategy, the rest by the optimiser; each lead's ``arm`` is
+    recorded. A unit stays in its arm across batches (the draw hashes name and unit)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    control: str = "round_robin"
+    share: float = Field(0.1, gt=0.0, lt=1.0)
+    unit: Literal["lead", "account"] = "lead"
+
+    @model_validator(mode="after")
+    def _check_control(self) -> Experiment:
+        if self.control not in STRATEGIES or self.control == "optimal":
+            valid = ", ".join(name for name in STRATEGIES if name != "optimal")
+            raise ValueError(f"control must be a baseline strategy ({valid}), "
+                             f"got {self.control!r}")
+        return self
+
+
 class Policy(_Strict):
     """A whole routing policy (``--policy policy.toml``)."""
 
@@ -190,6 +227,8 @@ class Policy(_Strict):
     ramp: Ramp | None = None
     nurture: Nurture | None = None
     sla: Sla | None = None
+    explore: Explore | None = None
+    experiment: Experiment | None = None
     # Columns present in leads and reps that split a batch into independent problems
     # (e.g. region × team); see solver._partition for when that is allowed.
     partition_by: tuple[str, ...] = ()

@@ -24,10 +24,12 @@ from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
 from solver._solve import SolveOptions, solve
 from solver.policy._eligibility import lead_class_mask, rep_filter_mask, rule_mask
-from solver.policy._model import Fairness, Policy, rule_name
+from solver.policy._experiment import Arm, in_control
+from solver.policy._explore import Candidates, explore_leads
+from solver.policy._model import Explore, Fairness, Policy, rule_name
 from solver.policy._ramp import ramp_factors
 from solver.policy._summary import rep_summary
-from solver.strategies import Optimal, Strategy, StrategyState
+from solver.strategies import Optimal, Strategy, StrategyState, strategy_from_name
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -84,6 +86,9 @@ class _Batch:
     solve_status: SolveStatus = SolveStatus.OPTIMAL
     engines: list[Engine] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    pool: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1: none
+    control: BoolArray | None = None  # per lead, in a holdout: routed by the control arm
+    propensity: dict[int, float] = field(default_factory=dict)  # explored leads only
 
     def assign(self, lead: int, rep: int, effort: float, value: float, reason: str) -> None:
         self.rep_index[lead] = rep
@@ -92,6 +97,14 @@ class _Batch:
         self.remaining[rep] -= effort
         self.loads[rep] += effort
         self.values[rep] += max(value, 0.0)
+
+    def release(self, lead: int, effort: float, value: float) -> None:
+        rep = int(self.rep_index[lead])
+        self.rep_index[lead] = -1
+        self.status[lead] = None
+        self.remaining[rep] += effort
+        self.loads[rep] -= effort
+        self.values[rep] -= max(value, 0.0)
 
 
 def _as_of(leads: pd.DataFrame, given: pd.Timestamp | None) -> pd.Timestamp:
@@ -193,6 +206,7 @@ def route_with_policy(
         loads=np.array([float(inputs.prior_loads.get(r, 0.0)) for r in rep_ids]),
     )
     batch.prior = batch.loads.copy()
+    batch.pool = np.full(n, -1, dtype=np.int64)
     batch.values = np.zeros(len(rep_ids))
     batch.band_shift = np.zeros(len(rep_ids))
     rep_pos = {rep: j for j, rep in enumerate(rep_ids)}
@@ -246,49 +260,22 @@ def route_with_policy(
     items = _items(open_leads, account_of, policy.accounts.keep_together == "hard")
     account_code = pd.factorize(accounts)[0].astype(np.int64)  # -1 = no account
 
-    # 5. the fallback chain of pools, sharing the time limit
+    # 5. the fallback chain of pools, sharing the time limit (per arm in a holdout)
     deadline = time.perf_counter() + options.time_limit_s
-    for index, (pool_name, mask) in enumerate(pool_masks):
-        items = [item for item in items if batch.status[item[0]] is None]
-        if not items:
-            break
-        share = max(deadline - time.perf_counter(), 0.01) / (len(pool_masks) - index)
-        pool_options = replace(options, time_limit_s=share)
-        item_problem = _item_problem(problem, items, mask, score, batch.remaining, rep_ids)
-        if item_problem.n_pairs == 0:
-            continue
-        split = None
-        if policy.accounts.split_penalty is not None:  # soft groups: items are single leads
-            split = SplitPenalty(account_code[[item[0] for item in items]],
-                                 policy.accounts.split_penalty)
-        band_reasons: dict[int, str] = {}
-        if policy.fairness is not None and isinstance(strategy, Optimal):
-            on_value = policy.fairness.share_of == "value"
-            fair = _solve_fair(item_problem, policy.fairness, weight,
-                               batch.values if on_value else batch.loads, pool_options, split)
-            result = fair.result
-            band_reasons = fair.reasons(item_problem)
-            batch.band_shift += fair.shift(item_problem)
-        elif split is not None and isinstance(strategy, Optimal):
-            result = solve(item_problem, pool_options, split=split)
-        else:
-            outcome = _with_time_limit(strategy, pool_options).assign(item_problem, state)
-            result, state = outcome.result, outcome.state
-        batch.engines.extend(result.engines)
-        if result.status is not SolveStatus.OPTIMAL and batch.solve_status is SolveStatus.OPTIMAL:
-            batch.solve_status = result.status
-        prefix = f"fallback pool '{pool_name}': " if index > 0 else ""
-        for item_index, item in enumerate(items):
-            rep = int(result.rep_index[item_index])
-            if rep < 0:
-                continue
-            group = f"account group of {len(item)} leads: " if len(item) > 1 else ""
-            why = band_reasons.get(item_index, result.reasons[item_index])
-            for lead in item:
-                pair = pair_at.get((lead, rep))
-                assert pair is not None  # items only get reps eligible for all their leads
-                batch.assign(lead, rep, float(effort_of[pair]), float(score[pair]),
-                             prefix + group + why)
+    chain = _Pools(problem=problem, masks=pool_masks, score=score, policy=policy,
+                   weight=weight, account_code=account_code, pair_at=pair_at)
+    if policy.experiment is None:
+        state = _route_pools(chain, batch, items, strategy, state, options, deadline)
+    else:
+        batch.control = in_control(policy.experiment, lead_ids, account_of,
+                                   groups_hard=policy.accounts.keep_together == "hard")
+        control = strategy_from_name(
+            policy.experiment.control, reps=reps,
+            shared={"seed": options.seed, "time_limit_s": options.time_limit_s})
+        state = _route_arms(chain, batch, items, (control, strategy), lead_effort, state,
+                            options, deadline)
+    if policy.explore is not None:
+        _explore(chain, batch, items, policy.explore, lead_ids)
 
     # 6. whoever is left: no eligible rep, or every eligible rep full
     eligible_count = np.bincount(pl[eligible_any], minlength=n)
@@ -313,6 +300,130 @@ def route_with_policy(
         _explain_soft_groups(batch, account_code, policy.accounts.split_penalty)
     return _outcome(problem, leads, reps, policy, batch, score, eligible_any, capacity,
                     weight, factor, state)
+
+
+@dataclass(frozen=True, eq=False)
+class _Pools:
+    """What the pool stage reads about the batch (fixed while it runs)."""
+
+    problem: RoutingProblem
+    masks: list[tuple[str, BoolArray]]
+    score: FloatArray
+    policy: Policy
+    weight: FloatArray
+    account_code: IntArray
+    pair_at: _PairIndex
+
+
+def _route_pools(
+    pools: _Pools, batch: _Batch, items: list[list[int]], strategy: Strategy,
+    state: StrategyState | None, options: SolveOptions, deadline: float,
+) -> StrategyState | None:
+    """Route ``items`` through the fallback chain of pools with ``batch.remaining``."""
+    rep_ids = pools.problem.rep_ids.astype(str)
+    effort_of = pools.problem.pair_effort
+    for index, (pool_name, mask) in enumerate(pools.masks):
+        items = [item for item in items if batch.status[item[0]] is None]
+        if not items:
+            break
+        share = max(deadline - time.perf_counter(), 0.01) / (len(pools.masks) - index)
+        pool_options = replace(options, time_limit_s=share)
+        item_problem = _item_problem(pools.problem, items, mask, pools.score, batch.remaining,
+                                     rep_ids)
+        if item_problem.n_pairs == 0:
+            continue
+        split = None
+        if pools.policy.accounts.split_penalty is not None:  # soft groups: items are single leads
+            split = SplitPenalty(pools.account_code[[item[0] for item in items]],
+                                 pools.policy.accounts.split_penalty)
+        band_reasons: dict[int, str] = {}
+        if pools.policy.fairness is not None and isinstance(strategy, Optimal):
+            on_value = pools.policy.fairness.share_of == "value"
+            fair = _solve_fair(item_problem, pools.policy.fairness, pools.weight,
+                               batch.values if on_value else batch.loads, pool_options, split)
+            result = fair.result
+            band_reasons = fair.reasons(item_problem)
+            batch.band_shift += fair.shift(item_problem)
+        elif split is not None and isinstance(strategy, Optimal):
+            result = solve(item_problem, pool_options, split=split)
+        else:
+            outcome = _with_time_limit(strategy, pool_options).assign(item_problem, state)
+            result, state = outcome.result, outcome.state
+        batch.engines.extend(result.engines)
+        if result.status is not SolveStatus.OPTIMAL and batch.solve_status is SolveStatus.OPTIMAL:
+            batch.solve_status = result.status
+        prefix = f"fallback pool '{pool_name}': " if index > 0 else ""
+        for item_index, item in enumerate(items):
+            rep = int(result.rep_index[item_index])
+            if rep < 0:
+                continue
+            group = f"account group of {len(item)} leads: " if len(item) > 1 else ""
+            why = band_reasons.get(item_index, result.reasons[item_index])
+            for lead in item:
+                pair = pools.pair_at.get((lead, rep))
+                assert pair is not None  # items only get reps eligible for all their leads
+                batch.assign(lead, rep, float(effort_of[pair]), float(pools.score[pair]),
+                             prefix + group + why)
+                batch.pool[lead] = index
+    return state
+
+
+def _route_arms(
+    pools: _Pools, batch: _Batch, items: list[list[int]], strategies: tuple[Strategy, Strategy],
+    lead_effort: FloatArray, state: StrategyState | None, options: SolveOptions,
+    deadline: float,
+) -> StrategyState | None:
+    """A holdout: each arm first routes with a share of every rep's room proportional to
+    its demand (so neither arm takes the best reps first), then each arm's leftovers go on
+    with whatever room the other arm left."""
+    assert batch.control is not None
+    arms = ([item for item in items if batch.control[item[0]]],
+            [item for item in items if not batch.control[item[0]]])
+    demand = [float(sum(lead_effort[lead] for item in arm for lead in item)) for arm in arms]
+    total = sum(demand)
+    full = batch.remaining.copy()
+    used = np.zeros_like(full)
+    for arm, strategy, part in zip(arms, strategies, demand, strict=True):
+        batch.remaining = full * (part / total if total > 0 else 0.0)
+        given = batch.remaining.copy()
+        state = _route_pools(pools, batch, arm, strategy, state, options, deadline)
+        used += given - batch.remaining
+    batch.remaining = full - used
+    for arm, strategy in zip(arms, strategies, strict=True):
+        state = _route_pools(pools, batch, arm, strategy, state, options, deadline)
+    return state
+
+
+def _explore(pools: _Pools, batch: _Batch, items: list[list[int]], explore: Explore,
+             lead_ids: npt.NDArray[np.str_]) -> None:
+    """Move a seeded share of the optimiser's single-lead items off their rep (see
+    ``solver.policy._explore``); the control arm of a holdout is left alone."""
+    grouped = {lead for item in items if len(item) > 1 for lead in item}
+    leads = [lead for lead in range(len(lead_ids))
+             if batch.pool[lead] >= 0 and lead not in grouped
+             and (batch.control is None or not batch.control[lead])]
+    problem, starts = pools.problem, pools.problem.lead_pair_bounds()
+
+    def candidates_of(lead: int) -> Candidates:
+        lo, hi = int(starts[lead]), int(starts[lead + 1])
+        usable = pools.masks[int(batch.pool[lead])][1][lo:hi]
+        return Candidates(reps=problem.pair_rep[lo:hi][usable],
+                          effort=problem.pair_effort[lo:hi][usable],
+                          score=pools.score[lo:hi][usable])
+
+    def move(lead: int, old: int, new: int) -> None:
+        was, now = pools.pair_at.get((lead, old)), pools.pair_at.get((lead, new))
+        assert was is not None and now is not None
+        pool = int(batch.pool[lead])
+        batch.release(lead, float(problem.pair_effort[was]), float(pools.score[was]))
+        batch.assign(lead, new, float(problem.pair_effort[now]), float(pools.score[now]),
+                     f"exploration ({explore.method}, share {explore.share:g}): drawn at "
+                     f"random among the reps with room instead of {problem.rep_ids[old]}")
+        batch.pool[lead] = pool
+
+    draws = explore_leads(explore, leads, lead_ids, batch.rep_index, candidates_of,
+                          batch.remaining, move)
+    batch.propensity.update({lead: draw.propensity for lead, draw in draws.items()})
 
 
 def _explain_soft_groups(batch: _Batch, account_code: IntArray, penalty: float) -> None:
@@ -521,6 +632,14 @@ def _outcome(
         "status": [(s or LeadStatus.UNASSIGNED).value for s in batch.status],
         "reason": batch.reasons,
     })
+    if policy.explore is not None or policy.experiment is not None:
+        # deterministic choices have propensity 1; explored leads their exact draw
+        propensity = np.where(batch.rep_index >= 0, 1.0, np.nan)
+        for lead, value in batch.propensity.items():
+            propensity[lead] = value
+        assignments["propensity"] = propensity
+    if batch.control is not None:
+        assignments["arm"] = np.where(batch.control, Arm.CONTROL.value, Arm.TREATMENT.value)
     summary = rep_summary(
         problem, reps, score=score, eligible=eligible, capacity=capacity,
         loads=batch.loads - batch.prior, values=batch.values, weight=weight, factor=factor,

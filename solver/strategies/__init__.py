@@ -6,6 +6,7 @@ Each strategy is a small frozen dataclass (config in fields) with
 """
 
 from solver.strategies._base import Strategy, StrategyOutcome
+from solver.strategies._bid_price import BidPrice, PriceSource
 from solver.strategies._registry import STRATEGIES, strategy_config_keys, strategy_from_name
 from solver.strategies._rotation import (
     LoadBalancing,
@@ -18,10 +19,12 @@ from solver.strategies._state import RotationState, StrategyState
 
 __all__ = [
     "STRATEGIES",
+    "BidPrice",
     "CherryPicking",
     "GreedyBestFit",
     "LoadBalancing",
     "Optimal",
+    "PriceSource",
     "RotationState",
     "RoundRobin",
     "RulesFirstMatch",

@@ -24,6 +24,7 @@ from solver.policy import (
     load_policy,
     route_with_policy,
 )
+from solver.policy._instant import StreamSettings, route_stream
 from solver.strategies import STRATEGIES, StrategyState, strategy_from_name
 
 
@@ -63,6 +64,13 @@ def register(app: typer.Typer) -> None:
             help="Comma-separated columns of leads and reps (e.g. region,team): route each "
                  "partition on its own; refused when the batch does not decompose.",
         ),
+        instant: bool = typer.Option(
+            False, "--instant",
+            help="Replay the leads in arrival order (created_at) through instant routing: "
+                 "each lead at once to the best fit net of capacity prices, the prices "
+                 "re-estimated every --reprice-every leads from recent arrivals."),
+        reprice_every: int = typer.Option(50, "--reprice-every", min=1,
+                                          help="With --instant: leads between repricings."),
         spark: str | None = typer.Option(
             None, "--spark",
             help="Run the partitions on Spark: local[N] or a master URL (needs --partition-by "
@@ -81,8 +89,14 @@ def register(app: typer.Typer) -> None:
                          unsupported={"--rotation-state": rotation_state,
                                       "--overrides": overrides, "--summary": summary})
             return
+        if instant and (summary is not None or rotation_state is not None
+                        or strategy != "optimal"):
+            raise InputError("--instant routes by bid prices: it takes no --summary, "
+                             "--rotation-state or --strategy", source="command line")
         state = read_rotation_state(rotation_state)
-        setup = PolicySetup(policy=policy, owners=owners, overrides=overrides, as_of=as_of)
+        setup = PolicySetup(policy=policy, owners=owners, overrides=overrides, as_of=as_of,
+                            instant=StreamSettings(reprice_every=reprice_every)
+                            if instant else None)
         outcome, rep_table, state = _route(leads, reps, scores, model, options, strategy,
                                            state, setup)
         write_csv_atomic(outcome.assignments, out)
@@ -124,6 +138,10 @@ def _route(
     setup = setup or PolicySetup()
     ruled = setup.policy_object()
     inputs = setup.inputs(lead_table, rep_table)
+    if setup.instant is not None:
+        routed = route_stream(problem, lead_table, rep_table, ruled, inputs=inputs,
+                              options=options, settings=setup.instant)
+        return routed, routed.rep_summary, state
     routed = route_with_policy(problem, lead_table, rep_table, ruled, inputs=inputs,
                                strategy=chosen, state=state, options=options)
     return routed, routed.rep_summary, routed.state
@@ -137,6 +155,7 @@ class PolicySetup:
     owners: Path | None = None
     overrides: Path | None = None
     as_of: str | None = None
+    instant: StreamSettings | None = None  # replay in arrival order by bid prices
 
     def policy_object(self) -> Policy:
         return load_policy(self.policy) if self.policy is not None else Policy()
