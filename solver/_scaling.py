@@ -60,9 +60,35 @@ def scale_scores(scores: npt.NDArray[np.float64], *, multiplier: int) -> ScaledS
 def scale_efforts(
     efforts: npt.NDArray[np.float64], capacity: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Efforts round up, capacities round down: the integer model never over-fills a rep."""
+    """Efforts round up, capacities round down: the integer model never over-fills a rep.
+
+    Range checks come before the cast to int64 (numpy wraps silently): a capacity above the
+    total effort never binds and is lowered to it, an effort above every capacity never
+    fits and is lowered to just above the largest one. Neither changes which assignments
+    are feasible; what still does not fit in int64 is refused.
+    """
+    efforts = np.asarray(efforts, dtype=float)
+    capacity = np.asarray(capacity, dtype=float)
+    if not (np.all(np.isfinite(efforts)) and np.all(np.isfinite(capacity))):
+        raise SolverError("efforts and capacities must be finite numbers")
+    total = float(np.sum(efforts)) if efforts.size else 0.0
+    capacity = np.minimum(capacity, total)
+    ceiling = float(capacity.max()) + 1.0 / EFFORT_SCALE if capacity.size else 1.0
+    efforts = np.minimum(efforts, ceiling)
+    total = float(np.sum(efforts)) if efforts.size else 0.0
+    if total * EFFORT_SCALE >= INT_LIMIT // 4:
+        raise SolverError(
+            f"efforts summing to {total:g} overflow 64-bit integer scaling; "
+            "express efforts and capacities in larger units"
+        )
     scaled_effort = np.ceil(efforts * EFFORT_SCALE - 1e-6).astype(np.int64)
     scaled_capacity = np.floor(capacity * EFFORT_SCALE + 1e-6).astype(np.int64)
-    if scaled_capacity.size and int(scaled_capacity.max()) >= INT_LIMIT // 4:
-        raise SolverError("capacity too large for integer scaling")
     return np.maximum(scaled_effort, 1), scaled_capacity
+
+
+def whole_slots(capacity: npt.NDArray[np.float64], unit: npt.NDArray[np.float64],
+                tolerance: float, most: int) -> npt.NDArray[np.int64]:
+    """``floor(capacity / unit)`` capped at ``most`` before the cast to int64, so a huge
+    capacity means "every lead fits" instead of a wrapped negative number."""
+    slots = np.floor(np.asarray(capacity, dtype=float) / unit + tolerance)
+    return np.clip(np.nan_to_num(slots, nan=0.0, posinf=most), 0, max(most, 0)).astype(np.int64)
