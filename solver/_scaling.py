@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,15 @@ EFFORT_SCALE: Final = 10**3
 INT_LIMIT: Final = 2**62
 # Below this scale the solution would ignore differences that matter; refuse instead.
 MIN_SCORE_SCALE: Final = 1.0
+
+
+class ScalingOverflowError(SolverError):
+    """Scores or efforts too large for 64-bit integer scaling (the largest is the culprit).
+    ``quantity`` says which, so a caller can set the largest one aside and go on."""
+
+    def __init__(self, message: str, *, quantity: Literal["score", "effort"]) -> None:
+        super().__init__(message)
+        self.quantity = quantity
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,10 @@ def scale_scores(scores: npt.NDArray[np.float64], *, multiplier: int) -> ScaledS
         if room < scale:
             scale = 10.0 ** math.floor(math.log10(room))
     if scale < MIN_SCORE_SCALE:
-        raise SolverError(
+        raise ScalingOverflowError(
             f"scores up to {peak:g} across {multiplier} terms overflow 64-bit integer costs; "
-            "rescale the scores (e.g. express revenue in thousands)"
+            "rescale the scores (e.g. express revenue in thousands)",
+            quantity="score",
         )
     return ScaledScores(values=np.rint(scores * scale).astype(np.int64), scale=scale)
 
@@ -77,9 +87,10 @@ def scale_efforts(
     efforts = np.minimum(efforts, ceiling)
     total = float(np.sum(efforts)) if efforts.size else 0.0
     if total * EFFORT_SCALE >= INT_LIMIT // 4:
-        raise SolverError(
+        raise ScalingOverflowError(
             f"efforts summing to {total:g} overflow 64-bit integer scaling; "
-            "express efforts and capacities in larger units"
+            "express efforts and capacities in larger units",
+            quantity="effort",
         )
     scaled_effort = np.ceil(efforts * EFFORT_SCALE - 1e-6).astype(np.int64)
     scaled_capacity = np.floor(capacity * EFFORT_SCALE + 1e-6).astype(np.int64)

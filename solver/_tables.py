@@ -110,9 +110,19 @@ def _ids(frame: pd.DataFrame, label: str, column: str) -> pd.Series:
     for i, value in enumerate(values):
         if _is_blank(value):
             raise InputError("empty id", source=label, row=i + 1, column=column)
-        out.append(str(value).strip())
+        out.append(_text_id(value, label, i + 1, column))
     series = pd.Series(out, index=frame.index, dtype=object)
     return series
+
+
+def _text_id(value: object, label: str, row: int, column: str) -> str:
+    """An id as stripped text; control characters (a NUL byte above all, which PostgreSQL
+    text cannot store) are refused here rather than by the database."""
+    text = str(value).strip()
+    if any(ord(char) < 32 for char in text):
+        raise InputError("control character (e.g. a NUL byte) in an id", source=label,
+                         row=row, column=column)
+    return text
 
 
 def _unique_ids(frame: pd.DataFrame, label: str, column: str) -> pd.Series:
@@ -259,7 +269,8 @@ def load_leads(source: TableSource) -> pd.DataFrame:
     out["lead_id"] = _unique_ids(raw, label, "lead_id")
     if "account_id" in raw.columns:
         out["account_id"] = [
-            None if _is_blank(v) else str(v).strip() for v in raw["account_id"]
+            None if _is_blank(v) else _text_id(v, label, i + 1, "account_id")
+            for i, v in enumerate(raw["account_id"])
         ]
     else:
         out["account_id"] = None

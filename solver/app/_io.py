@@ -21,7 +21,7 @@ import pandas as pd
 
 from solver._errors import InputError
 
-Writer = Callable[[IO[str]], None]
+Writer = Callable[[IO[str]], object]
 
 
 @dataclass(frozen=True)

@@ -217,3 +217,20 @@ def batch_report(conn: Connection, batch_id: str) -> dict[str, Any] | None:
     report = conn.execute(select(t.batches.c.report)
                           .where(t.batches.c.batch_id == batch_id)).scalar()
     return dict(report) if report is not None else None
+
+
+def batch_inputs_version(conn: Connection, lead_ids: Sequence[str]) -> tuple[Any, ...]:
+    """What a batch's plan read that a writer other than a batch may change meanwhile:
+    the planned leads' status and version, the reps, absences, owners and rotation."""
+    leads: list[tuple[Any, ...]] = []
+    for start in range(0, len(lead_ids), 500):
+        chunk = list(lead_ids[start:start + 500])
+        leads += [tuple(row) for row in conn.execute(
+            select(t.leads.c.lead_id, t.leads.c.status, t.leads.c.updated_at)
+            .where(t.leads.c.lead_id.in_(chunk))).all()]
+    reps = [tuple(row) for row in conn.execute(
+        select(t.reps.c.rep_id, t.reps.c.updated_at).order_by(t.reps.c.rep_id)).all()]
+    absences = tuple(conn.execute(select(func.count(), func.max(t.absences.c.id))).one())
+    owners = tuple(conn.execute(select(func.count(), func.max(t.owners.c.updated_at))).one())
+    rotation = conn.execute(select(t.rotation.c.updated_at)).scalars().all()
+    return sorted(leads), reps, absences, owners, rotation
