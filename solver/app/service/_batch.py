@@ -73,6 +73,9 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
               now: datetime | None = None, wait: bool = True) -> BatchReport:
     """Route every pending lead once; see the module docstring for the guarantees."""
     batch_id = batch_id or uuid.uuid4().hex
+    if any(ord(char) < 32 for char in batch_id):
+        raise InputError("control character (e.g. a NUL byte) in a batch id",
+                         source="batch_id")
     now = as_utc(now) if now is not None else utcnow()
     started = utcnow()
     with store.routing_lock(wait=wait):

@@ -33,6 +33,7 @@ def upsert(conn: Connection, table: Any, key: str, rows: Sequence[dict[str, Any]
 
 
 def update_rep(conn: Connection, rep_id: str, changes: dict[str, Any], now: datetime) -> None:
+    _storable(rep_id, "rep")
     done = conn.execute(update(t.reps).where(t.reps.c.rep_id == rep_id)
                         .values(**changes, updated_at=now))
     if done.rowcount == 0:
@@ -40,6 +41,7 @@ def update_rep(conn: Connection, rep_id: str, changes: dict[str, Any], now: date
 
 
 def add_absence(conn: Connection, rep_id: str, starts_at: datetime, ends_at: datetime) -> None:
+    _storable(rep_id, "rep")
     if conn.execute(select(t.reps.c.rep_id).where(t.reps.c.rep_id == rep_id)).first() is None:
         raise NotFoundError(f"rep '{rep_id}' does not exist")
     conn.execute(t.absences.insert().values(rep_id=rep_id, starts_at=starts_at,
@@ -125,7 +127,15 @@ def set_leads(conn: Connection, changes: Sequence[dict[str, Any]], now: datetime
         conn.execute(statement, [{f"_{k}": row[k] for k in keys} for row in rows])
 
 
+def _storable(key: str, what: str) -> None:
+    """An id with a NUL byte can never have been stored (ingest refuses it) and PostgreSQL
+    cannot even compare it: it does not exist, rather than a database error."""
+    if "\x00" in key:
+        raise NotFoundError(f"{what} {key!r} does not exist")
+
+
 def get_lead(conn: Connection, lead_id: str) -> dict[str, Any]:
+    _storable(lead_id, "lead")
     row = conn.execute(select(t.leads).where(t.leads.c.lead_id == lead_id)).mappings().first()
     if row is None:
         raise NotFoundError(f"lead '{lead_id}' does not exist")
