@@ -17,7 +17,7 @@ from ortools.graph.python import min_cost_flow
 from solver._band import LoadBand, band_penalty_weight
 from solver._errors import SolverError
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
-from solver._scaling import ScaledScores, scale_scores
+from solver._scaling import ScaledScores, scale_scores, whole_slots
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def rep_slots(
     problem: RoutingProblem, unit_effort: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.int64]:
     """Whole number of leads each rep can take when all its pairs cost ``unit_effort``."""
-    return np.floor(problem.capacity / unit_effort + EFFORT_TOLERANCE).astype(np.int64)
+    return whole_slots(problem.capacity, unit_effort, EFFORT_TOLERANCE, problem.n_leads)
 
 
 def solve_flow(

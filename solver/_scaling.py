@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,15 @@ EFFORT_SCALE: Final = 10**3
 INT_LIMIT: Final = 2**62
 # Below this scale the solution would ignore differences that matter; refuse instead.
 MIN_SCORE_SCALE: Final = 1.0
+
+
+class ScalingOverflowError(SolverError):
+    """Scores or efforts too large for 64-bit integer scaling (the largest is the culprit).
+    ``quantity`` says which, so a caller can set the largest one aside and go on."""
+
+    def __init__(self, message: str, *, quantity: Literal["score", "effort"]) -> None:
+        super().__init__(message)
+        self.quantity = quantity
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,10 @@ def scale_scores(scores: npt.NDArray[np.float64], *, multiplier: int) -> ScaledS
         if room < scale:
             scale = 10.0 ** math.floor(math.log10(room))
     if scale < MIN_SCORE_SCALE:
-        raise SolverError(
+        raise ScalingOverflowError(
             f"scores up to {peak:g} across {multiplier} terms overflow 64-bit integer costs; "
-            "rescale the scores (e.g. express revenue in thousands)"
+            "rescale the scores (e.g. express revenue in thousands)",
+            quantity="score",
         )
     return ScaledScores(values=np.rint(scores * scale).astype(np.int64), scale=scale)
 
@@ -60,9 +70,36 @@ def scale_scores(scores: npt.NDArray[np.float64], *, multiplier: int) -> ScaledS
 def scale_efforts(
     efforts: npt.NDArray[np.float64], capacity: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Efforts round up, capacities round down: the integer model never over-fills a rep."""
+    """Efforts round up, capacities round down: the integer model never over-fills a rep.
+
+    Range checks come before the cast to int64 (numpy wraps silently): a capacity above the
+    total effort never binds and is lowered to it, an effort above every capacity never
+    fits and is lowered to just above the largest one. Neither changes which assignments
+    are feasible; what still does not fit in int64 is refused.
+    """
+    efforts = np.asarray(efforts, dtype=float)
+    capacity = np.asarray(capacity, dtype=float)
+    if not (np.all(np.isfinite(efforts)) and np.all(np.isfinite(capacity))):
+        raise SolverError("efforts and capacities must be finite numbers")
+    total = float(np.sum(efforts)) if efforts.size else 0.0
+    capacity = np.minimum(capacity, total)
+    ceiling = float(capacity.max()) + 1.0 / EFFORT_SCALE if capacity.size else 1.0
+    efforts = np.minimum(efforts, ceiling)
+    total = float(np.sum(efforts)) if efforts.size else 0.0
+    if total * EFFORT_SCALE >= INT_LIMIT // 4:
+        raise ScalingOverflowError(
+            f"efforts summing to {total:g} overflow 64-bit integer scaling; "
+            "express efforts and capacities in larger units",
+            quantity="effort",
+        )
     scaled_effort = np.ceil(efforts * EFFORT_SCALE - 1e-6).astype(np.int64)
     scaled_capacity = np.floor(capacity * EFFORT_SCALE + 1e-6).astype(np.int64)
-    if scaled_capacity.size and int(scaled_capacity.max()) >= INT_LIMIT // 4:
-        raise SolverError("capacity too large for integer scaling")
     return np.maximum(scaled_effort, 1), scaled_capacity
+
+
+def whole_slots(capacity: npt.NDArray[np.float64], unit: npt.NDArray[np.float64],
+                tolerance: float, most: int) -> npt.NDArray[np.int64]:
+    """``floor(capacity / unit)`` capped at ``most`` before the cast to int64, so a huge
+    capacity means "every lead fits" instead of a wrapped negative number."""
+    slots = np.floor(np.asarray(capacity, dtype=float) / unit + tolerance)
+    return np.clip(np.nan_to_num(slots, nan=0.0, posinf=most), 0, max(most, 0)).astype(np.int64)

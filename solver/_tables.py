@@ -30,6 +30,16 @@ class _NumberRule:
     default: float | None  # None = required
     minimum: float | None = None
     strictly_positive: bool = False
+    maximum: float | None = None  # beyond it the engines' integer scaling cannot represent it
+
+
+# The largest amounts the engines represent exactly after integer scaling (efforts and
+# capacities x 1000, scores x 10^6 within int64, summed over a batch): refused beyond them,
+# naming the row, instead of overflowing silently inside a solver.
+MAX_EFFORT: Final = 1e9
+MAX_CAPACITY: Final = 1e12
+MAX_VALUE: Final = 1e12
+MAX_WEIGHT: Final = 1e6
 
 
 def _label(source: TableSource, name: str) -> str:
@@ -47,7 +57,8 @@ def read_raw(source: TableSource, name: str) -> tuple[pd.DataFrame, str]:
             raise InputError("file not found", source=label)
         try:
             _reject_repeated_header(path, label)
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                                encoding="utf-8-sig")
         except pd.errors.EmptyDataError:
             raise InputError("file is empty (no header row)", source=label) from None
         except pd.errors.ParserError as exc:
@@ -65,7 +76,8 @@ def read_raw(source: TableSource, name: str) -> tuple[pd.DataFrame, str]:
 
 def _reject_repeated_header(path: Path, label: str) -> None:
     """pandas renames a repeated column to 'name.1'; catch it on the raw header first."""
-    with path.open(newline="", encoding="utf-8") as handle:
+    # utf-8-sig: a byte-order mark must not hide a repeated first column
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle), [])
     seen: set[str] = set()
     for name in (h.strip() for h in header):
@@ -98,9 +110,19 @@ def _ids(frame: pd.DataFrame, label: str, column: str) -> pd.Series:
     for i, value in enumerate(values):
         if _is_blank(value):
             raise InputError("empty id", source=label, row=i + 1, column=column)
-        out.append(str(value).strip())
+        out.append(_text_id(value, label, i + 1, column))
     series = pd.Series(out, index=frame.index, dtype=object)
     return series
+
+
+def _text_id(value: object, label: str, row: int, column: str) -> str:
+    """An id as stripped text; control characters (a NUL byte above all, which PostgreSQL
+    text cannot store) are refused here rather than by the database."""
+    text = str(value).strip()
+    if any(ord(char) < 32 for char in text):
+        raise InputError("control character (e.g. a NUL byte) in an id", source=label,
+                         row=row, column=column)
+    return text
 
 
 def _unique_ids(frame: pd.DataFrame, label: str, column: str) -> pd.Series:
@@ -154,6 +176,13 @@ def _numbers(frame: pd.DataFrame, label: str, rule: _NumberRule) -> pd.Series:
                 row=i + 1,
                 column=rule.column,
             )
+        if rule.maximum is not None and number > rule.maximum:
+            raise InputError(
+                f"must be <= {rule.maximum:g}, got {number:g}",
+                source=label,
+                row=i + 1,
+                column=rule.column,
+            )
         out[i] = number
     return pd.Series(out, index=frame.index, dtype=float)
 
@@ -178,6 +207,11 @@ def _booleans(frame: pd.DataFrame, label: str, column: str, default: bool) -> pd
     return pd.Series(out, index=frame.index, dtype=bool)
 
 
+# nanosecond timestamps (pandas) span 1677-2262; stay a day inside for time-zone shifts
+_TIMESTAMP_MIN: Final = pd.Timestamp("1678-01-01")
+_TIMESTAMP_MAX: Final = pd.Timestamp("2261-12-31")
+
+
 def _timestamps(frame: pd.DataFrame, label: str, column: str, *, date_only: bool) -> pd.Series:
     if column not in frame.columns:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
@@ -195,6 +229,12 @@ def _timestamps(frame: pd.DataFrame, label: str, column: str, *, date_only: bool
             ) from None
         if stamp.tzinfo is not None:
             stamp = stamp.tz_convert("UTC").tz_localize(None)
+        if not _TIMESTAMP_MIN <= stamp <= _TIMESTAMP_MAX:
+            raise InputError(
+                f"{value!r} is outside the supported range "
+                f"({_TIMESTAMP_MIN.year}-{_TIMESTAMP_MAX.year})",
+                source=label, row=i + 1, column=column,
+            )
         out.append(stamp.normalize() if date_only else stamp)
     stamps = pd.to_datetime(pd.Series(out, index=frame.index, dtype=object))
     return stamps.astype("datetime64[ns]")
@@ -229,13 +269,17 @@ def load_leads(source: TableSource) -> pd.DataFrame:
     out["lead_id"] = _unique_ids(raw, label, "lead_id")
     if "account_id" in raw.columns:
         out["account_id"] = [
-            None if _is_blank(v) else str(v).strip() for v in raw["account_id"]
+            None if _is_blank(v) else _text_id(v, label, i + 1, "account_id")
+            for i, v in enumerate(raw["account_id"])
         ]
     else:
         out["account_id"] = None
-    out["value"] = _numbers(raw, label, _NumberRule(column="value", default=1.0, minimum=0.0))
+    out["value"] = _numbers(
+        raw, label, _NumberRule(column="value", default=1.0, minimum=0.0, maximum=MAX_VALUE)
+    )
     out["effort"] = _numbers(
-        raw, label, _NumberRule(column="effort", default=1.0, strictly_positive=True)
+        raw, label,
+        _NumberRule(column="effort", default=1.0, strictly_positive=True, maximum=MAX_EFFORT),
     )
     out["created_at"] = _timestamps(raw, label, "created_at", date_only=False)
     return pd.concat([out, _keep_attributes(raw, LEAD_COLUMNS)], axis=1)
@@ -248,11 +292,13 @@ def load_reps(source: TableSource) -> pd.DataFrame:
     out = pd.DataFrame(index=raw.index)
     out["rep_id"] = _unique_ids(raw, label, "rep_id")
     out["capacity"] = _numbers(
-        raw, label, _NumberRule(column="capacity", default=None, minimum=0.0)
+        raw, label,
+        _NumberRule(column="capacity", default=None, minimum=0.0, maximum=MAX_CAPACITY),
     )
     out["active"] = _booleans(raw, label, "active", default=True)
     out["weight"] = _numbers(
-        raw, label, _NumberRule(column="weight", default=1.0, strictly_positive=True)
+        raw, label,
+        _NumberRule(column="weight", default=1.0, strictly_positive=True, maximum=MAX_WEIGHT),
     )
     out["start_date"] = _timestamps(raw, label, "start_date", date_only=True)
     return pd.concat([out, _keep_attributes(raw, REP_COLUMNS)], axis=1)

@@ -13,8 +13,8 @@ from solver._build import problem_from_matrix, problem_from_scores
 from solver._errors import InputError
 from solver._solve import SolveOptions
 from solver._tables import load_leads, load_reps, load_scores
-from solver.app._io import write_csv_atomic
-from solver.app._state_io import read_rotation_state, write_rotation_state
+from solver.app._io import Output, check_output, csv_writer, write_outputs
+from solver.app._state_io import read_rotation_state
 from solver.policy import (
     Policy,
     PolicyInputs,
@@ -25,7 +25,7 @@ from solver.policy import (
     route_with_policy,
 )
 from solver.policy._instant import StreamSettings, route_stream
-from solver.strategies import STRATEGIES, StrategyState, strategy_from_name
+from solver.strategies import STRATEGIES, RotationState, StrategyState, strategy_from_name
 
 
 def register(app: typer.Typer) -> None:
@@ -79,6 +79,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Route a batch of leads to reps; every lead appears once in the output."""
         options = SolveOptions(time_limit_s=time_limit, seed=seed)
+        # every output path is checked before any work: a bad one fails in a second
+        outputs = {"--out": out, "--summary": summary, "--rotation-state": rotation_state}
+        for option, path in outputs.items():
+            if path is not None:
+                check_output(path, option)
         if partition_by is not None or spark is not None or (
                 policy is not None and load_policy(policy).partition_by):
             from solver.app.partitioned_route import run_from_cli
@@ -99,13 +104,23 @@ def register(app: typer.Typer) -> None:
                             if instant else None)
         outcome, rep_table, state = _route(leads, reps, scores, model, options, strategy,
                                            state, setup)
-        write_csv_atomic(outcome.assignments, out)
-        if summary is not None:
-            write_csv_atomic(rep_table, summary)
-        if rotation_state is not None:
-            write_rotation_state(state, rotation_state)
+        write_outputs(_outputs(outcome, out, rep_table, summary, state, rotation_state))
         if not quiet:
             print_summary(Console(), outcome, out)
+
+
+def _outputs(outcome: PolicyOutcome, out: Path, rep_table: pd.DataFrame,
+             summary: Path | None, state: StrategyState | None,
+             rotation_state: Path | None) -> list[Output]:
+    """Everything ``route`` writes, written together or not at all."""
+    outputs = [Output(out, csv_writer(outcome.assignments), "--out")]
+    if summary is not None:
+        outputs.append(Output(summary, csv_writer(rep_table), "--summary"))
+    if rotation_state is not None:
+        saved = state if state is not None else RotationState()
+        outputs.append(Output(rotation_state, lambda handle: handle.write(saved.to_json()),
+                              "--rotation-state"))
+    return outputs
 
 
 def _route(

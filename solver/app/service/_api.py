@@ -27,6 +27,7 @@ from solver.app.service._api_models import (
     RepsIn,
 )
 from solver.app.service._batch import BatchReport, BatchSettings, run_batch
+from solver.app.service._delivery_loop import delivery_lifespan
 from solver.app.service._errors import BatchBusyError, NotFoundError, StoreError
 from solver.app.service._notify import deliver_due, notifications
 from solver.app.service._operations import ingest_leads, lead_story, load_reps, mark_lead
@@ -88,7 +89,10 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
     """``api_token=None`` disables authentication (only for a trusted loopback).
     ``deliver_webhooks``: send new assignments' webhooks after each ``/route`` response
     (off when a worker delivers them)."""
-    app = FastAPI(title="leadroute", version="0.1.0",
+    # due webhooks (retries included) go out from a background loop while serving
+    lifespan = (delivery_lifespan(store, client=webhook_client)
+                if deliver_webhooks and settings.webhook_url else None)
+    app = FastAPI(title="leadroute", version="0.1.0", lifespan=lifespan,
                   description="Micro-batch lead routing: ingest, route, audit.")
 
     def writer(authorization: str | None = Header(None)) -> None:

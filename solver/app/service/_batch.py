@@ -1,66 +1,50 @@
 """One micro-batch: expire overdue leads, route the pending ones, commit all at once.
 
-Everything between reading the pending leads and writing the assignments happens in one
-database transaction that holds the routing lock, so a crash anywhere leaves the store as
-it was, two overlapping runs never see the same pending lead, and a batch id that has
-already committed is answered from the batches table instead of routing again.
+A batch plans, then applies. Planning reads a snapshot of the store and solves, holding the
+routing lock (one routing run at a time, across processes) but no database write lock, so
+ingestion goes on while the solver runs. Applying is one short write transaction: it first
+compares the snapshot's fingerprint (the planned leads' status and version, the reps and
+their absences, owners, rotation) with the store; when anything moved it plans again inside
+the transaction. So a crash anywhere leaves the store as it was, two overlapping runs never
+see the same pending lead, and a batch id that has already committed is answered from the
+batches table instead of routing again.
+
+A lead whose own data is refused (a located error in the leads table, or a value too large
+for the solver's integer scaling) is set aside as unrouted with its reason and the rest
+routed: one row never stops a batch.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from solver._build import problem_from_matrix
 from solver._errors import InputError
 from solver._explain import NO_ELIGIBLE_REP
-from solver._solve import SolveOptions
-from solver._tables import load_leads, load_reps
-from solver.app.service import _capacity as cap
+from solver._scaling import ScalingOverflowError
 from solver.app.service import _state as state
 from solver.app.service._notify import queue_notifications
-from solver.app.service._store import Store, as_utc, utcnow
-from solver.policy import (
-    ListRule,
-    Policy,
-    PolicyInputs,
-    PolicyOutcome,
-    Sla,
-    load_owners,
-    route_with_policy,
+from solver.app.service._routing import (
+    LEADS_SOURCE,
+    BatchSettings,
+    Routed,
+    Scorer,
+    route,
+    uniform_scorer,
 )
-from solver.policy._eligibility import rep_filter_mask
-from solver.strategies import RotationState, strategy_from_name
+from solver.app.service._store import Store, as_utc, utcnow
+from solver.policy import Policy, Sla
+from solver.strategies import RotationState
 
-LEADS_SOURCE = "leads table"  # how the contract's loader names a DataFrame of leads
-Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
-
-
-def uniform_scorer(leads: pd.DataFrame, reps: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """Every eligible pair scores 1: routing by rules, caps and fairness alone."""
-    return np.ones((len(leads), len(reps)))
-
-
-@dataclass(frozen=True, kw_only=True)
-class BatchSettings:
-    policy: Policy = field(default_factory=Policy)
-    strategy: str = "optimal"
-    scorer: Scorer = uniform_scorer
-    max_leads: int = 5000  # pending leads taken per batch, oldest first
-    time_limit_s: float = 10.0
-    seed: int = 0
-    webhook_url: str | None = None
+__all__ = ["BatchReport", "BatchSettings", "Scorer", "policy_version", "run_batch",
+           "uniform_scorer"]
 
 
 class BatchReport(BaseModel):
@@ -78,6 +62,7 @@ class BatchReport(BaseModel):
     still_pending: int
     unrouted: int
     replayed: bool = False  # true when the batch id had already committed
+    reps_set_aside: list[str] = []  # stored reps the solver could not take, with why
 
 
 def policy_version(policy: Policy) -> str:
@@ -88,37 +73,121 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
               now: datetime | None = None, wait: bool = True) -> BatchReport:
     """Route every pending lead once; see the module docstring for the guarantees."""
     batch_id = batch_id or uuid.uuid4().hex
+    if any(ord(char) < 32 for char in batch_id):
+        raise InputError("control character (e.g. a NUL byte) in a batch id",
+                         source="batch_id")
     now = as_utc(now) if now is not None else utcnow()
     started = utcnow()
-    with store.routing_transaction(wait=wait) as conn:
-        earlier = state.batch_report(conn, batch_id)
-        if earlier is not None:
-            return BatchReport.model_validate({**earlier, "replayed": True})
-        expired, requeued, unrouted = _expire_overdue(conn, settings.policy.sla, batch_id, now)
-        pending = state.pending_leads(conn, settings.max_leads)
-        counts = {"assigned": 0, "nurture": 0, "unassigned": 0}
-        engine, status = "none", "optimal"
-        if pending and not state.has_reps(conn):
-            _wait(conn, pending, NO_REPS, batch_id, now)  # nothing to route to yet
-            counts["unassigned"] = len(pending)
-        elif pending:
-            routed, routable = _route_pending(conn, settings, pending, batch_id, now)
-            unrouted += len(pending) - len(routable)
-            if routed is not None:
-                for key, value in routed.outcome.assignments["status"].value_counts().items():
-                    counts[str(key)] = int(value)
-                engine, status = routed.outcome.engine, routed.outcome.status.value
-                _record(conn, settings, routed, routable, batch_id, now)
-        report = BatchReport(
-            batch_id=batch_id, started_at=started, finished_at=utcnow(),
-            policy_version=policy_version(settings.policy), engine=engine,
-            solve_status=status, expired=expired, requeued=requeued, routed=len(pending),
-            assigned=int(counts["assigned"]), nurture=int(counts["nurture"]),
-            still_pending=int(counts["unassigned"]), unrouted=unrouted,
-        )
-        conn.execute(state.t.batches.insert().values(
-            batch_id=batch_id, started_at=started, finished_at=report.finished_at,
-            report=report.model_dump(mode="json")))
+    with store.routing_lock(wait=wait):
+        with store.read() as conn:
+            earlier = state.batch_report(conn, batch_id)
+            if earlier is not None:
+                return BatchReport.model_validate({**earlier, "replayed": True})
+            plan = _plan(conn, settings, batch_id, now)
+            conn.rollback()
+        with store.write() as conn:
+            if _fingerprint(conn, plan.lead_ids) != plan.fingerprint:
+                plan = _plan(conn, settings, batch_id, now)  # the store moved: plan again
+            report = _apply(conn, settings, plan, batch_id, now, started)
+    return report
+
+
+@dataclass
+class _Plan:
+    """Everything a batch will write, decided on a snapshot."""
+
+    lead_ids: list[str]  # every lead the plan changes or read (pending and overdue)
+    fingerprint: str
+    overdue: list[dict[str, Any]]
+    pending: list[dict[str, Any]]  # as they will be once the overdue are re-queued
+    set_aside: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    routed: Routed | None = None
+    routable: list[dict[str, Any]] = field(default_factory=list)
+    no_reps: bool = False
+
+
+def _plan(conn: Connection, settings: BatchSettings, batch_id: str, now: datetime) -> _Plan:
+    sla = settings.policy.sla
+    overdue = state.overdue_leads(conn, now) if sla is not None else []
+    requeued = [_requeued(lead, sla) for lead in overdue
+                if sla is not None and lead["attempts"] < sla.max_attempts]
+    pending = sorted(state.pending_leads(conn, settings.max_leads) + requeued,
+                     key=lambda lead: (lead["created_at"], lead["lead_id"]))
+    pending = pending[:settings.max_leads]
+    lead_ids = sorted({lead["lead_id"] for lead in [*overdue, *pending]})
+    plan = _Plan(lead_ids=lead_ids, fingerprint=_fingerprint(conn, lead_ids),
+                 overdue=overdue, pending=pending)
+    if pending and not state.has_reps(conn):
+        plan.no_reps = True
+    elif pending:
+        _route_pending(conn, settings, plan, now)
+    return plan
+
+
+def _requeued(lead: dict[str, Any], sla: Sla) -> dict[str, Any]:
+    return {**lead, "status": "pending", "rep_id": None, "due_at": None,
+            "reason": f"re-queued: {lead['rep_id']} did not work it within "
+                      f"{sla.work_within_minutes:g} minutes"}
+
+
+def _fingerprint(conn: Connection, lead_ids: list[str]) -> str:
+    """What a plan depends on and another writer may change while the solver runs."""
+    return hashlib.sha256(repr(state.batch_inputs_version(conn, lead_ids)).encode()
+                          ).hexdigest()
+
+
+def _route_pending(conn: Connection, settings: BatchSettings, plan: _Plan,
+                   now: datetime) -> None:
+    """Route the pending leads; a lead whose own data is refused (a located error in the
+    leads table, or the largest value or effort when the batch overflows the integer
+    scaling) is set aside as unrouted, reported, and the rest routed again."""
+    routable = list(plan.pending)
+    while routable:
+        try:
+            plan.routed, plan.routable = route(conn, settings, routable, now), routable
+            return
+        except InputError as exc:
+            if exc.source != LEADS_SOURCE or exc.row is None:
+                raise
+            plan.set_aside.append((routable.pop(exc.row - 1), str(exc)))
+        except ScalingOverflowError as exc:
+            key = "effort" if exc.quantity == "effort" else "value"
+            worst = int(np.argmax([float(lead[key]) for lead in routable]))
+            plan.set_aside.append((routable.pop(worst),
+                                   f"its {key} is too large to route with this batch ({exc})"))
+    plan.routable = routable
+
+
+def _apply(conn: Connection, settings: BatchSettings, plan: _Plan, batch_id: str,
+           now: datetime, started: datetime) -> BatchReport:
+    expired, requeued, unrouted = _expire_overdue(conn, settings.policy.sla, plan.overdue,
+                                                  batch_id, now)
+    version = policy_version(settings.policy)
+    for lead, why in plan.set_aside:
+        _set_aside(conn, lead, why, batch_id, version, now)
+    unrouted += len(plan.set_aside)
+    counts = {"assigned": 0, "nurture": 0, "unassigned": 0}
+    engine, status = "none", "optimal"
+    if plan.no_reps:
+        _wait(conn, plan.pending, NO_REPS, batch_id, now)  # nothing to route to yet
+        counts["unassigned"] = len(plan.pending)
+    elif plan.routed is not None:
+        for key, value in plan.routed.outcome.assignments["status"].value_counts().items():
+            counts[str(key)] = int(value)
+        engine, status = plan.routed.outcome.engine, plan.routed.outcome.status.value
+        _record(conn, settings, plan.routed, plan.routable, batch_id, now)
+    report = BatchReport(
+        batch_id=batch_id, started_at=started, finished_at=utcnow(),
+        policy_version=version, engine=engine, solve_status=status, expired=expired,
+        requeued=requeued, routed=len(plan.pending), assigned=int(counts["assigned"]),
+        nurture=int(counts["nurture"]), still_pending=int(counts["unassigned"]),
+        unrouted=unrouted,
+        reps_set_aside=[f"{rep}: {why}" for rep, why in
+                        (plan.routed.reps_set_aside.items() if plan.routed else [])],
+    )
+    conn.execute(state.t.batches.insert().values(
+        batch_id=batch_id, started_at=started, finished_at=report.finished_at,
+        report=report.model_dump(mode="json")))
     return report
 
 
@@ -137,39 +206,23 @@ def _wait(conn: Connection, leads: list[dict[str, Any]], reason: str, batch_id: 
         "policy_version": "", "created_at": now} for lead in changed])
 
 
-def _route_pending(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]],
-                   batch_id: str, now: datetime) -> tuple[_Routed | None, list[dict[str, Any]]]:
-    """Route the pending leads; a lead whose own data is refused (a located error in the
-    leads table) is set aside as unrouted, reported, and the rest routed again."""
-    routable = list(pending)
-    while routable:
-        try:
-            return _route(conn, settings, routable, now), routable
-        except InputError as exc:
-            if exc.source != LEADS_SOURCE or exc.row is None:
-                raise
-            bad = routable.pop(exc.row - 1)
-            _set_aside(conn, bad, exc, batch_id, policy_version(settings.policy), now)
-    return None, routable
-
-
-def _set_aside(conn: Connection, lead: dict[str, Any], error: InputError, batch_id: str,
+def _set_aside(conn: Connection, lead: dict[str, Any], error: str, batch_id: str,
                version: str, now: datetime) -> None:
     reason = f"bad lead data, needs a fix: {error}"
-    state.set_lead(conn, lead["lead_id"], now, status="unrouted", reason=reason)
+    state.set_lead(conn, lead["lead_id"], now, status="unrouted", rep_id=None, due_at=None,
+                   reason=reason)
     state.log_events(conn, [{
         "lead_id": lead["lead_id"], "rep_id": None, "batch_id": batch_id, "event": "unrouted",
         "effort": 0.0, "score": None, "reason": reason, "engine": "",
         "policy_version": version, "created_at": now}])
 
 
-def _expire_overdue(conn: Connection, sla: Sla | None, batch_id: str, now: datetime
-                    ) -> tuple[int, int, int]:
+def _expire_overdue(conn: Connection, sla: Sla | None, overdue: list[dict[str, Any]],
+                    batch_id: str, now: datetime) -> tuple[int, int, int]:
     """Assigned leads past due: log the expiry, then re-queue (or give up after
     ``max_attempts``). Returns (expired, re-queued, given up)."""
     if sla is None:
         return 0, 0, 0
-    overdue = state.overdue_leads(conn, now)
     requeued = gave_up = 0
     events = []
     for lead in overdue:
@@ -184,131 +237,14 @@ def _expire_overdue(conn: Connection, sla: Sla | None, batch_id: str, now: datet
                            "needs a manager's decision")
         else:
             requeued += 1
+            again = _requeued(lead, sla)
             state.set_lead(conn, lead["lead_id"], now, status="pending", rep_id=None,
-                           due_at=None, reason=f"re-queued: {lead['rep_id']} did not work it "
-                           f"within {sla.work_within_minutes:g} minutes")
+                           due_at=None, reason=again["reason"])
     state.log_events(conn, events)
     return len(overdue), requeued, gave_up
 
 
-@dataclass(frozen=True)
-class _Routed:
-    outcome: PolicyOutcome
-    leads: pd.DataFrame
-    reps: pd.DataFrame
-    cap_notes: list[str]
-    tier_notes: dict[str, str]
-
-
-def _route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]],
-           now: datetime) -> _Routed:
-    policy = settings.policy
-    reps = state.reps_frame(conn)
-    spans = cap.windows(reps, now)
-    day_load, week_load = cap.window_loads(
-        reps, spans, lambda since, rep_ids: state.effort_by_rep_since(conn, since, rep_ids))
-    sla = policy.sla
-    adaptive = sla.adaptive_caps if sla is not None else None
-    lookback = timedelta(days=adaptive.lookback_days if adaptive else 14)
-    factors = cap.adaptive_factors(reps, state.follow_up(conn, now, lookback), adaptive)
-    remaining = reps["capacity"].to_numpy(dtype=float) * factors.factor - day_load
-    weekly = reps["capacity_week"].to_numpy(dtype=float)
-    remaining = np.where(np.isnan(weekly), remaining,
-                         np.minimum(remaining, weekly - week_load))
-    why_not = cap.available(reps, state.absent_reps(conn, now), now)
-
-    rep_table = load_reps(_rep_frame(reps, np.maximum(remaining, 0.0), why_not))
-    lead_table = load_leads(_lead_frame(pending, policy))
-    score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
-    if sla is not None and sla.expiry_penalty > 0:
-        expiries = state.expiries_since(conn, now - lookback)
-        count = np.array([expiries.get(r, 0) for r in rep_table["rep_id"]], dtype=float)
-        score = score * (1.0 - sla.expiry_penalty) ** count[None, :]
-    forbidden = state.previous_reps(conn, list(lead_table["lead_id"]))
-    tier_forbidden, tier_notes = _tier_bars(sla, lead_table, rep_table, now)
-    owners = state.owners_frame(conn)
-    inputs = PolicyInputs(
-        owners=load_owners(owners, rep_ids=rep_table["rep_id"]) if len(owners) else {},
-        forbidden=frozenset(forbidden | tier_forbidden),
-        as_of=pd.Timestamp(now),
-        prior_loads=dict(zip(rep_table["rep_id"], day_load.tolist(), strict=True)),
-    )
-    rotation = state.read_rotation(conn)
-    shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s}
-    strategy = strategy_from_name(settings.strategy, reps=rep_table, shared=shared)
-    problem = problem_from_matrix(lead_table, rep_table, score)
-    outcome = route_with_policy(
-        problem, lead_table, rep_table, policy, inputs=inputs, strategy=strategy,
-        state=rotation,
-        options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed),
-    )
-    return _Routed(outcome, lead_table, rep_table, factors.notes, tier_notes)
-
-
-def _rep_frame(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
-               why_not: list[str | None]) -> pd.DataFrame:
-    attributes = pd.DataFrame(list(reps["attributes"]), index=reps.index)
-    frame = pd.DataFrame({
-        "rep_id": reps["rep_id"].astype(str),
-        "capacity": remaining,
-        "active": [reason is None for reason in why_not],
-        "weight": reps["weight"].astype(float),
-        "start_date": [None if d is None or (isinstance(d, float) and math.isnan(d))
-                       else pd.Timestamp(d).date().isoformat() for d in reps["start_date"]],
-    }, index=reps.index)
-    extra = attributes.drop(columns=[c for c in attributes.columns if c in frame.columns])
-    return pd.concat([frame, extra], axis=1).reset_index(drop=True)
-
-
-def _lead_frame(pending: list[dict[str, Any]], policy: Policy) -> pd.DataFrame:
-    base = pd.DataFrame({
-        "lead_id": [lead["lead_id"] for lead in pending],
-        "account_id": [lead["account_id"] or "" for lead in pending],
-        "value": [lead["value"] for lead in pending],
-        "effort": [lead["effort"] for lead in pending],
-        "created_at": [lead["created_at"].isoformat() for lead in pending],
-    })
-    attributes = pd.DataFrame([lead["attributes"] or {} for lead in pending])
-    extra = attributes.drop(columns=[c for c in attributes.columns if c in base.columns])
-    frame = pd.concat([base, extra], axis=1)
-    # a column the policy reads but no lead of this batch has is blank, not an error
-    missing = [c for c in policy_lead_columns(policy) if c not in frame.columns]
-    return frame.assign(**dict.fromkeys(missing, "")) if missing else frame
-
-
-def policy_lead_columns(policy: Policy) -> list[str]:
-    columns = [rule.attribute if isinstance(rule, ListRule) else rule.lead
-               for rule in policy.rules]
-    if policy.ramp is not None:
-        columns += [lead_class.attribute for lead_class in policy.ramp.forbid_until_ramped]
-    return list(dict.fromkeys(columns))
-
-
-def _tier_bars(sla: Sla | None, leads: pd.DataFrame, reps: pd.DataFrame, now: datetime
-               ) -> tuple[set[tuple[str, str]], dict[str, str]]:
-    """Escalation: a lead may go to the reps of every tier whose delay it has reached."""
-    if sla is None or not sla.tiers:
-        return set(), {}
-    in_tier = [rep_filter_mask(tier.reps, reps) for tier in sla.tiers]
-    rep_ids = reps["rep_id"].astype(str).to_numpy()
-    barred: set[tuple[str, str]] = set()
-    notes: dict[str, str] = {}
-    created = pd.to_datetime(leads["created_at"])
-    for lead_id, at in zip(leads["lead_id"].astype(str), created, strict=True):
-        age = (pd.Timestamp(now) - at).total_seconds() / 60.0
-        open_tiers = [i for i, tier in enumerate(sla.tiers) if tier.after_minutes <= age]
-        allowed = np.zeros(len(reps), dtype=bool)
-        for i in open_tiers:
-            allowed |= in_tier[i]
-        barred |= {(lead_id, rep) for rep in rep_ids[~allowed]}
-        later = [tier for tier in sla.tiers if tier.after_minutes > age]
-        notes[lead_id] = (f"tier '{sla.tiers[open_tiers[-1]].name}'" +
-                          (f"; escalates to '{later[0].name}' at {later[0].after_minutes:g} min"
-                           if later else ""))
-    return barred, notes
-
-
-def _record(conn: Connection, settings: BatchSettings, routed: _Routed,
+def _record(conn: Connection, settings: BatchSettings, routed: Routed,
             pending: list[dict[str, Any]], batch_id: str, now: datetime) -> None:
     """Write the batch's decisions: leads, the audit log, owners, rotation, webhooks."""
     policy = settings.policy

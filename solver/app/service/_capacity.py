@@ -7,6 +7,7 @@ fairness, is carried into the batch as the window's prior load.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -48,11 +49,20 @@ def available(reps: pd.DataFrame, absent: set[str], now: datetime) -> list[str |
             out.append("inactive")
         elif rep_id in absent:
             out.append("out of office")
-        elif start and not _on_shift(str(zone), str(start), str(end), now):
+        elif _clock_text(start) and _clock_text(end) and not _on_shift(
+                str(zone), _clock_text(start), _clock_text(end), now):
             out.append(f"off shift (works {start}–{end} {zone})")
         else:
             out.append(None)
     return out
+
+
+def _clock_text(value: object) -> str:
+    """An "HH:MM" cell, or "" for no hours: a rep without hours reads back as None, or
+    NaN when pandas builds the column next to reps that have hours."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
 
 
 def _on_shift(zone: str, work_start: str, work_end: str, now: datetime) -> bool:

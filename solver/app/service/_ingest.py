@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from solver._errors import InputError
-from solver._tables import TableSource, load_leads, load_reps, read_raw
+from solver._tables import MAX_CAPACITY, TableSource, load_leads, load_reps, read_raw
 from solver.app.service._store import as_utc
 
 SERVICE_REP_COLUMNS: Final = ("capacity_week", "timezone", "work_start", "work_end")
@@ -108,9 +108,9 @@ def _optional_capacity(row: pd.Series, label: str, number: int) -> float | None:
     except ValueError:
         raise InputError(f"not a number: {text!r}", source=label, row=number,
                          column="capacity_week") from None
-    if not math.isfinite(value) or value < 0:
-        raise InputError("must be a finite number >= 0", source=label, row=number,
-                         column="capacity_week")
+    if not math.isfinite(value) or value < 0 or value > MAX_CAPACITY:
+        raise InputError(f"must be a number from 0 to {MAX_CAPACITY:g}", source=label,
+                         row=number, column="capacity_week")
     return value
 
 

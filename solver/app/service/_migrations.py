@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from solver.app.service import _schema as schema
 
@@ -16,7 +16,18 @@ def _v1_initial(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=tables)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial,)
+def _v2_claimed_notifications(conn: Connection) -> None:
+    """Outbox rows are claimed before delivery (token + lease) and every attempt is
+    recorded. A store created at version 1 gets the columns; a new one has them already."""
+    have = {column["name"] for column in inspect(conn).get_columns(schema.notifications.name)}
+    for name, kind in (("claim_token", "VARCHAR(64)"), ("claimed_until", "TIMESTAMP")):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE {schema.notifications.name} ADD COLUMN {name} "
+                              f"{kind}"))
+    schema.metadata.create_all(conn, tables=[schema.notification_attempts])
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_claimed_notifications)
 LATEST = len(MIGRATIONS)
 
 

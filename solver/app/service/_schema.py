@@ -136,5 +136,21 @@ notifications = Table(
     Column("next_attempt_at", DateTime, nullable=False),
     Column("last_error", Text, nullable=True),
     Column("updated_at", DateTime, nullable=False),
+    # a deliverer claims a row before posting it (migration 2): the claim's token and lease
+    Column("claim_token", String(64), nullable=True),
+    Column("claimed_until", DateTime, nullable=True),
 )
 Index("lr_notifications_due", notifications.c.status, notifications.c.next_attempt_at)
+
+notification_attempts = Table(  # every delivery attempt, inserted only (migration 2)
+    "lr_notification_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notification_id", Integer, ForeignKey("lr_notifications.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("claim_token", String(64), nullable=False),
+    Column("attempted_at", DateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("error", Text, nullable=True),
+)
+Index("lr_notification_attempts_row", notification_attempts.c.notification_id)

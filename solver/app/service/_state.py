@@ -33,6 +33,7 @@ def upsert(conn: Connection, table: Any, key: str, rows: Sequence[dict[str, Any]
 
 
 def update_rep(conn: Connection, rep_id: str, changes: dict[str, Any], now: datetime) -> None:
+    _storable(rep_id, "rep")
     done = conn.execute(update(t.reps).where(t.reps.c.rep_id == rep_id)
                         .values(**changes, updated_at=now))
     if done.rowcount == 0:
@@ -40,6 +41,7 @@ def update_rep(conn: Connection, rep_id: str, changes: dict[str, Any], now: date
 
 
 def add_absence(conn: Connection, rep_id: str, starts_at: datetime, ends_at: datetime) -> None:
+    _storable(rep_id, "rep")
     if conn.execute(select(t.reps.c.rep_id).where(t.reps.c.rep_id == rep_id)).first() is None:
         raise NotFoundError(f"rep '{rep_id}' does not exist")
     conn.execute(t.absences.insert().values(rep_id=rep_id, starts_at=starts_at,
@@ -125,7 +127,15 @@ def set_leads(conn: Connection, changes: Sequence[dict[str, Any]], now: datetime
         conn.execute(statement, [{f"_{k}": row[k] for k in keys} for row in rows])
 
 
+def _storable(key: str, what: str) -> None:
+    """An id with a NUL byte can never have been stored (ingest refuses it) and PostgreSQL
+    cannot even compare it: it does not exist, rather than a database error."""
+    if "\x00" in key:
+        raise NotFoundError(f"{what} {key!r} does not exist")
+
+
 def get_lead(conn: Connection, lead_id: str) -> dict[str, Any]:
+    _storable(lead_id, "lead")
     row = conn.execute(select(t.leads).where(t.leads.c.lead_id == lead_id)).mappings().first()
     if row is None:
         raise NotFoundError(f"lead '{lead_id}' does not exist")
@@ -217,3 +227,20 @@ def batch_report(conn: Connection, batch_id: str) -> dict[str, Any] | None:
     report = conn.execute(select(t.batches.c.report)
                           .where(t.batches.c.batch_id == batch_id)).scalar()
     return dict(report) if report is not None else None
+
+
+def batch_inputs_version(conn: Connection, lead_ids: Sequence[str]) -> tuple[Any, ...]:
+    """What a batch's plan read that a writer other than a batch may change meanwhile:
+    the planned leads' status and version, the reps, absences, owners and rotation."""
+    leads: list[tuple[Any, ...]] = []
+    for start in range(0, len(lead_ids), 500):
+        chunk = list(lead_ids[start:start + 500])
+        leads += [tuple(row) for row in conn.execute(
+            select(t.leads.c.lead_id, t.leads.c.status, t.leads.c.updated_at)
+            .where(t.leads.c.lead_id.in_(chunk))).all()]
+    reps = [tuple(row) for row in conn.execute(
+        select(t.reps.c.rep_id, t.reps.c.updated_at).order_by(t.reps.c.rep_id)).all()]
+    absences = tuple(conn.execute(select(func.count(), func.max(t.absences.c.id))).one())
+    owners = tuple(conn.execute(select(func.count(), func.max(t.owners.c.updated_at))).one())
+    rotation = conn.execute(select(t.rotation.c.updated_at)).scalars().all()
+    return sorted(leads), reps, absences, owners, rotation

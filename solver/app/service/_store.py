@@ -9,13 +9,15 @@ transaction-scoped advisory lock for the same purpose.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
@@ -58,6 +60,8 @@ class Store:
         self.settings = settings
         self.engine = _engine(settings)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._lock_path = _sqlite_lock_path(settings.url) if self.is_sqlite else None
+        self._process_lock = threading.Lock()
         try:
             with self._migration_lock():
                 self.schema_version = migrate(self.engine.execution_options(
@@ -98,20 +102,67 @@ class Store:
             raise
 
     @contextmanager
+    def routing_lock(self, *, wait: bool = True) -> Iterator[None]:
+        """Serialises routing runs across processes WITHOUT holding a database transaction,
+        so ingestion goes on while a batch solves. PostgreSQL: a session advisory lock (the
+        server drops it when the process dies). SQLite: a lock file next to the database
+        (the OS drops it when the process dies); an in-memory database: a process lock."""
+        if self.is_sqlite:
+            with self._sqlite_routing_lock(wait):
+                yield
+            return
+        with self.engine.connect() as conn:
+            try:
+                if wait:
+                    conn.execute(text(f"SET lock_timeout = "
+                                      f"'{int(self.settings.lock_timeout_s * 1000)}ms'"))
+                    conn.execute(text("SELECT pg_advisory_lock(:key)"),
+                                 {"key": _ROUTING_LOCK_KEY})
+                    conn.execute(text("RESET lock_timeout"))
+                elif not conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                      {"key": _ROUTING_LOCK_KEY}).scalar_one():
+                    raise BatchBusyError("another routing run holds the lock")
+                conn.commit()  # the session lock outlives the transaction: none stays open
+            except OperationalError as exc:
+                if _is_lock_timeout(exc):
+                    raise BatchBusyError("the store is busy (another run holds its lock); "
+                                         "try again later") from None
+                raise
+            try:
+                yield
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ROUTING_LOCK_KEY})
+                conn.commit()
+
+    @contextmanager
+    def _sqlite_routing_lock(self, wait: bool) -> Iterator[None]:
+        timeout = self.settings.lock_timeout_s if wait else 0.0
+        release: Callable[[], object]
+        if self._lock_path is None:
+            acquired = self._process_lock.acquire(timeout=timeout)
+            release = self._process_lock.release
+        else:
+            # one lock object per run: two threads of one process exclude each other too
+            lock = FileLock(self._lock_path, thread_local=False)
+            try:
+                lock.acquire(timeout=timeout)
+                acquired = True
+            except Timeout:
+                acquired = False
+            release = lock.release
+        if not acquired:
+            raise BatchBusyError("the store is busy (another run holds its lock); "
+                                 "try again later")
+        try:
+            yield
+        finally:
+            release()
+
+    @contextmanager
     def routing_transaction(self, *, wait: bool = True) -> Iterator[Connection]:
         """A write transaction holding the routing lock until it commits or rolls back."""
-        with self.write() as conn:
-            if not self.is_sqlite:
-                if wait:
-                    conn.execute(text(f"SET LOCAL lock_timeout = "
-                                      f"'{int(self.settings.lock_timeout_s * 1000)}ms'"))
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                 {"key": _ROUTING_LOCK_KEY})
-                else:
-                    got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
-                                       {"key": _ROUTING_LOCK_KEY}).scalar_one()
-                    if not got:
-                        raise BatchBusyError("another routing run holds the lock")
+        with self.routing_lock(wait=wait), self.write() as conn:
             yield conn
 
     def dispose(self) -> None:
@@ -153,6 +204,14 @@ def _sqlite_pragmas(engine: Engine, lock_timeout_s: float) -> None:
         # leads); readers see the last commit under WAL without waiting for a writer
         writer = conn.get_execution_options().get(_WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+def _sqlite_lock_path(url: str) -> str | None:
+    """``<database file>.routing-lock``; None for an in-memory database."""
+    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+    if not path or path.startswith(":memory:"):
+        return None
+    return str(Path(path).expanduser()) + ".routing-lock"
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:

@@ -1,0 +1,204 @@
+"""The read-only half of a batch: from the store's state to a routing decision.
+
+Nothing here writes: ``route`` reads the reps, their loads over the cap windows, owners and
+rotation, builds the validated tables and solves. A stored rep whose values the loaders
+cannot represent (written before the checks existed, or patched in place) sits the batch
+out with its reason instead of failing the batch; a capacity beyond any batch's total
+effort is lowered to ``MAX_CAPACITY``, where it never binds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sqlalchemy import Connection
+
+from solver._build import problem_from_matrix
+from solver._errors import InputError
+from solver._solve import SolveOptions
+from solver._tables import MAX_CAPACITY, load_leads, load_reps
+from solver.app.service import _capacity as cap
+from solver.app.service import _state as state
+from solver.policy import (
+    ListRule,
+    Policy,
+    PolicyInputs,
+    PolicyOutcome,
+    Sla,
+    load_owners,
+    route_with_policy,
+)
+from solver.policy._eligibility import rep_filter_mask
+from solver.strategies import strategy_from_name
+
+LEADS_SOURCE = "leads table"  # how the contract's loader names a DataFrame of leads
+Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
+
+
+def uniform_scorer(leads: pd.DataFrame, reps: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Every eligible pair scores 1: routing by rules, caps and fairness alone."""
+    return np.ones((len(leads), len(reps)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchSettings:
+    policy: Policy = field(default_factory=Policy)
+    strategy: str = "optimal"
+    scorer: Scorer = uniform_scorer
+    max_leads: int = 5000  # pending leads taken per batch, oldest first
+    time_limit_s: float = 10.0
+    seed: int = 0
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Routed:
+    outcome: PolicyOutcome
+    leads: pd.DataFrame
+    reps: pd.DataFrame
+    cap_notes: list[str]
+    tier_notes: dict[str, str]
+    reps_set_aside: dict[str, str]  # rep id → why it sat this batch out
+
+
+REPS_SOURCE = "reps table"  # how the contract's loader names a DataFrame of reps
+
+
+def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]],
+           now: datetime) -> Routed:
+    policy = settings.policy
+    reps = state.reps_frame(conn)
+    spans = cap.windows(reps, now)
+    day_load, week_load = cap.window_loads(
+        reps, spans, lambda since, rep_ids: state.effort_by_rep_since(conn, since, rep_ids))
+    sla = policy.sla
+    adaptive = sla.adaptive_caps if sla is not None else None
+    lookback = timedelta(days=adaptive.lookback_days if adaptive else 14)
+    factors = cap.adaptive_factors(reps, state.follow_up(conn, now, lookback), adaptive)
+    remaining = reps["capacity"].to_numpy(dtype=float) * factors.factor - day_load
+    weekly = reps["capacity_week"].to_numpy(dtype=float)
+    remaining = np.where(np.isnan(weekly), remaining,
+                         np.minimum(remaining, weekly - week_load))
+    why_not = cap.available(reps, state.absent_reps(conn, now), now)
+
+    remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
+    rep_table, set_aside = valid_reps(_rep_frame(reps, remaining, why_not))
+    lead_table = load_leads(_lead_frame(pending, policy))
+    score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
+    if sla is not None and sla.expiry_penalty > 0:
+        expiries = state.expiries_since(conn, now - lookback)
+        count = np.array([expiries.get(r, 0) for r in rep_table["rep_id"]], dtype=float)
+        score = score * (1.0 - sla.expiry_penalty) ** count[None, :]
+    forbidden = state.previous_reps(conn, list(lead_table["lead_id"]))
+    tier_forbidden, tier_notes = _tier_bars(sla, lead_table, rep_table, now)
+    owners = state.owners_frame(conn)
+    inputs = PolicyInputs(
+        owners=load_owners(owners, rep_ids=rep_table["rep_id"]) if len(owners) else {},
+        forbidden=frozenset(forbidden | tier_forbidden),
+        as_of=pd.Timestamp(now),
+        prior_loads=dict(zip(rep_table["rep_id"], day_load.tolist(), strict=True)),
+    )
+    rotation = state.read_rotation(conn)
+    shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s}
+    strategy = strategy_from_name(settings.strategy, reps=rep_table, shared=shared)
+    problem = problem_from_matrix(lead_table, rep_table, score)
+    outcome = route_with_policy(
+        problem, lead_table, rep_table, policy, inputs=inputs, strategy=strategy,
+        state=rotation,
+        options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed),
+    )
+    return Routed(outcome, lead_table, rep_table, factors.notes, tier_notes, set_aside)
+
+
+def valid_reps(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The loader's reps; a row it refuses is made inactive (with neutral numbers) for this
+    batch and named with the refusal, so one stored row never stops routing."""
+    set_aside: dict[str, str] = {}
+    while True:
+        try:
+            return load_reps(frame), set_aside
+        except InputError as exc:
+            if exc.source != REPS_SOURCE or exc.row is None or exc.column == "rep_id":
+                raise
+            row = exc.row - 1
+            rep_id = str(frame.at[row, "rep_id"])
+            if rep_id in set_aside:
+                raise  # neutral values refused too: not a row problem
+            set_aside[rep_id] = f"set aside for this batch: {exc}"
+            frame = frame.copy()
+            frame.loc[row, ["capacity", "active", "weight", "start_date"]] = [
+                0.0, False, 1.0, None]
+
+
+def _rep_frame(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
+               why_not: list[str | None]) -> pd.DataFrame:
+    attributes = pd.DataFrame(list(reps["attributes"]), index=reps.index)
+    frame = pd.DataFrame({
+        "rep_id": reps["rep_id"].astype(str),
+        "capacity": remaining,
+        "active": [reason is None for reason in why_not],
+        "weight": reps["weight"].astype(float),
+        "start_date": [None if d is None or (isinstance(d, float) and math.isnan(d))
+                       else pd.Timestamp(d).date().isoformat() for d in reps["start_date"]],
+    }, index=reps.index)
+    extra = attributes.drop(columns=[c for c in attributes.columns if c in frame.columns])
+    return pd.concat([frame, extra], axis=1).reset_index(drop=True)
+
+
+def _lead_frame(pending: list[dict[str, Any]], policy: Policy) -> pd.DataFrame:
+    base = pd.DataFrame({
+        "lead_id": [lead["lead_id"] for lead in pending],
+        "account_id": [lead["account_id"] or "" for lead in pending],
+        "value": [lead["value"] for lead in pending],
+        "effort": [lead["effort"] for lead in pending],
+        "created_at": [lead["created_at"].isoformat() for lead in pending],
+    })
+    attributes = pd.DataFrame([lead["attributes"] or {} for lead in pending])
+    extra = attributes.drop(columns=[c for c in attributes.columns if c in base.columns])
+    frame = pd.concat([base, extra], axis=1)
+    # a column the policy reads but no lead of this batch has is blank, not an error
+    missing = [c for c in policy_lead_columns(policy) if c not in frame.columns]
+    return frame.assign(**dict.fromkeys(missing, "")) if missing else frame
+
+
+def policy_lead_columns(policy: Policy) -> list[str]:
+    columns = [rule.attribute if isinstance(rule, ListRule) else rule.lead
+               for rule in policy.rules]
+    if policy.ramp is not None:
+        columns += [lead_class.attribute for lead_class in policy.ramp.forbid_until_ramped]
+    return list(dict.fromkeys(columns))
+
+
+def _tier_bars(sla: Sla | None, leads: pd.DataFrame, reps: pd.DataFrame, now: datetime
+               ) -> tuple[set[tuple[str, str]], dict[str, str]]:
+    """Escalation: a lead may go to the reps of every tier whose delay it has reached."""
+    if sla is None or not sla.tiers:
+        return set(), {}
+    in_tier = [rep_filter_mask(tier.reps, reps) for tier in sla.tiers]
+    rep_ids = reps["rep_id"].astype(str).to_numpy()
+    barred: set[tuple[str, str]] = set()
+    notes: dict[str, str] = {}
+    created = pd.to_datetime(leads["created_at"])
+    for lead_id, at in zip(leads["lead_id"].astype(str), created, strict=True):
+        # a lead stamped in the future (client clock skew) is as old as a new one: the
+        # first tier (after 0 minutes) is always open to it
+        age = max((pd.Timestamp(now) - at).total_seconds() / 60.0, 0.0)
+        open_tiers = [i for i, tier in enumerate(sla.tiers) if tier.after_minutes <= age]
+        allowed = np.zeros(len(reps), dtype=bool)
+        for i in open_tiers:
+            allowed |= in_tier[i]
+        barred |= {(lead_id, rep) for rep in rep_ids[~allowed]}
+        later = [tier for tier in sla.tiers if tier.after_minutes > age]
+        notes[lead_id] = (f"tier '{sla.tiers[open_tiers[-1]].name}'" +
+                          (f"; escalates to '{later[0].name}' at {later[0].after_minutes:g} min"
+                           if later else ""))
+    return barred, notes
+
+
