@@ -18,7 +18,7 @@ from sqlalchemy import and_, select
 from solver._build import problem_from_matrix
 from solver._solve import SolveOptions
 from solver._tables import load_leads, load_reps
-from solver.app.service import _batch
+from solver.app.service import _routing
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
 from solver.app.service._batch import BatchSettings
@@ -89,10 +89,10 @@ def preview(store: Store, settings: BatchSettings, policy: Policy, now: datetime
         if not pending:
             return _compare(None, None, 0, None)
         # the same read-only routing a batch does, once per policy
-        routed = _batch._route(conn, settings, pending, now)
+        routed = _routing.route(conn, settings, pending, now)
         before = _picks(settings, routed.outcome, routed.leads, routed.reps)
         trial = replace(settings, policy=policy)
-        routed = _batch._route(conn, trial, pending, now)
+        routed = _routing.route(conn, trial, pending, now)
         after = _picks(trial, routed.outcome, routed.leads, routed.reps)
     return _compare(before, after, len(pending), None)
 
@@ -167,8 +167,8 @@ def _route_again(settings: BatchSettings, leads: list[dict[str, Any]], reps: pd.
                  now: datetime, days: int) -> tuple[PolicyOutcome, pd.DataFrame, pd.DataFrame]:
     room = reps["capacity"].to_numpy(dtype=float) * days
     why_not = [None if bool(active) else "inactive" for active in reps["active"]]
-    rep_table = load_reps(_batch._rep_frame(reps, room, why_not))
-    lead_table = load_leads(_batch._lead_frame(leads, settings.policy))
+    rep_table = load_reps(_routing.rep_frame(reps, room, why_not))
+    lead_table = load_leads(_routing.lead_frame(leads, settings.policy))
     score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
     shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s}
     outcome = route_with_policy(

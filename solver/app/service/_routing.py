@@ -89,8 +89,8 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     why_not = cap.available(reps, state.absent_reps(conn, now), now)
 
     remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
-    rep_table, set_aside = valid_reps(_rep_frame(reps, remaining, why_not))
-    lead_table = load_leads(_lead_frame(pending, policy))
+    rep_table, set_aside = valid_reps(rep_frame(reps, remaining, why_not))
+    lead_table = load_leads(lead_frame(pending, policy))
     score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
     if sla is not None and sla.expiry_penalty > 0:
         expiries = state.expiries_since(conn, now - lookback)
@@ -137,7 +137,7 @@ def valid_reps(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
                 0.0, False, 1.0, None]
 
 
-def _rep_frame(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
+def rep_frame(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
                why_not: list[str | None]) -> pd.DataFrame:
     attributes = pd.DataFrame(list(reps["attributes"]), index=reps.index)
     frame = pd.DataFrame({
@@ -152,7 +152,7 @@ def _rep_frame(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
     return pd.concat([frame, extra], axis=1).reset_index(drop=True)
 
 
-def _lead_frame(pending: list[dict[str, Any]], policy: Policy) -> pd.DataFrame:
+def lead_frame(pending: list[dict[str, Any]], policy: Policy) -> pd.DataFrame:
     base = pd.DataFrame({
         "lead_id": [lead["lead_id"] for lead in pending],
         "account_id": [lead["account_id"] or "" for lead in pending],
