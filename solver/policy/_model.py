@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from solver.policy._match import Match
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -190,6 +192,7 @@ class Policy(_Strict):
     ramp: Ramp | None = None
     nurture: Nurture | None = None
     sla: Sla | None = None
+    match: Match = Match()  # lead-to-account matching (route --accounts)
     # Columns present in leads and reps that split a batch into independent problems
     # (e.g. region × team); see solver._partition for when that is allowed.
     partition_by: tuple[str, ...] = ()
