@@ -57,17 +57,17 @@ class MatchedBatch:
             if isinstance(first, str) and first:
                 rows.append(self._duplicate_row(lead_id, first, routed))
                 continue
-            row = routed.loc[lead_id].copy()
+            row = _row(routed, lead_id)
             if lead_id in self.filled:
                 row["reason"] = (f"{row['reason']}; account {match.account_id} matched by "
                                  f"{str(match.method).replace('_', ' ')} "
-                                 f"(confidence {float(match.confidence):.2f})")
+                                 f"(confidence {match.confidence:.2f})")
             rows.append(row)
         table = pd.DataFrame(rows, columns=outcome.assignments.columns).reset_index(drop=True)
         return replace(outcome, assignments=table)
 
     def _duplicate_row(self, lead_id: str, first: str, routed: pd.DataFrame) -> pd.Series:
-        original = routed.loc[first]
+        original = _row(routed, first)
         row = original.copy()
         row["lead_id"] = lead_id
         if self.rule.duplicates == "drop":
@@ -79,6 +79,10 @@ class MatchedBatch:
         else:
             row["reason"] = f"duplicate of {first}, which was not assigned: {original['reason']}"
         return row
+
+
+def _row(routed: pd.DataFrame, lead_id: str) -> pd.Series:
+    return routed.loc[lead_id].copy()  # type: ignore[return-value]  # lead ids are unique
 
 
 def match_for_route(leads: pd.DataFrame, accounts: Path, rule: Match,

@@ -14,5 +14,5 @@ class Match(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_confidence: float = Field(0.8, ge=0.0, le=1.0)
+    min_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     duplicates: Literal["same_rep", "drop"] = "same_rep"
