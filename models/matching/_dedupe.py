@@ -46,18 +46,24 @@ def email_key(email: str) -> str | None:
     return f"{local}@{domain}" if local else None
 
 
-def person_key(leads: pd.DataFrame, row: int) -> str | None:
-    """The person's name from ``name``, or ``first_name`` + ``last_name``, folded."""
-    parts: list[str] = []
+def person_keys(leads: pd.DataFrame) -> list[str | None]:
+    """Each lead's person: ``name``, or ``first_name`` + ``last_name``, folded."""
     if "name" in leads.columns:
-        parts = [_cell(leads["name"].iloc[row])]
-    elif "first_name" in leads.columns or "last_name" in leads.columns:
-        parts = [_cell(leads[c].iloc[row]) for c in ("first_name", "last_name")
-                 if c in leads.columns]
-    folded = unicodedata.normalize("NFKD", " ".join(parts))
+        columns = ["name"]
+    else:
+        columns = [c for c in ("first_name", "last_name") if c in leads.columns]
+    if not columns:
+        return [None] * len(leads)
+    parts = [[_cell(v) for v in leads[c].tolist()] for c in columns]
+    return [person_key(" ".join(names)) for names in zip(*parts, strict=True)]
+
+
+def person_key(name: str) -> str | None:
+    """"José  O'Neil" → "jose o neil"; None for fewer than two words (not a person)."""
+    folded = unicodedata.normalize("NFKD", name)
     letters = "".join(c for c in folded if not unicodedata.combining(c)).lower()
     words = [w for w in _NOT_LETTER.split(letters) if w]
-    return " ".join(words) if len(words) >= 2 else None  # one word is not a person
+    return " ".join(words) if len(words) >= 2 else None
 
 
 def _cell(value: object) -> str:
@@ -75,9 +81,10 @@ def arrival_order(leads: pd.DataFrame) -> list[int]:
 def find_duplicates(leads: pd.DataFrame, account_ids: Sequence[str | None]
                     ) -> list[Duplicate | None]:
     """Per lead (input order): the first lead of the same person, or None."""
-    emails = ([email_key(_cell(e)) for e in leads["email"]] if "email" in leads.columns
+    emails = ([email_key(_cell(e)) for e in leads["email"].tolist()] if "email" in leads.columns
               else [None] * len(leads))
     ids = [str(x) for x in leads["lead_id"]]
+    people = person_keys(leads)
     order = arrival_order(leads)
     rank = {lead: position for position, lead in enumerate(order)}
     first: dict[tuple[str, ...], int] = {}
@@ -88,7 +95,7 @@ def find_duplicates(leads: pd.DataFrame, account_ids: Sequence[str | None]
         mail = emails[lead]
         if mail:
             keys.append((("email", mail), DuplicateRule.SAME_EMAIL))
-        person, account = person_key(leads, lead), account_ids[lead]
+        person, account = people[lead], account_ids[lead]
         if person and account:
             keys.append((("name", person, account), DuplicateRule.SAME_NAME_AT_ACCOUNT))
         hits = [(root[first[k]], rule) for k, rule in keys

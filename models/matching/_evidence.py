@@ -37,6 +37,7 @@ CONFIDENCE: Final = {
     "name_compact": 0.93,
     "name_typo": 0.88,
     "name_acronym": 0.85,
+    "name_short": 0.84,  # the leading words of one company's name, nobody else's
     "ambiguous": 0.6,
     # a name match whose lead mails from a corporate domain no account has: the name
     # may be a namesake; this much less sure

@@ -45,6 +45,7 @@ class AccountIndex:
     by_name: dict[str, list[int]] = field(default_factory=dict)
     by_compact: dict[str, list[int]] = field(default_factory=dict)
     by_acronym: dict[str, list[int]] = field(default_factory=dict)
+    by_first_word: dict[str, list[int]] = field(default_factory=dict)
     blocks: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
@@ -85,6 +86,7 @@ class AccountIndex:
             _add(self.by_compact, key.compact, account)
             if key.acronym:
                 _add(self.by_acronym, key.acronym, account)
+            _add(self.by_first_word, key.tokens[0], account)
             rarest = min(key.tokens, key=lambda t: (frequency[t], t))
             for block in dict.fromkeys([*key.tokens, *deletions(rarest)]):
                 _add(self.blocks, block, account)

@@ -30,6 +30,7 @@ from solver._errors import InputError
 from solver._tables import TableSource
 
 _PREFILTER_RATIO = 70.0  # rapidfuzz ratio below which a blocked candidate is not examined
+_MIN_SHORT_NAME = 4  # "Acme" may stand for "Acme Analytics"; "AB" for nothing
 
 
 class AccountMatcher:
@@ -147,7 +148,11 @@ class AccountMatcher:
                     or _typo_equal(key, other) or key.text == other.acronym
                     or other.text == key.acronym):
                 return NameAgreement.AGREES
-        if brand in key.compact:
+        first = key.tokens[0]
+        if any(k is not None and k.tokens[0] == first and len(first) >= 3
+               for k in (self.index_.keys[a] for a in self.index_.family[root])):
+            return NameAgreement.AGREES  # same leading word: "Acme France" for "Acme Inc"
+        if brand in key.compact or (len(first) >= 3 and brand.startswith(first)):
             return NameAgreement.SILENT
         return NameAgreement.CONFLICTS
 
@@ -184,6 +189,11 @@ class AccountMatcher:
             return index.by_acronym[key.text], "name_acronym", "is the initials of"
         if key.acronym and key.acronym in index.by_name:
             return index.by_name[key.acronym], "name_acronym", "abbreviates to"
+        if len(key.tokens[0]) >= _MIN_SHORT_NAME:
+            longer = [a for a in index.by_first_word.get(key.tokens[0], ())
+                      if _starts_with(index.keys[a], key)]
+            if longer:
+                return longer, "name_short", "is the short name of"
         typos = self._typo_candidates(key)
         if typos:
             return typos, "name_typo", "matches, but for a small typo,"
@@ -267,6 +277,14 @@ def _typo_equal(a: NameKey, b: NameKey) -> bool:
     if len(differing) != 1:
         return False
     x, y = differing[0]
+    if x[0] != y[0]:  # a different first letter is another name far more often than a typo
+        return False
     shortest = min(len(x), len(y))
-    allowed = 2 if shortest >= 9 else 1 if shortest >= 4 else 0
+    allowed = 2 if shortest >= 10 else 1 if shortest >= 4 else 0
     return 0 < DamerauLevenshtein.distance(x, y) <= allowed
+
+
+def _starts_with(name: NameKey | None, short: NameKey) -> bool:
+    """``short`` is the leading words of ``name`` ("acme" of "acme analytics")."""
+    return (name is not None and len(name.tokens) > len(short.tokens)
+            and name.tokens[:len(short.tokens)] == short.tokens)

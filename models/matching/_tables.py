@@ -25,7 +25,7 @@ def _text(frame: pd.DataFrame, column: str) -> list[str]:
     if column not in frame.columns:
         return [""] * len(frame)
     return ["" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
-            else str(v).strip() for v in frame[column]]
+            else str(v).strip() for v in frame[column].tolist()]
 
 
 def _check_emails(values: list[str], label: str) -> None:
