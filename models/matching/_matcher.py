@@ -54,7 +54,10 @@ class AccountMatcher:
 
     def match(self, leads: TableSource) -> pd.DataFrame:
         """One row per lead: ``lead_id, account_id, confidence, method, reason``."""
-        table = load_match_leads(leads)
+        return self.match_validated(load_match_leads(leads))
+
+    def match_validated(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``match`` on a table ``load_match_leads`` already validated."""
         rows = [self.match_one(lead_id, email=e, company=c, website=w, country=k)
                 for lead_id, e, c, w, k in zip(table["lead_id"], table["email"],
                                                table["company"], table["website"],
@@ -122,7 +125,7 @@ class AccountMatcher:
                             f"{what} {domain.registered}: brand '{domain.brand}' is used by "
                             f"{len(roots)} unrelated accounts ({names})")
         root = roots[0]
-        seen = index.domains[same_brand[0]]
+        seen = index.domains[min(same_brand, key=lambda a: index.ids[a])]
         why = (f"{what} {domain.registered}: same brand as {index.names[root]} "
                f"({seen}), no account on {domain.registered}, so the parent account")
         agreement = self._agreement(key, root, domain.brand)
@@ -206,7 +209,7 @@ class AccountMatcher:
         if not blocked:
             return []
         texts = [index.keys[a].text for a in blocked]  # type: ignore[union-attr]
-        close = process.extract(key.text, texts, scorer=fuzz.ratio, limit=20,
+        close = process.extract(key.text, texts, scorer=fuzz.ratio, limit=None,
                                 score_cutoff=_PREFILTER_RATIO)
         return sorted(blocked[i] for _, _, i in close
                       if _typo_equal(key, index.keys[blocked[i]]))  # type: ignore[arg-type]

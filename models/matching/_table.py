@@ -22,7 +22,7 @@ def match_leads(leads: TableSource, accounts: TableSource, *,
     ``given``); only leads without one are matched."""
     table = load_match_leads(leads)
     matcher = AccountMatcher(min_confidence=min_confidence).fit(accounts)
-    out = matcher.match(table)
+    out = matcher.match_validated(table)
     given = table["account_id"].notna().to_numpy()
     if given.any():
         out.loc[given, "account_id"] = table.loc[given, "account_id"]
