@@ -156,3 +156,30 @@ def test_missing_extra_names_it(files: dict[str, Path], monkeypatch: pytest.Monk
     assert err.strip().count("\n") == 0
     assert "pip install 'leadroute[match]'" in err
     assert not files["out"].exists()
+
+
+def test_a_batch_without_leads_gives_a_header_only_table(
+        files: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    files["leads"].write_text("lead_id,email,company\n")
+    code, err = run_main(_match(files), monkeypatch, capsys)
+    assert code == 0, err
+    out = pd.read_csv(files["out"])
+    assert out.columns.tolist() == MATCH_COLUMNS and out.empty
+
+
+def test_a_bad_match_policy_is_one_line(files: dict[str, Path], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[match]\nduplicates = "merge"\n')
+    code, err = run_main(_route(files, "--policy", str(policy)), monkeypatch, capsys)
+    assert code == 2 and "match.duplicates" in err and len(err.strip().splitlines()) == 1
+    assert not files["out"].exists()
+
+
+def test_partitioned_routing_refuses_accounts(files: dict[str, Path],
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run_main(_route(files, "--partition-by", "country"), monkeypatch, capsys)
+    assert code == 2 and "--accounts" in err

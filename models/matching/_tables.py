@@ -6,6 +6,7 @@ Every problem names the source, the 1-based data row and the column (``InputErro
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -46,8 +47,25 @@ def _check_hosts(values: list[str], label: str, column: str) -> None:
                              column=column)
 
 
+def _header_only(source: TableSource) -> bool:
+    """A batch with a header and no leads: valid (a scheduled run with nothing new)."""
+    if isinstance(source, pd.DataFrame):
+        return source.empty and "lead_id" in source.columns
+    path = Path(source)
+    if not path.is_file():
+        return False
+    try:
+        head = pd.read_csv(path, dtype=str, nrows=1)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        return False  # the contract loader says what is wrong
+    return head.empty and "lead_id" in [str(c).strip() for c in head.columns]
+
+
 def load_match_leads(source: TableSource) -> pd.DataFrame:
     """The contract's leads table (``load_leads``) with the match columns as text."""
+    if _header_only(source):
+        return pd.DataFrame({c: pd.Series(dtype=object)
+                             for c in ("lead_id", "account_id", *LEAD_MATCH_COLUMNS)})
     leads = load_leads(source)
     label = "leads table" if isinstance(source, pd.DataFrame) else str(source)
     for column in LEAD_MATCH_COLUMNS:
