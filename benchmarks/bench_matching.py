@@ -25,20 +25,27 @@ from models.matching import AccountMatcher, match_leads, name_key, parse_host
 
 def quality(leads: pd.DataFrame, accounts: pd.DataFrame, truth: pd.DataFrame) -> None:
     started = time.perf_counter()
-    found = match_leads(leads, accounts).set_index("lead_id").loc[truth["lead_id"]]
-    elapsed = time.perf_counter() - started
+    table = match_leads(leads, accounts)
+    print(f"{len(leads)} leads × {len(accounts)} accounts matched in "
+          f"{time.perf_counter() - started:.1f} s\n")
+    report(table, truth)
+
+
+def report(table: pd.DataFrame, truth: pd.DataFrame, *, per_kind: bool = True) -> None:
+    found = table.set_index("lead_id").loc[truth["lead_id"]]
     got = found["account_id"].fillna("").to_numpy()
     want = truth["account_id"].to_numpy()
     kind = truth["kind"].to_numpy()
     is_dup = truth["duplicate_of"].to_numpy() != ""
-    print(f"{len(leads)} leads × {len(accounts)} accounts matched in {elapsed:.1f} s\n")
     print(f"{'kind':<22}{'leads':>7}{'precision':>11}{'recall':>8}{'false matches':>15}")
-    for name in sorted(set(kind), key=lambda k: (k not in MATCHABLE, k)):
+    for name in sorted(set(kind), key=lambda k: (k not in MATCHABLE, k)) if per_kind else ():
         rows = (kind == name) & ~is_dup
         _line(name, got[rows], want[rows])
-    _line("duplicates (all kinds)", got[is_dup], want[is_dup])
+    if per_kind:
+        _line("duplicates (all kinds)", got[is_dup], want[is_dup])
+        print("-" * 63)
     matchable = want != ""
-    print("-" * 63)
+    _line("must stay unmatched", got[~matchable], want[~matchable])
     _line("matchable, overall", got[matchable], want[matchable])
     _line("all leads, overall", got, want)
     predicted = found["duplicate_of"].fillna("").to_numpy()
@@ -61,7 +68,7 @@ def _line(name: str, got: np.ndarray, want: np.ndarray) -> None:
 
 def speed(n_leads: int, n_accounts: int, seed: int) -> None:
     t0 = time.perf_counter()
-    accounts, leads, _ = generate(n_accounts, n_leads, seed=seed + 1)
+    accounts, leads, truth = generate(n_accounts, n_leads, seed=seed + 1)
     print(f"\ngenerated {n_leads} leads × {n_accounts} accounts in "
           f"{time.perf_counter() - t0:.1f} s")
     name_key.cache_clear()  # cold: nothing normalised by an earlier run in this process
@@ -81,6 +88,7 @@ def speed(n_leads: int, n_accounts: int, seed: int) -> None:
           f"match_leads (fit + match + dedupe, cold) {total_s:.1f} s = {total_s / 60:.2f} min;"
           f" matched {int(table['account_id'].notna().sum())}, duplicates "
           f"{int(table['duplicate_of'].notna().sum())}")
+    report(table, truth, per_kind=False)
     sample = [c for c in leads["company"] if c][:200]
     names = [k.text for k in (name_key(n) for n in accounts["name"]) if k]
     t0 = time.perf_counter()

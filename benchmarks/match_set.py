@@ -57,6 +57,7 @@ class _World:
     people: set[str] = field(default_factory=set)
     tlds: dict[str, set[str]] = field(default_factory=dict)  # domain label → its suffixes
     subsidiaries: list[dict[str, str]] = field(default_factory=list)
+    by_id: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def brand(self) -> str:
         while True:
@@ -254,7 +255,7 @@ def _duplicate(world: _World, original: _Lead) -> _Lead:
     if not original.truth:
         return _Lead(original.kind, original.truth, original.email.upper(), original.company,
                      original.website, original.country, original.name)
-    account = next(a for a in world.accounts if a["account_id"] == original.truth)
+    account = world.by_id[original.truth]
     first, *rest = original.name.split(" ")
     email = _free_mail(world, f"{first.lower()}{len(rest)}{world.rng.integers(99)}")
     return _Lead(original.kind, original.truth, email, name_variant(world, account["name"]),
@@ -266,7 +267,7 @@ def generate(n_accounts: int, n_leads: int, *, seed: int = 0, duplicate_share: f
     """``(accounts, leads, truth)``; leads arrive shuffled, ``created_at`` gives the order."""
     world = _World(np.random.default_rng(seed))
     _accounts(world, n_accounts)
-    by_id = {a["account_id"]: a for a in world.accounts}
+    by_id = world.by_id = {a["account_id"]: a for a in world.accounts}
     n_originals = int(round(n_leads * (1 - duplicate_share)))
     kinds = world.rng.choice(KINDS, size=n_originals, p=np.array(SHARE) / sum(SHARE))
     leads = [_lead(world, str(kind), by_id) for kind in kinds]
