@@ -183,3 +183,22 @@ def test_partitioned_routing_refuses_accounts(files: dict[str, Path],
                                               capsys: pytest.CaptureFixture[str]) -> None:
     code, err = run_main(_route(files, "--partition-by", "country"), monkeypatch, capsys)
     assert code == 2 and "--accounts" in err
+
+
+def test_a_duplicate_routed_with_its_first_lead_counts_against_capacity(
+        files: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """R1 has room for one lead: the person (two leads, efforts 1 + 1) does not fit, so
+    both are unassigned rather than R1 going over capacity."""
+    files["leads"].write_text("lead_id,email,effort\nL1,jo@acme.com,1\nL2,JO@acme.com,1\n")
+    files["reps"].write_text("rep_id,capacity\nR1,1\n")
+    files["scores"].write_text("lead_id,rep_id,score\nL1,R1,0.9\nL2,R1,0.9\n")
+    code, err = run_main(_route(files), monkeypatch, capsys)
+    assert code == 0, err
+    out = pd.read_csv(files["out"], keep_default_na=False).set_index("lead_id")
+    assert out["status"].tolist() == ["unassigned", "unassigned"]
+    assert out.loc["L2", "reason"].startswith("duplicate of L1, which was not assigned")
+    files["reps"].write_text("rep_id,capacity\nR1,2\n")
+    code, err = run_main(_route(files), monkeypatch, capsys)
+    out = pd.read_csv(files["out"], keep_default_na=False).set_index("lead_id")
+    assert out["rep_id"].tolist() == ["R1", "R1"]
