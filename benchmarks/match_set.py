@@ -256,8 +256,8 @@ def _duplicate(world: _World, original: _Lead) -> _Lead:
         return _Lead(original.kind, original.truth, original.email.upper(), original.company,
                      original.website, original.country, original.name)
     account = world.by_id[original.truth]
-    first, *rest = original.name.split(" ")
-    email = _free_mail(world, f"{first.lower()}{len(rest)}{world.rng.integers(99)}")
+    handle = "".join(c for c in original.name.lower() if c.isalpha())  # names are unique
+    email = _free_mail(world, f"{handle}{world.rng.integers(10, 99)}")
     return _Lead(original.kind, original.truth, email, name_variant(world, account["name"]),
                  country=original.country, name=original.name.upper())
 
