@@ -16,6 +16,7 @@ from solver.app.commands import data as _data
 from solver.app.commands import demo as _demo
 from solver.app.commands import experiment as _experiment
 from solver.app.commands import fit as _fit
+from solver.app.commands import match as _match
 from solver.app.commands import route as _route
 from solver.app.commands import sweep as _sweep
 
@@ -35,6 +36,7 @@ def _root() -> None:
 
 for _module in (_demo, _route, _fit, _data, _backtest, _sweep, _experiment):
     _module.register(app)
+_match.register(app)  # lead-to-account matching; its libraries load only when it runs
 
 try:  # the service commands need the `service` extra (SQLAlchemy, FastAPI)
     from solver.app.commands import service as _service

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from solver.policy._match import Match
 from solver.strategies import STRATEGIES
 
 
@@ -229,6 +230,7 @@ class Policy(_Strict):
     sla: Sla | None = None
     explore: Explore | None = None
     experiment: Experiment | None = None
+    match: Match = Match()  # lead-to-account matching (route --accounts)
     # Columns present in leads and reps that split a batch into independent problems
     # (e.g. region × team); see solver._partition for when that is allowed.
     partition_by: tuple[str, ...] = ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import typer
@@ -26,6 +27,9 @@ from solver.policy import (
 )
 from solver.policy._instant import StreamSettings, route_stream
 from solver.strategies import STRATEGIES, RotationState, StrategyState, strategy_from_name
+
+if TYPE_CHECKING:
+    from solver.app.matching import MatchedBatch
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +75,12 @@ def register(app: typer.Typer) -> None:
                  "re-estimated every --reprice-every leads from recent arrivals."),
         reprice_every: int = typer.Option(50, "--reprice-every", min=1,
                                           help="With --instant: leads between repricings."),
+        accounts: Path | None = typer.Option(
+            None, "--accounts", help="Accounts CSV: fill a lead's missing account_id by "
+            "lead-to-account matching first (pip install 'leadroute[match]')."),
+        min_match_confidence: float | None = typer.Option(
+            None, "--min-match-confidence", min=0.0, max=1.0,
+            help="Use a matched account only at or above this (default: policy [match])."),
         spark: str | None = typer.Option(
             None, "--spark",
             help="Run the partitions on Spark: local[N] or a master URL (needs --partition-by "
@@ -92,7 +102,8 @@ def register(app: typer.Typer) -> None:
                          options=options, strategy=strategy, policy=policy, owners=owners,
                          as_of=as_of, partition_by=partition_by, spark=spark, quiet=quiet,
                          unsupported={"--rotation-state": rotation_state,
-                                      "--overrides": overrides, "--summary": summary})
+                                      "--overrides": overrides, "--summary": summary,
+                                      "--accounts": accounts})
             return
         if instant and (summary is not None or rotation_state is not None
                         or strategy != "optimal"):
@@ -101,7 +112,8 @@ def register(app: typer.Typer) -> None:
         state = read_rotation_state(rotation_state)
         setup = PolicySetup(policy=policy, owners=owners, overrides=overrides, as_of=as_of,
                             instant=StreamSettings(reprice_every=reprice_every)
-                            if instant else None)
+                            if instant else None,
+                            accounts=accounts, min_match_confidence=min_match_confidence)
         outcome, rep_table, state = _route(leads, reps, scores, model, options, strategy,
                                            state, setup)
         write_outputs(_outputs(outcome, out, rep_table, summary, state, rotation_state))
@@ -138,10 +150,14 @@ def _route(
     shared = {"seed": options.seed, "time_limit_s": options.time_limit_s}
     strategy_from_name(strategy, shared=shared)  # an unknown name fails before any work
     lead_table, rep_table = load_leads(leads), load_reps(reps)
+    every_lead = lead_table["lead_id"]
+    setup = setup or PolicySetup()
+    matched = setup.matched(lead_table)  # --accounts: account ids filled, duplicates folded
+    if matched is not None:
+        lead_table = matched.leads
     if scores is not None:
-        score_table = load_scores(
-            scores, lead_ids=lead_table["lead_id"], rep_ids=rep_table["rep_id"]
-        )
+        score_table = load_scores(scores, lead_ids=every_lead, rep_ids=rep_table["rep_id"])
+        score_table = score_table[score_table["lead_id"].isin(lead_table["lead_id"])]
         problem = problem_from_scores(lead_table, rep_table, score_table)
     else:
         assert model is not None
@@ -150,15 +166,16 @@ def _route(
         matrix = score_with_model(model, lead_table, rep_table)
         problem = problem_from_matrix(lead_table, rep_table, matrix)
     chosen = strategy_from_name(strategy, reps=rep_table, shared=shared)
-    setup = setup or PolicySetup()
     ruled = setup.policy_object()
     inputs = setup.inputs(lead_table, rep_table)
     if setup.instant is not None:
         routed = route_stream(problem, lead_table, rep_table, ruled, inputs=inputs,
                               options=options, settings=setup.instant)
-        return routed, routed.rep_summary, state
-    routed = route_with_policy(problem, lead_table, rep_table, ruled, inputs=inputs,
-                               strategy=chosen, state=state, options=options)
+    else:
+        routed = route_with_policy(problem, lead_table, rep_table, ruled, inputs=inputs,
+                                   strategy=chosen, state=state, options=options)
+    if matched is not None:
+        routed = matched.finish(routed)
     return routed, routed.rep_summary, routed.state
 
 
@@ -171,9 +188,19 @@ class PolicySetup:
     overrides: Path | None = None
     as_of: str | None = None
     instant: StreamSettings | None = None  # replay in arrival order by bid prices
+    accounts: Path | None = None
+    min_match_confidence: float | None = None
 
     def policy_object(self) -> Policy:
         return load_policy(self.policy) if self.policy is not None else Policy()
+
+    def matched(self, leads: pd.DataFrame) -> MatchedBatch | None:
+        if self.accounts is None:
+            return None
+        from solver.app.matching import match_for_route  # the `match` extra, checked
+
+        return match_for_route(leads, self.accounts, self.policy_object().match,
+                               self.min_match_confidence)
 
     def inputs(self, leads: pd.DataFrame, reps: pd.DataFrame) -> PolicyInputs:
         owners = load_owners(self.owners, rep_ids=reps["rep_id"]) if self.owners else {}
