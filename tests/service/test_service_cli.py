@@ -90,7 +90,7 @@ def test_bad_rep_row_is_located_and_nothing_is_written(
     assert f"{bad}, row 2, column 'timezone': unknown time zone 'Mars/Olympus'" in err
     assert _run(["status", "--db", files["db"]], monkeypatch, capsys)[1] == "no leads yet"
     code, out, _ = _run(["run-batch", "--db", files["db"]], monkeypatch, capsys)
-    assert "0 pending leads" in out
+    assert "nothing routed (no pending leads)" in out
 
 
 def test_the_worker_survives_a_failing_batch(tmp_path: Path) -> None:

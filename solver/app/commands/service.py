@@ -65,6 +65,10 @@ class _RoutingFlags:
 def _print_report(console: Console, report: BatchReport) -> None:
     if report.replayed:
         console.print(f"batch {report.batch_id} already committed; nothing routed again")
+    if report.routed == 0 and report.expired == 0:
+        console.print(f"batch {report.batch_id}: nothing routed (no pending leads); "
+                      f"policy {report.policy_version}")
+        return
     console.print(
         f"batch {report.batch_id}: {report.routed} pending leads → {report.assigned} "
         f"assigned, {report.nurture} nurture, {report.still_pending} still waiting; "
