@@ -22,11 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def _pip(python: Path, *args: str) -> None:
-    run = subprocess.run([str(python), "-m", "pip", "install", "-q",
+def _pip(python: Path, *args: str) -> str:
+    run = subprocess.run([str(python), "-m", "pip", "install",
                           "--disable-pip-version-check", *args],
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout + run.stderr
 
 
 def _source_copy(into: Path) -> Path:
@@ -54,10 +55,17 @@ def core_venv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     if not (venv / ".ready").exists():
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        _pip(python, *build, str(src))  # the core dependencies, from pip's configured index
+        _pip(python, "-q", *build, str(src))  # the core deps, from pip's configured index
         (venv / ".ready").touch()
-    _pip(python, "--no-deps", "--no-build-isolation", "--force-reinstall", str(src))
+    log = _pip(python, "-v", "--no-deps", "--no-build-isolation", "--force-reinstall", str(src))
+    (venv / "build.log").write_text(log)
     return venv
+
+
+def test_packaging_builds_without_warnings(core_venv: Path) -> None:
+    log = (core_venv / "build.log").read_text()
+    assert "SetuptoolsDeprecationWarning" not in log
+    assert "SetuptoolsWarning" not in log
 
 
 def _leadroute(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

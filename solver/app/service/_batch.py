@@ -30,6 +30,7 @@ from solver._tables import load_leads, load_reps
 from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
 from solver.app.service._notify import queue_notifications
+from solver.app.service._observe import observe_batch
 from solver.app.service._store import Store, as_utc, utcnow
 from solver.policy import (
     ListRule,
@@ -119,6 +120,7 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
         conn.execute(state.t.batches.insert().values(
             batch_id=batch_id, started_at=started, finished_at=report.finished_at,
             report=report.model_dump(mode="json")))
+    observe_batch(report)  # after the commit: only batches that happened are counted
     return report
 
 
