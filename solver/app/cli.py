@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "worker": "solver.app.commands.service",
     "serve": "solver.app.commands.service",
     "status": "solver.app.commands.service",
+    "db": "solver.app.commands.db",
 }
 
 # the top-level package a missing import names → the extra that installs it
