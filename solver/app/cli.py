@@ -34,12 +34,14 @@ COMMANDS: dict[str, str] = {
     "serve": "solver.app.commands.service",
     "status": "solver.app.commands.service",
     "db": "solver.app.commands.db",
+    "absences": "solver.app.commands.absences",
 }
 
 # the top-level package a missing import names → the extra that installs it
 EXTRA_OF_PACKAGE: dict[str, str] = {
     "sqlalchemy": "service", "fastapi": "service", "uvicorn": "service", "httpx": "service",
     "psycopg": "service", "alembic": "service", "prometheus_client": "service",
+    "pythonjsonlogger": "service", "holidays": "service", "icalendar": "service",
     "starlette": "service", "pyspark": "spark", "matplotlib": "plots",
 }
 

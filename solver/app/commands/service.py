@@ -58,8 +58,13 @@ class _RoutingFlags:
             from solver.app.scoring import model_scorer
 
             scorer = model_scorer(self.model)
+        policy = load_policy(self.policy) if self.policy else Policy()
+        if policy.sla is not None and policy.sla.holidays:
+            from solver.app.service._calendar import holiday_calendar
+
+            holiday_calendar(policy.sla.holidays)  # an unknown calendar: one line, exit 2
         return BatchSettings(
-            policy=load_policy(self.policy) if self.policy else Policy(),
+            policy=policy,
             strategy=self.strategy, scorer=scorer, time_limit_s=self.time_limit,
             webhook_url=self.webhook,
         )

@@ -29,6 +29,7 @@ from solver._solve import SolveOptions
 from solver._tables import load_leads, load_reps
 from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
+from solver.app.service._calendar import sla_deadlines
 from solver.app.service._notify import queue_notifications
 from solver.app.service._observe import observe_batch
 from solver.app.service._store import Store, as_utc, utcnow
@@ -316,7 +317,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: _Routed,
     policy = settings.policy
     version = policy_version(policy)
     sla = policy.sla
-    due = now + timedelta(minutes=sla.work_within_minutes) if sla is not None else None
+    due = sla_deadlines(sla, state.reps_frame(conn), now)  # per rep: its working hours
     by_id = {lead["lead_id"]: lead for lead in pending}
     rep_pos = {rep: j for j, rep in enumerate(routed.reps["rep_id"].astype(str))}
     effort = dict(zip(routed.leads["lead_id"], routed.leads["effort"], strict=True))
@@ -339,7 +340,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: _Routed,
             note = routed.cap_notes[rep_pos[rep_id]]
             reason = f"{reason}; {note}" if note else reason
             changes.append({"lead_id": lead_id, "status": "assigned", "rep_id": rep_id,
-                            "assigned_at": now, "due_at": due,
+                            "assigned_at": now, "due_at": due(rep_id),
                             "attempts": lead["attempts"] + 1, "reason": reason})
             if lead["account_id"]:
                 new_owners.setdefault(lead["account_id"], rep_id)
