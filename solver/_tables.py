@@ -46,8 +46,10 @@ def _label(source: TableSource, name: str) -> str:
     return f"{name} table" if isinstance(source, pd.DataFrame) else str(source)
 
 
-def read_raw(source: TableSource, name: str) -> tuple[pd.DataFrame, str]:
-    """Read a CSV (all cells as text) or copy a DataFrame; reject empty input."""
+def read_raw(source: TableSource, name: str, *, allow_empty: bool = False
+             ) -> tuple[pd.DataFrame, str]:
+    """Read a CSV (all cells as text) or copy a DataFrame; reject input without a header,
+    and without data rows unless ``allow_empty`` (a batch with no leads is valid)."""
     label = _label(source, name)
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
@@ -69,7 +71,7 @@ def read_raw(source: TableSource, name: str) -> tuple[pd.DataFrame, str]:
     dupes = frame.columns[frame.columns.duplicated()].tolist()
     if dupes:
         raise InputError("column appears twice in the header", source=label, column=dupes[0])
-    if frame.empty:
+    if frame.empty and not (allow_empty and len(frame.columns)):
         raise InputError("no data rows", source=label)
     return frame.reset_index(drop=True), label
 
@@ -263,7 +265,7 @@ SCORE_COLUMNS: Final = frozenset({"lead_id", "rep_id", "score", "effort"})
 
 def load_leads(source: TableSource) -> pd.DataFrame:
     """Validated leads: ``lead_id, account_id, value, effort, created_at`` + attributes."""
-    raw, label = read_raw(source, "leads")
+    raw, label = read_raw(source, "leads", allow_empty=True)
     _require_columns(raw, label, ("lead_id",))
     out = pd.DataFrame(index=raw.index)
     out["lead_id"] = _unique_ids(raw, label, "lead_id")
@@ -308,7 +310,8 @@ def load_scores(
     source: TableSource, *, lead_ids: pd.Series, rep_ids: pd.Series
 ) -> pd.DataFrame:
     """Validated pair scores ``lead_id, rep_id, score, effort`` (effort NaN = lead's)."""
-    raw, label = read_raw(source, "scores")
+    # no leads, no pairs: a header-only scores file goes with an empty batch
+    raw, label = read_raw(source, "scores", allow_empty=len(lead_ids) == 0)
     _require_columns(raw, label, ("lead_id", "rep_id", "score"))
     out = pd.DataFrame(index=raw.index)
     out["lead_id"] = _ids(raw, label, "lead_id")

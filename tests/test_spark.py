@@ -169,3 +169,23 @@ def test_backtest_sweep_on_spark_equals_the_serial_backtest(spark: SparkSession)
     assert got.n_replay_tasks == 3
     pd.testing.assert_frame_equal(got.estimates, expected.estimates)
     pd.testing.assert_frame_equal(got.lift, expected.lift)
+
+
+def test_command_on_spark_with_no_leads_writes_the_header(
+        spark: SparkSession, batch: PartitionedBatch, tmp_path: Path) -> None:
+    """An empty batch (header-only CSVs) is a normal run: exit 0, header, no rows."""
+    out = tmp_path / "assignments.csv"
+    paths = {name: tmp_path / f"{name}.csv" for name in ("leads", "reps", "scores")}
+    batch.leads.iloc[:0].to_csv(paths["leads"], index=False)
+    batch.reps.to_csv(paths["reps"], index=False)
+    batch.scores.iloc[:0].to_csv(paths["scores"], index=False)
+    result = CliRunner().invoke(cli.app, [
+        "route", "--leads", str(paths["leads"]), "--reps", str(paths["reps"]),
+        "--scores", str(paths["scores"]), "--out", str(out), "--partition-by", "region,team",
+        "--spark", "local[2]"])
+    assert result.exit_code == 0, result.output
+    assert "nothing routed: the batch has no leads" in " ".join(result.output.split())
+    written = pd.read_csv(next(out.glob("part-*.csv")))
+    assert written.empty
+    assert list(written.columns) == ["region", "team", "lead_id", "rep_id", "score", "status",
+                                     "reason"]

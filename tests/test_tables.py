@@ -132,11 +132,13 @@ def test_bad_scores_name_file_row_and_column(
     _check(exc, str(path), row, column)
 
 
-@pytest.mark.parametrize("loader", [load_leads, load_reps], ids=["leads", "reps"])
 @pytest.mark.parametrize(
-    ("text", "fragment"),
-    [("", "file is empty"), ("\n", "file is empty"), ("lead_id,rep_id,capacity\n", "no data rows")],
-    ids=["zero bytes", "blank line", "header only"],
+    ("loader", "text", "fragment"),
+    [(load_leads, "", "file is empty"), (load_leads, "\n", "file is empty"),
+     (load_reps, "", "file is empty"), (load_reps, "\n", "file is empty"),
+     (load_reps, "lead_id,rep_id,capacity\n", "no data rows")],
+    ids=["leads zero bytes", "leads blank line", "reps zero bytes", "reps blank line",
+         "reps header only"],
 )
 def test_empty_and_header_only_files(tmp_path: Path, loader: object, text: str,
                                      fragment: str) -> None:
@@ -144,6 +146,16 @@ def test_empty_and_header_only_files(tmp_path: Path, loader: object, text: str,
     with pytest.raises(InputError, match=_location(str(path), None, None) + fragment) as exc:
         loader(path)  # type: ignore[operator]
     _check(exc, str(path), None, None)
+
+
+def test_header_only_leads_are_an_empty_batch(tmp_path: Path) -> None:
+    """The contract: a batch with no leads is valid (a scheduled run with nothing new)."""
+    leads = load_leads(_write(tmp_path, "leads.csv", "lead_id,value\n"))
+    assert leads.empty and {"lead_id", "value", "effort"} <= set(leads.columns)
+    reps = load_reps(_write(tmp_path, "reps.csv", REPS_OK))
+    scores = load_scores(_write(tmp_path, "scores.csv", f"{SCORES_HEAD}\n"),
+                         lead_ids=leads["lead_id"], rep_ids=reps["rep_id"])
+    assert scores.empty
 
 
 def test_empty_scores_file(tmp_path: Path) -> None:

@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
+def nothing_routed(out: Path) -> str:
+    """The summary line of a batch without leads (a normal scheduled run)."""
+    return f"nothing routed: the batch has no leads; header-only assignments written to {out}"
+
+
 class PartitionsFailed(LeadrouteError):
     """Some partitions failed; nothing was written."""
 
@@ -76,10 +81,11 @@ def _format(path: Path) -> str:
     return "csv"
 
 
-def read_table(path: Path, name: str) -> pd.DataFrame:
-    """CSV (all cells as text, as the serial loaders read it) or Parquet."""
+def read_table(path: Path, name: str, *, allow_empty: bool = False) -> pd.DataFrame:
+    """CSV (all cells as text, as the serial loaders read it) or Parquet; a header-only
+    CSV is an error unless ``allow_empty`` (a batch with no leads is valid)."""
     if _format(path) == "csv":
-        return read_raw(path, name)[0]
+        return read_raw(path, name, allow_empty=allow_empty)[0]
     if not path.exists():
         raise InputError("file not found", source=str(path))
     try:
@@ -124,8 +130,9 @@ def run_partitioned(run: PartitionedRun) -> PartitionedSummary:
 
 
 def _serial(run: PartitionedRun, job: PartitionJob) -> PartitionedSummary:
-    leads = read_table(run.leads, "leads")
-    scores = read_table(run.scores, "scores") if run.scores is not None else None
+    leads = read_table(run.leads, "leads", allow_empty=True)
+    scores = (read_table(run.scores, "scores", allow_empty=leads.empty)
+              if run.scores is not None else None)
     out = route_partitions(leads, job, scores)
     _raise_failures(failed_partitions(out))
     _write_pandas(out, run.out)
@@ -272,7 +279,9 @@ def run_from_cli(
                          inputs=PolicyInputs(owners=owner_map, as_of=stamp), options=options,
                          strategy=strategy)
     summary = run_partitioned(run)
-    if not quiet:
+    if not quiet and not summary.counts:
+        Console().print(nothing_routed(summary.out))
+    elif not quiet:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.counts.items()))
         where = f"on Spark ({spark})" if spark else "serially"
         Console().print(f"routed {sum(summary.counts.values())} leads in "

@@ -1,8 +1,12 @@
-"""The backtest's self-contained HTML report (plots embedded as base64 PNG)."""
+"""The backtest's self-contained HTML report (plots embedded as base64 PNG).
+
+The plots need matplotlib (the ``plots`` extra). On a core install the report is written
+without them and says so: its conclusions and tables do not depend on the plots."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -56,10 +60,30 @@ def _estimates_table(estimates: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return table, warning
 
 
+PLOTS_MISSING = ("charts omitted: matplotlib is not installed "
+                 "(pip install 'leadroute[plots]'); the tables below hold the same numbers")
+
+
+def plots_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _chart(alt: str, draw: Callable[[], object]) -> str:
+    """An embedded PNG, or one line saying why there is none (no matplotlib)."""
+    if not plots_available():
+        return f"<p><em>{html.escape(PLOTS_MISSING)}</em></p>"
+    return f'<img alt="{alt}" src="data:image/png;base64,{draw()}">'
+
+
 def render_report(result: BacktestResult, title: str = "leadroute backtest") -> str:
-    estimates_png = figure_to_base64_png(estimates_figure(result.estimates))
+    estimates_chart = _chart(
+        "estimates", lambda: figure_to_base64_png(estimates_figure(result.estimates)))
     estimates_table, estimates_warning = _estimates_table(result.estimates)
-    loads_png = figure_to_base64_png(loads_figure(result.loads))
+    loads_chart = _chart("loads", lambda: figure_to_base64_png(loads_figure(result.loads)))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) or "<li>none</li>"
     verdicts = "".join(f"<li>{html.escape(line)}</li>" for line in conclusions(result.lift))
     return f"""<!doctype html>
@@ -73,12 +97,12 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}<
 logged routing on the same resamples. Strategies were replayed batch by batch with
 out-of-fold affinity scores, so the model never grades its own training rows.</p>
 <h2>Caveats</h2><ul>{notes}</ul>
-<h2>Estimates</h2><img alt="estimates" src="data:image/png;base64,{estimates_png}">
+<h2>Estimates</h2>{estimates_chart}
 {estimates_warning}
 {estimates_table.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
 <h2>Lift over the logged routing</h2>
 {result.lift.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
-<h2>Load per rep</h2><img alt="loads" src="data:image/png;base64,{loads_png}">
+<h2>Load per rep</h2>{loads_chart}
 {result.fairness.to_html(index=False, float_format=lambda v: f"{v:.4f}")}
 </body></html>
 """

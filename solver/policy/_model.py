@@ -169,6 +169,11 @@ class Sla(_Strict):
     is routed again to a rep who has not had it. Used by the micro-batch service only."""
 
     work_within_minutes: float = Field(gt=0.0)
+    # "wall": minutes as the clock runs; "working_hours": only minutes inside the rep's
+    # shift, Monday to Friday, outside the holidays of the rep's calendar
+    clock: Literal["wall", "working_hours"] = "wall"
+    # default holiday calendar ("US", "DE-BY"); a rep's ``holidays`` attribute overrides it
+    holidays: str | None = Field(None, min_length=2, max_length=20)
     max_attempts: int = Field(3, ge=1)
     expiry_penalty: float = Field(0.0, ge=0.0, lt=1.0)  # score × (1 − p)^(recent expiries)
     tiers: tuple[Tier, ...] = ()

@@ -14,7 +14,7 @@ from rich.table import Table
 from solver._errors import InputError
 from solver.app._io import write_csv_atomic
 from solver.app.backtest import BacktestConfig, BacktestResult, check_batch, run_backtest
-from solver.app.report import conclusions, render_report
+from solver.app.report import PLOTS_MISSING, conclusions, plots_available, render_report
 from solver.policy import load_policy
 
 
@@ -94,4 +94,6 @@ def show(console: Console, result: BacktestResult, out: Path) -> None:
         console.print(line)
     for note in result.notes:
         console.print(f"note: {note}")
+    if not plots_available():
+        console.print(f"note: report.html {PLOTS_MISSING}", markup=False)
     console.print(f"written to {out}/ (estimates.csv, lift.csv, fairness.csv, report.html)")

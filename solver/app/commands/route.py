@@ -222,6 +222,11 @@ class PolicySetup:
 
 
 def print_summary(console: Console, outcome: PolicyOutcome, out: Path) -> None:
+    if outcome.assignments.empty:
+        from solver.app.partitioned_route import nothing_routed
+
+        console.print(nothing_routed(out))
+        return
     counts = outcome.assignments["status"].value_counts()
     assigned = int(counts.get("assigned", 0))
     console.print(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 
 from solver._errors import InputError
+from solver.app.logs import LEVELS, configure_logging
 from solver.app.service import (
     BatchBusyError,
     BatchReport,
@@ -32,6 +34,7 @@ from solver.app.service._worker import WorkerSettings, parse_duration, run_worke
 from solver.policy import Policy, load_policy
 from solver.strategies import STRATEGIES, strategy_from_name
 
+log = logging.getLogger(__name__)
 DB_HELP = "Store URL (sqlite:///path.db or postgresql://...); default $LEADROUTE_DB_URL."
 TOKEN_ENV = "LEADROUTE_API_TOKEN"
 
@@ -55,8 +58,13 @@ class _RoutingFlags:
             from solver.app.scoring import model_scorer
 
             scorer = model_scorer(self.model)
+        policy = load_policy(self.policy) if self.policy else Policy()
+        if policy.sla is not None and policy.sla.holidays:
+            from solver.app.service._calendar import holiday_calendar
+
+            holiday_calendar(policy.sla.holidays)  # an unknown calendar: one line, exit 2
         return BatchSettings(
-            policy=load_policy(self.policy) if self.policy else Policy(),
+            policy=policy,
             strategy=self.strategy, scorer=scorer, time_limit_s=self.time_limit,
             webhook_url=self.webhook,
         )
@@ -65,6 +73,10 @@ class _RoutingFlags:
 def _print_report(console: Console, report: BatchReport) -> None:
     if report.replayed:
         console.print(f"batch {report.batch_id} already committed; nothing routed again")
+    if report.routed == 0 and report.expired == 0:
+        console.print(f"batch {report.batch_id}: nothing routed (no pending leads); "
+                      f"policy {report.policy_version}")
+        return
     console.print(
         f"batch {report.batch_id}: {report.routed} pending leads → {report.assigned} "
         f"assigned, {report.nurture} nurture, {report.still_pending} still waiting; "
@@ -78,6 +90,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
     strategy_opt = typer.Option("optimal", "--strategy",
                                 help=f"Strategy: {', '.join(STRATEGIES)}.")
     webhook_opt = typer.Option(None, "--webhook", help="URL to POST each new assignment to.")
+    log_format_opt = typer.Option("text", "--log-format",
+                                  help="Logs on stderr: text, or json (one object a line).")
+    log_level_opt = typer.Option("info", "--log-level", help=f"One of {', '.join(LEVELS)}.")
 
     @app.command("load-reps")
     def load_reps_command(
@@ -114,8 +129,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
                                      help="Exit at once if another run holds the lock."),
         now: str | None = typer.Option(None, "--now", help="Clock override (ISO time, UTC)."),
         time_limit: float = typer.Option(10.0, "--time-limit", min=0.01, help="Seconds."),
+        log_format: str = log_format_opt,
+        log_level: str = log_level_opt,
     ) -> None:
         """Route every pending lead once (for cron or Airflow)."""
+        configure_logging(log_format, log_level)
         flags = _RoutingFlags(policy=policy, model=model, strategy=strategy,
                               time_limit=time_limit, webhook=webhook)
         settings = flags.settings()
@@ -141,21 +159,28 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
         strategy: str = strategy_opt,
         webhook: str | None = webhook_opt,
         time_limit: float = typer.Option(10.0, "--time-limit", min=0.01, help="Seconds."),
+        log_format: str = log_format_opt,
+        log_level: str = log_level_opt,
+        metrics_port: int | None = typer.Option(
+            None, "--metrics-port", min=1, max=65535,
+            help="Serve this process's Prometheus metrics on this port (/metrics)."),
     ) -> None:
         """Run a batch every interval until stopped (Ctrl-C)."""
+        configure_logging(log_format, log_level)
         interval = parse_duration(every)
         flags = _RoutingFlags(policy=policy, model=model, strategy=strategy,
                               time_limit=time_limit, webhook=webhook)
         settings = flags.settings()
         store = _store(db)
-        console = Console()
-        console.print(f"worker: a batch every {interval:g}s on {store.engine.dialect.name}")
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port)
+        log.info("worker: a batch every %gs on %s", interval, store.engine.dialect.name)
         try:
-            run_worker(store, settings, WorkerSettings(every_s=interval, max_runs=max_runs),
-                       on_event=lambda text: console.print(f"[{datetime.now():%H:%M:%S}] "
-                                                           f"{text}"))
+            run_worker(store, settings, WorkerSettings(every_s=interval, max_runs=max_runs))
         except KeyboardInterrupt:
-            console.print("worker stopped")
+            log.info("worker stopped")
 
     @app.command("serve")
     def serve(
@@ -170,9 +195,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
             False, "--no-auth", help=f"Allow writes without ${TOKEN_ENV} (loopback only)."),
         max_body_bytes: int = typer.Option(1_000_000, "--max-body-bytes", min=1024),
         time_limit: float = typer.Option(10.0, "--time-limit", min=0.01, help="Seconds."),
+        log_format: str = log_format_opt,
+        log_level: str = log_level_opt,
     ) -> None:
-        """HTTP API (OpenAPI docs at /docs) and the ops console at /. Writes need Bearer
-        $LEADROUTE_API_TOKEN (the console signs in with it)."""
+        """HTTP API (OpenAPI docs at /docs, metrics at /metrics) and the ops console at /.
+        Writes need Bearer $LEADROUTE_API_TOKEN (the console signs in with it)."""
+        configure_logging(log_format, log_level)
         import uvicorn
 
         from solver.app.service._api import create_app
@@ -183,12 +211,17 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
                              "--no-auth on a trusted loopback", source="command line")
         flags = _RoutingFlags(policy=policy, model=model, strategy=strategy,
                               time_limit=time_limit, webhook=webhook)
-        api = create_app(_store(db), flags.settings(), api_token=token,
+        store = _store(db)
+        api = create_app(store, flags.settings(), api_token=token,
                          max_body_bytes=max_body_bytes)
         Console(soft_wrap=True).print(  # a URL must stay on one line to be clickable
             f"leadroute: ops console at http://{host}:{port}/ (sign in with the API token), "
             f"API docs at http://{host}:{port}/docs")
-        uvicorn.run(api, host=host, port=port, log_level="warning")
+        log.info("serving on http://%s:%d (%s store)", host, port, store.engine.dialect.name)
+        # log_config=None: uvicorn logs through the handler configured above; request lines
+        # (paths carry lead ids) only when debugging
+        uvicorn.run(api, host=host, port=port, log_config=None, log_level=log_level.lower(),
+                    access_log=log_level.lower() == "debug")
 
     @app.command("status")
     def status(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:

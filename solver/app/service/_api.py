@@ -29,6 +29,7 @@ from solver.app.service._api_models import (
 from solver.app.service._batch import BatchReport, BatchSettings, run_batch
 from solver.app.service._delivery_loop import delivery_lifespan
 from solver.app.service._errors import BatchBusyError, NotFoundError, StoreError
+from solver.app.service._metrics_api import metrics_router
 from solver.app.service._notify import deliver_due, notifications
 from solver.app.service._operations import ingest_leads, lead_story, load_reps, mark_lead
 from solver.app.service._store import Store, as_utc, utcnow
@@ -209,6 +210,8 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
                                                                    "failed)$"),
                           limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         return [_jsonable(row) for row in notifications(store, status, limit)]
+
+    app.include_router(metrics_router(store))
 
     from solver.app.console import console_router  # the ops console at / (HTML, not in OpenAPI)
 

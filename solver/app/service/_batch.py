@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,9 @@ from solver._errors import InputError
 from solver._explain import NO_ELIGIBLE_REP
 from solver._scaling import ScalingOverflowError
 from solver.app.service import _state as state
+from solver.app.service._calendar import sla_deadlines
 from solver.app.service._notify import queue_notifications
+from solver.app.service._observe import observe_batch
 from solver.app.service._routing import (
     LEADS_SOURCE,
     BatchSettings,
@@ -89,6 +91,7 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
             if _fingerprint(conn, plan.lead_ids) != plan.fingerprint:
                 plan = _plan(conn, settings, batch_id, now)  # the store moved: plan again
             report = _apply(conn, settings, plan, batch_id, now, started)
+    observe_batch(report)  # after the commit: only batches that happened are counted
     return report
 
 
@@ -250,7 +253,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
     policy = settings.policy
     version = policy_version(policy)
     sla = policy.sla
-    due = now + timedelta(minutes=sla.work_within_minutes) if sla is not None else None
+    due = sla_deadlines(sla, state.reps_frame(conn), now)  # per rep: its working hours
     by_id = {lead["lead_id"]: lead for lead in pending}
     rep_pos = {rep: j for j, rep in enumerate(routed.reps["rep_id"].astype(str))}
     effort = dict(zip(routed.leads["lead_id"], routed.leads["effort"], strict=True))
@@ -273,7 +276,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
             note = routed.cap_notes[rep_pos[rep_id]]
             reason = f"{reason}; {note}" if note else reason
             changes.append({"lead_id": lead_id, "status": "assigned", "rep_id": rep_id,
-                            "assigned_at": now, "due_at": due,
+                            "assigned_at": now, "due_at": due(rep_id),
                             "attempts": lead["attempts"] + 1, "reason": reason})
             if lead["account_id"]:
                 new_owners.setdefault(lead["account_id"], rep_id)

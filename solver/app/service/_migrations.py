@@ -1,5 +1,7 @@
-"""Ordered schema migrations: each step runs once, in order, recorded in
-``lr_schema_version``. Adding a change = appending a function to ``MIGRATIONS``."""
+"""The hand-written schema migrations of the releases before Alembic, kept to recognise
+their databases: a database at version N here is adopted as Alembic revision ``000N``
+(see ``_alembic``). New schema changes are Alembic revisions in ``migrations/versions``;
+a step appended here needs the revision of the same number doing the same change."""
 
 from __future__ import annotations
 

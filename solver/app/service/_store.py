@@ -21,8 +21,8 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
+from solver.app.service._alembic import migrate
 from solver.app.service._errors import BatchBusyError, StoreError
-from solver.app.service._migrations import migrate
 
 DEFAULT_DB_URL: Final = "sqlite:///leadroute.db"
 DB_URL_ENV: Final = "LEADROUTE_DB_URL"

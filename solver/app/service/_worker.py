@@ -6,6 +6,7 @@ a failed batch is reported and the loop goes on (the transaction left nothing be
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from solver.app.service._errors import BatchBusyError
 from solver.app.service._notify import deliver_due
 from solver.app.service._store import Store
 
+log = logging.getLogger(__name__)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -43,8 +45,12 @@ class WorkerSettings:
 
 
 def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
-               on_event: Callable[[str], None] = lambda _text: None,
+               on_event: Callable[[str], None] | None = None,
                sleep: Callable[[float], None] = time.sleep) -> list[BatchReport]:
+    """Batches until ``max_runs`` or Ctrl-C. Each batch logs itself (``_observe``); the
+    worker's own events (skips, failures, webhooks) go to ``on_event`` or, by default,
+    to this module's logger."""
+    emit = on_event or log.info
     reports: list[BatchReport] = []
     runs = 0
     while worker.max_runs is None or runs < worker.max_runs:
@@ -53,23 +59,24 @@ def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
         try:
             report = run_batch(store, batch, wait=False)
             reports.append(report)
-            on_event(f"batch {report.batch_id}: {report.assigned} assigned, "
-                     f"{report.nurture} nurture, {report.still_pending} waiting, "
-                     f"{report.expired} expired")
+            if on_event is not None:
+                on_event(f"batch {report.batch_id}: {report.assigned} assigned, "
+                         f"{report.nurture} nurture, {report.still_pending} waiting, "
+                         f"{report.expired} expired")
         except BatchBusyError:
-            on_event("another run holds the routing lock; skipped this turn")
+            emit("another run holds the routing lock; skipped this turn")
         except (LeadrouteError, SQLAlchemyError) as exc:
             # the transaction rolled back; the next turn tries again (a database restart,
             # a policy error fixed in place) instead of the worker dying
-            on_event(f"batch failed, nothing written: {_first_line(exc)}")
+            (on_event or log.warning)(f"batch failed, nothing written: {_first_line(exc)}")
         try:
             delivery = deliver_due(store)
         except SQLAlchemyError as exc:
-            on_event(f"webhook delivery skipped: {_first_line(exc)}")
+            (on_event or log.warning)(f"webhook delivery skipped: {_first_line(exc)}")
         else:
             if delivery.delivered or delivery.failed or delivery.retrying:
-                on_event(f"webhooks: {delivery.delivered} delivered, {delivery.retrying} "
-                         f"retrying, {delivery.failed} failed")
+                emit(f"webhooks: {delivery.delivered} delivered, {delivery.retrying} "
+                     f"retrying, {delivery.failed} failed")
         if worker.max_runs is not None and runs >= worker.max_runs:
             break
         sleep(max(worker.every_s - (time.monotonic() - started), 0.0))
