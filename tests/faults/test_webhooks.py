@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from service_support import NOW, leads_table, reps_table
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from solver.app.service import (
     BatchSettings,
@@ -126,22 +126,21 @@ def test_serve_alone_retries_a_failed_webhook(store: Store,
     assert len(notifications(store, "delivered")) == 1 and len(calls) == 2
 
 
-def test_a_version_1_store_gains_the_claim_columns(store_url: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from solver.app.service import _migrations
+def test_a_revision_1_store_gains_the_claim_columns(store_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
 
-    monkeypatch.setattr(_migrations, "MIGRATIONS", _migrations.MIGRATIONS[:1])
-    monkeypatch.setattr(_migrations, "LATEST", 1)
-    old = Store(StoreSettings(url=store_url))
-    assert old.schema_version == 1
-    with old.write() as conn:  # as version 1 created it, before the claim columns
-        conn.execute(text("DROP TABLE lr_notification_attempts"))
-        for column in ("claim_token", "claimed_until"):
-            conn.execute(text(f"ALTER TABLE lr_notifications DROP COLUMN {column}"))
-    old.dispose()
-    monkeypatch.undo()
+    from solver.app.service._alembic import alembic_config, revisions
+
+    engine = create_engine(store_url)
+    with engine.begin() as conn:  # the schema as release 0.1 left it
+        command.upgrade(alembic_config(conn), "0001")
+        columns = {c["name"] for c in inspect(conn).get_columns("lr_notifications")}
+        assert "claim_token" not in columns
+    engine.dispose()
     new = Store(StoreSettings(url=store_url))
-    assert new.schema_version == _migrations.LATEST == 2
+    assert new.schema_version == len(revisions())
     with new.read() as conn:
         assert conn.execute(select(schema.notifications.c.claim_token)).all() == []
+        assert inspect(conn).has_table("lr_notification_attempts")
     new.dispose()
