@@ -48,7 +48,8 @@ def available(reps: pd.DataFrame, absent: set[str], now: datetime) -> list[str |
             out.append("inactive")
         elif rep_id in absent:
             out.append("out of office")
-        elif start and not _on_shift(str(zone), str(start), str(end), now):
+        elif isinstance(start, str) and isinstance(end, str) and not _on_shift(
+                str(zone), start, end, now):  # no shift (None, or NaN from pandas): always on
             out.append(f"off shift (works {start}–{end} {zone})")
         else:
             out.append(None)
@@ -60,7 +61,9 @@ def _on_shift(zone: str, work_start: str, work_end: str, now: datetime) -> bool:
     start = time.fromisoformat(work_start)
     end = time.fromisoformat(work_end)
     clock = local.time().replace(tzinfo=None)
-    if start <= end:
+    if start == end:
+        return True  # a shift from a time to the same time is around the clock
+    if start < end:
         return start <= clock < end
     return clock >= start or clock < end  # a night shift crosses midnight
 
