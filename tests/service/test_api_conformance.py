@@ -16,6 +16,7 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from schemathesis.config import SchemathesisConfig
 
 from solver.app.service import BatchSettings, Store, StoreSettings
@@ -82,3 +83,74 @@ def test_stateful_sequences_conform(api: Any) -> None:
         max_examples=STATEFUL_SCENARIOS, stateful_step_count=6, deadline=None,
         derandomize=True, database=None,
         suppress_health_check=list(hypothesis.HealthCheck)))
+
+
+# -- one small case per rule the document states ------------------------------------------
+@pytest.fixture
+def client(api: Any) -> Iterator[TestClient]:
+    with TestClient(api, headers={"Authorization": f"Bearer {TOKEN}"}) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("delete", "/reps", "GET, HEAD, PUT"),  # two routes share the path
+    ("put", "/leads/L1", "GET, HEAD"),
+    ("get", "/leads/L1/worked", "POST"),
+])
+def test_405_allow_lists_every_method_of_the_path(client: TestClient, method: str,
+                                                  path: str, allow: str) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 405 and response.headers["allow"] == allow
+    assert response.json()["detail"]
+
+
+def test_timestamps_are_rfc3339_utc_and_naive_input_is_utc(client: TestClient) -> None:
+    leads = [{"lead_id": "naive", "created_at": "2026-12-01T09:30:00"},
+             {"lead_id": "offset", "created_at": "2026-12-01T10:30:00.5+01:00"},
+             {"lead_id": "zulu", "created_at": "2026-12-01t09:30:00z"}]
+    assert client.post("/leads", json={"leads": leads}).status_code == 200
+    assert [client.get(f"/leads/{lead['lead_id']}").json()["created_at"] for lead in leads] == [
+        "2026-12-01T09:30:00Z", "2026-12-01T09:30:00.500000Z", "2026-12-01T09:30:00Z"]
+    report = client.post("/route").json()
+    assert report["started_at"].endswith("Z") and report["finished_at"].endswith("Z")
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/leads", {"leads": [{"lead_id": "a", "created_at": "0535-06-01T00:00:00Z"}]},
+     "body.leads.0.created_at"),
+    ("/leads", {"leads": [{"lead_id": "a", "created_at": 0}]}, "body.leads.0.created_at"),
+    ("/leads", {"leads": [{"lead_id": "a", "created_at": "2026-02-30T00:00:00"}]},
+     "body.leads.0.created_at"),
+    ("/leads", {"leads": [{"lead_id": "a\x00b"}]}, "body.leads.0.lead_id"),
+    ("/leads", {"leads": [{"lead_id": " a"}]}, "body.leads.0.lead_id"),
+    ("/leads", {"leads": [{"lead_id": "a", "value": 1e13}]}, "body.leads.0.value"),
+    ("/leads", {"leads": [{"lead_id": "a", "effort": "1"}]}, "body.leads.0.effort"),
+    ("/leads", {"leads": [{"lead_id": "a", "attributes": {"value": 2}}]},
+     "body.leads.0.attributes"),
+    ("/reps", {"reps": [{"rep_id": "r", "capacity": 1, "start_date": "0080-01-01"}]},
+     "body.reps.0.start_date"),
+    ("/reps", {"reps": [{"rep_id": "r", "capacity": 2e9}]}, "body.reps.0.capacity"),
+    ("/reps", {"reps": [{"rep_id": "r", "capacity": 1, "weight": 5e-324}]},
+     "body.reps.0.weight"),
+    ("/reps", {"reps": [{"rep_id": "r", "capacity": 1, "timezone": ""}]},
+     "body.reps.0.timezone"),
+    ("/reps", {"reps": [{"rep_id": "r", "capacity": 1, "work_start": "09:00"}]},
+     "body.reps.0"),
+    ("/reps", {"reps": [{"rep_id": "r", "capacity": 1, "attributes": {"timezone": "x"}}]},
+     "body.reps.0.attributes"),
+])
+def test_refused_input_is_422_naming_the_field(client: TestClient, path: str,
+                                               body: dict[str, Any], field: str) -> None:
+    method = "post" if path == "/leads" else "put"
+    response = client.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+def test_equal_work_start_and_end_mean_around_the_clock(client: TestClient) -> None:
+    reps = [{"rep_id": "R1", "capacity": 5, "work_start": "00:00", "work_end": "00:00"}]
+    assert client.put("/reps", json={"reps": reps}).status_code == 200
+    client.post("/leads", json={"leads": [{"lead_id": "L1"}]})
+    assert client.post("/route").json()["assigned"] == 1
+    patched = client.patch("/reps/R1", json={"work_start": None, "work_end": None})
+    assert patched.json()["work_start"] is None

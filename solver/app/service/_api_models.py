@@ -116,6 +116,12 @@ class RepIn(_Body):
     work_end: Clock = _absent()
     attributes: RepAttributes = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _work_hours_together(self) -> RepIn:
+        if (self.work_start is None) != (self.work_end is None):
+            raise ValueError("give both work_start and work_end, or neither")
+        return self
+
 
 class RepsIn(_Body):
     reps: list[RepIn] = Field(min_length=1, max_length=5000)
