@@ -100,14 +100,17 @@ def test_bad_leads_are_422_naming_the_field(client: TestClient, body: object,
                                             field: list[object]) -> None:
     response = client.post("/leads", json=body, headers=AUTH)
     assert response.status_code == 422
-    assert field in [error["loc"] for error in response.json()["detail"]]
+    problem = response.json()
+    assert field in [error["loc"] for error in problem["errors"]]
+    assert problem["field"] == ".".join(map(str, problem["errors"][0]["loc"]))
 
 
 def test_duplicate_ids_in_one_request_are_one_located_error(client: TestClient) -> None:
     response = client.post("/leads", json={"leads": [{"lead_id": "a"}, {"lead_id": "a"}]},
                            headers=AUTH)
-    assert response.status_code == 422
+    assert response.status_code == 409  # the request conflicts with itself (documented)
     assert response.json()["row"] == 2 and response.json()["column"] == "lead_id"
+    assert response.json()["field"] == "body.leads.1.lead_id"
     assert client.get("/health").json()["leads"] == {}  # nothing half-written
 
 

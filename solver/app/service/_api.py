@@ -6,34 +6,46 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import pandas as pd
-from fastapi import BackgroundTasks, Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Path, Query, Security
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from solver._errors import InputError, LeadrouteError
 from solver.app.service import _state as state
+from solver.app.service._api_errors import (
+    error_responses,
+    install_error_handlers,
+    problem,
+    refuse_repeats,
+)
 from solver.app.service._api_models import (
     AbsenceIn,
+    AbsenceOut,
+    BatchOut,
     Health,
     IngestOut,
     LeadOut,
     LeadsIn,
     MarkIn,
+    NotificationOut,
+    RepOut,
     RepPatch,
     RepsIn,
+    WrittenOut,
 )
-from solver.app.service._batch import BatchReport, BatchSettings, run_batch
+from solver.app.service._api_types import ID_MAX, ID_PATTERN, Id
+from solver.app.service._batch import BatchSettings, run_batch
 from solver.app.service._delivery_loop import delivery_lifespan
-from solver.app.service._errors import BatchBusyError, NotFoundError, StoreError
+from solver.app.service._errors import BatchBusyError, NotFoundError
 from solver.app.service._metrics_api import metrics_router
 from solver.app.service._notify import deliver_due, notifications
 from solver.app.service._operations import ingest_leads, lead_story, load_reps, mark_lead
-from solver.app.service._store import Store, as_utc, utcnow
+from solver.app.service._store import Store, utcnow
 
+BEARER = HTTPBearer(auto_error=False, description="Bearer $LEADROUTE_API_TOKEN")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -81,7 +93,7 @@ class BodyLimit:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
+    return problem(413, f"request body larger than {limit} bytes")
 
 
 def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
@@ -93,35 +105,64 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
     # due webhooks (retries included) go out from a background loop while serving
     lifespan = (delivery_lifespan(store, client=webhook_client)
                 if deliver_webhooks and settings.webhook_url else None)
-    app = FastAPI(title="leadroute", version="0.1.0", lifespan=lifespan,
-                  description="Micro-batch lead routing: ingest, route, audit.")
+    app = FastAPI(title="leadroute", version="0.1.0", description=API_DESCRIPTION,
+                  lifespan=lifespan)
+    install_error_handlers(app)
 
-    def writer(authorization: str | None = Header(None)) -> None:
+    def writer(credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                      Security(BEARER)]) -> None:
         if api_token is None:
             return
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given.encode(),
-                                                                    api_token.encode()):
+        given = credentials.credentials if credentials is not None else ""
+        if not secrets.compare_digest(given.encode(), api_token.encode()):
             raise HTTPException(401, "missing or wrong bearer token",
                                 headers={"WWW-Authenticate": "Bearer"})
 
-    @app.exception_handler(LeadrouteError)
-    async def _errors(_request: Request, exc: LeadrouteError) -> JSONResponse:
-        code = (404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, StoreError)
-                else 422)
-        body: dict[str, Any] = {"detail": str(exc)}
-        if isinstance(exc, InputError):
-            body.update(row=exc.row, column=exc.column)
-        return JSONResponse(body, status_code=code)
+    write = [Depends(writer)]
+    _reads(app, store)
+    _lead_writes(app, store, write)
+    _rep_writes(app, store, write)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # the offending input is not echoed back: it may not even be valid JSON (NaN)
-        detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")}
-                  for e in exc.errors()]
-        return JSONResponse({"detail": detail}, status_code=422)
+    @app.post("/route", response_model=BatchOut, dependencies=write, operation_id="route_now",
+              responses={**error_responses(write=True),
+                         200: _links(get_batch={"batch_id": "$response.body#/batch_id"})})
+    def route_now(background: BackgroundTasks,
+                  batch_id: Id | None = Query(None, description="idempotency key: a batch "
+                                              "id that already ran returns its report"),
+                  wait: bool = True) -> BatchOut:
+        try:
+            report = run_batch(store, settings, batch_id=batch_id, wait=wait)
+        except BatchBusyError as exc:
+            raise HTTPException(409, str(exc)) from None
+        if deliver_webhooks and settings.webhook_url and report.assigned:
+            # after the response is sent, never blocking or undoing the batch
+            background.add_task(deliver_due, store, client=webhook_client)
+        return BatchOut.model_validate(report.model_dump())
 
-    @app.get("/health", response_model=Health)
+    app.include_router(metrics_router(store))
+    from solver.app.console import console_router  # the ops console at / (HTML, not in OpenAPI)
+
+    app.include_router(console_router(store, settings, api_token=api_token))
+    return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
+
+
+API_DESCRIPTION = (
+    "Micro-batch lead routing: ingest, route, audit.\n\n"
+    "Writes need `Authorization: Bearer <token>`. Timestamps are RFC 3339; one sent "
+    "without an offset is taken as UTC, and every timestamp returned is UTC (`Z`). "
+    "Every error body is `{detail, field?, row?, column?, errors?}`.")
+PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+
+
+def _links(**targets: dict[str, str]) -> dict[str, Any]:
+    """OpenAPI links from a response to the operations that can use its ids."""
+    return {"description": "Successful Response", "links": {
+        name: {"operationId": name, "parameters": parameters}
+        for name, parameters in targets.items()}}
+
+
+def _reads(app: FastAPI, store: Store) -> None:
+    @app.get("/health", response_model=Health, operation_id="health")
     def health() -> Health:
         with store.read() as conn:
             counts = state.status_counts(conn)
@@ -130,56 +171,75 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
                       schema_version=store.schema_version, leads=counts,
                       failed_notifications=failed)
 
-    @app.post("/leads", response_model=IngestOut, dependencies=[Depends(writer)])
-    def post_leads(body: LeadsIn) -> IngestOut:
-        frame = _leads_frame(body)
-        inserted, known = ingest_leads(store, frame)
-        return IngestOut(inserted=inserted, already_known=known)
-
-    @app.post("/route", response_model=BatchReport, dependencies=[Depends(writer)])
-    def route_now(background: BackgroundTasks,
-                  batch_id: str | None = Query(None, min_length=1, max_length=200),
-                  wait: bool = True) -> BatchReport:
-        try:
-            report = run_batch(store, settings, batch_id=batch_id, wait=wait)
-        except BatchBusyError as exc:
-            raise HTTPException(409, str(exc)) from None
-        if deliver_webhooks and settings.webhook_url and report.assigned:
-            # after the response is sent, never blocking or undoing the batch
-            background.add_task(deliver_due, store, client=webhook_client)
-        return report
-
-    @app.get("/batches/{batch_id}", response_model=BatchReport)
-    def get_batch(batch_id: str) -> BatchReport:
+    @app.get("/batches/{batch_id}", response_model=BatchOut, operation_id="get_batch",
+             responses=error_responses(found=True))
+    def get_batch(batch_id: PathId) -> BatchOut:
         with store.read() as conn:
             report = state.batch_report(conn, batch_id)
         if report is None:
             raise NotFoundError(f"batch '{batch_id}' does not exist")
-        return BatchReport.model_validate(report)
+        return BatchOut.model_validate(report)
 
-    @app.get("/leads/{lead_id}", response_model=LeadOut)
-    def get_lead(lead_id: str) -> LeadOut:
+    @app.get("/leads/{lead_id}", response_model=LeadOut, operation_id="get_lead",
+             responses=error_responses(found=True))
+    def get_lead(lead_id: PathId) -> LeadOut:
         return LeadOut.model_validate(lead_story(store, lead_id))
 
-    @app.post("/leads/{lead_id}/accepted", response_model=LeadOut,
-              dependencies=[Depends(writer)])
-    def accept(lead_id: str) -> LeadOut:
+    @app.get("/reps", response_model=list[RepOut], operation_id="get_reps")
+    def get_reps() -> list[RepOut]:
+        with store.read() as conn:
+            frame = state.reps_frame(conn)
+        return [RepOut.model_validate(_plain(row)) for row in frame.to_dict("records")]
+
+    @app.get("/notifications", response_model=list[NotificationOut],
+             operation_id="get_notifications", responses=error_responses())
+    def get_notifications(
+            status: Literal["pending", "delivered", "failed"] | None = None,
+            limit: int = Query(100, ge=1, le=1000)) -> list[NotificationOut]:
+        return [NotificationOut.model_validate(row)
+                for row in notifications(store, status, limit)]
+
+
+def _lead_writes(app: FastAPI, store: Store, write: list[Any]) -> None:
+    first_lead = {"lead_id": "$request.body#/leads/0/lead_id"}
+
+    @app.post("/leads", response_model=IngestOut, dependencies=write, operation_id="post_leads",
+              responses={**error_responses(write=True, body=True), 200: _links(
+                  get_lead=first_lead, accept_lead=first_lead, mark_worked=first_lead)})
+    def post_leads(body: LeadsIn) -> IngestOut:
+        inserted, known = ingest_leads(store, _leads_frame(body))
+        return IngestOut(inserted=inserted, already_known=known)
+
+    marked = error_responses(write=True, found=True, body=True)
+
+    @app.post("/leads/{lead_id}/accepted", response_model=LeadOut, dependencies=write,
+              operation_id="accept_lead", responses=marked)
+    def accept(lead_id: PathId) -> LeadOut:
         mark_lead(store, lead_id, action="accepted")
         return LeadOut.model_validate(lead_story(store, lead_id))
 
-    @app.post("/leads/{lead_id}/worked", response_model=LeadOut,
-              dependencies=[Depends(writer)])
-    def worked(lead_id: str, body: MarkIn | None = None) -> LeadOut:
+    @app.post("/leads/{lead_id}/worked", response_model=LeadOut, dependencies=write,
+              operation_id="mark_worked", responses=marked)
+    def worked(lead_id: PathId, body: MarkIn | None = None) -> LeadOut:
         mark_lead(store, lead_id, action="worked",
                   converted=body.converted if body is not None else None)
         return LeadOut.model_validate(lead_story(store, lead_id))
 
-    @app.put("/reps", dependencies=[Depends(writer)])
-    def put_reps(body: RepsIn) -> dict[str, int]:
-        return {"written": load_reps(store, _reps_frame(body))}
 
-    @app.patch("/reps/{rep_id}", dependencies=[Depends(writer)])
-    def patch_rep(rep_id: str, body: RepPatch) -> dict[str, Any]:
+def _rep_writes(app: FastAPI, store: Store, write: list[Any]) -> None:
+    first_rep = {"rep_id": "$request.body#/reps/0/rep_id"}
+
+    @app.put("/reps", response_model=WrittenOut, dependencies=write, operation_id="put_reps",
+             responses={**error_responses(write=True, body=True),
+                        200: _links(patch_rep=first_rep, add_absence=first_rep)})
+    def put_reps(body: RepsIn) -> WrittenOut:
+        return WrittenOut(written=load_reps(store, _reps_frame(body)))
+
+    by_id = error_responses(write=True, found=True, body=True)
+
+    @app.patch("/reps/{rep_id}", response_model=RepOut, dependencies=write,
+               operation_id="patch_rep", responses=by_id)
+    def patch_rep(rep_id: PathId, body: RepPatch) -> RepOut:
         changes = body.model_dump(exclude_unset=True)
         with store.write() as conn:
             if changes:
@@ -188,49 +248,32 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
         found = frame[frame["rep_id"] == rep_id]
         if found.empty:
             raise NotFoundError(f"rep '{rep_id}' does not exist")
-        return _jsonable(found.iloc[0].to_dict())
+        return RepOut.model_validate(_plain(found.iloc[0].to_dict()))
 
-    @app.post("/reps/{rep_id}/absences", dependencies=[Depends(writer)])
-    def absence(rep_id: str, body: AbsenceIn) -> dict[str, str]:
-        starts, ends = as_utc(body.starts_at), as_utc(body.ends_at)
-        if ends <= starts:
-            raise HTTPException(422, "ends_at must be after starts_at")
+    @app.post("/reps/{rep_id}/absences", response_model=AbsenceOut, dependencies=write,
+              operation_id="add_absence", responses=by_id)
+    def absence(rep_id: PathId, body: AbsenceIn) -> AbsenceOut | JSONResponse:
+        if body.ends_at <= body.starts_at:  # the one rule JSON Schema cannot state
+            return problem(422, "ends_at must be after starts_at", field="body.ends_at")
         with store.write() as conn:
-            state.add_absence(conn, rep_id, starts, ends)
-        return {"rep_id": rep_id, "starts_at": starts.isoformat(), "ends_at": ends.isoformat()}
-
-    @app.get("/reps")
-    def get_reps() -> list[dict[str, Any]]:
-        with store.read() as conn:
-            frame = state.reps_frame(conn)
-        return [_jsonable(row) for row in frame.to_dict("records")]
-
-    @app.get("/notifications")
-    def get_notifications(status: str | None = Query(None, pattern="^(pending|delivered|"
-                                                                   "failed)$"),
-                          limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
-        return [_jsonable(row) for row in notifications(store, status, limit)]
-
-    app.include_router(metrics_router(store))
-
-    from solver.app.console import console_router  # the ops console at / (HTML, not in OpenAPI)
-
-    app.include_router(console_router(store, settings, api_token=api_token))
-    return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
+            state.add_absence(conn, rep_id, body.starts_at, body.ends_at)
+        return AbsenceOut(rep_id=rep_id, starts_at=body.starts_at, ends_at=body.ends_at)
 
 
 def _leads_frame(body: LeadsIn) -> pd.DataFrame:
+    refuse_repeats([lead.lead_id for lead in body.leads], list_name="leads", column="lead_id")
     rows = []
     for lead in body.leads:
         row: dict[str, Any] = {key: str(value) for key, value in lead.attributes.items()}
         row.update(lead_id=lead.lead_id, account_id=lead.account_id or "",
                    value=lead.value, effort=lead.effort,
-                   created_at=as_utc(lead.created_at).isoformat() if lead.created_at else "")
+                   created_at=lead.created_at.isoformat() if lead.created_at else "")
         rows.append(row)
     return pd.DataFrame(rows).fillna("")
 
 
 def _reps_frame(body: RepsIn) -> pd.DataFrame:
+    refuse_repeats([rep.rep_id for rep in body.reps], list_name="reps", column="rep_id")
     rows = []
     for rep in body.reps:
         row: dict[str, Any] = {key: str(value) for key, value in rep.attributes.items()}
@@ -238,7 +281,7 @@ def _reps_frame(body: RepsIn) -> pd.DataFrame:
             rep_id=rep.rep_id, capacity=rep.capacity,
             capacity_week="" if rep.capacity_week is None else rep.capacity_week,
             active="true" if rep.active else "false", weight=rep.weight,
-            start_date=rep.start_date.date().isoformat() if rep.start_date else "",
+            start_date=rep.start_date.isoformat() if rep.start_date else "",
             timezone=rep.timezone, work_start=rep.work_start or "",
             work_end=rep.work_end or "",
         )
@@ -246,14 +289,13 @@ def _reps_frame(body: RepsIn) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna("")
 
 
-def _jsonable(row: Mapping[Any, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if hasattr(value, "isoformat"):
-            value = value.isoformat()
-        elif isinstance(value, float) and value != value:
-            value = None
-        elif hasattr(value, "item"):
-            value = value.item()
-        out[str(key)] = value
-    return out
+def _plain(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A pandas record with its missing values (NaN, NaT) as None."""
+    return {str(key): None if _missing(value) else value for key, value in row.items()}
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):  # dicts and lists are values, not missing
+        return False

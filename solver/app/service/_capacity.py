@@ -70,7 +70,9 @@ def _on_shift(zone: str, work_start: str, work_end: str, now: datetime) -> bool:
     start = time.fromisoformat(work_start)
     end = time.fromisoformat(work_end)
     clock = local.time().replace(tzinfo=None)
-    if start <= end:
+    if start == end:
+        return True  # a shift from a time to the same time is around the clock
+    if start < end:
         return start <= clock < end
     return clock >= start or clock < end  # a night shift crosses midnight
 
