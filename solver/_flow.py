@@ -16,8 +16,16 @@ from ortools.graph.python import min_cost_flow
 
 from solver._band import LoadBand, band_penalty_weight
 from solver._errors import SolverError
+from solver._potentials import Prices, rep_prices
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._scaling import ScaledScores, scale_scores
+
+IntArray = npt.NDArray[np.int64]
+# Below this many candidate pairs one full solve is cheaper than pricing rounds.
+PRUNE_MIN_PAIRS = 2_000_000
+# Each lead starts with its best few reps; the pricing rounds add whatever is missing.
+PRUNE_TOP_K = 16
+PRUNE_MAX_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,10 @@ def solve_flow(
     blowup = (n + m + 2) * max(n, 1) * (2 * (n + 1) * (n + 1) if band is not None else 1)
     scaled = scale_scores(problem.pair_score, multiplier=blowup)
     slots = np.minimum(rep_slots(problem, unit_effort), n).astype(np.int64)
+    if band is None and k >= PRUNE_MIN_PAIRS:
+        pruned = solve_pruned(problem, scaled.values, slots)
+        if pruned is not None:
+            return _solution(problem, pruned, scaled)
     flow = min_cost_flow.SimpleMinCostFlow()
     # Three batches (source→lead, lead→rep, rep→sink) instead of concatenated arrays: no
     # extra copy of the pair arrays. Arc ids follow the order: pair arcs are n .. n+k-1.
@@ -92,7 +104,162 @@ def solve_flow(
     chosen = np.flatnonzero(pair_flow > 0)
     rep_index = np.full(n, -1, dtype=np.int64)
     rep_index[problem.pair_lead[chosen]] = problem.pair_rep[chosen]
-    return FlowSolution(
-        rep_index=rep_index, scaled=scaled,
-        objective_scaled=int(scaled.values[chosen].sum()),
+    return _solution(problem, rep_index, scaled)
+
+
+def _solution(problem: RoutingProblem, rep_index: IntArray, scaled: ScaledScores
+              ) -> FlowSolution:
+    chosen = rep_index[problem.pair_lead] == problem.pair_rep
+    return FlowSolution(rep_index=rep_index, scaled=scaled,
+                        objective_scaled=int(scaled.values[chosen].sum()))
+
+
+def max_coverage_assignment(
+    n: int, m: int, pair_lead: IntArray, pair_rep: IntArray, weight: IntArray,
+    slots: IntArray,
+) -> IntArray:
+    """Most leads routed, then the largest total integer ``weight``: rep per lead."""
+    k = len(pair_lead)
+    source, sink = n + m + 1, n + m
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.full(n, source, dtype=np.int64), np.arange(n, dtype=np.int64),
+        np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
     )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        pair_lead, n + pair_rep, np.ones(k, dtype=np.int64), -weight
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        n + np.arange(m, dtype=np.int64), np.full(m, sink, dtype=np.int64), slots,
+        np.zeros(m, dtype=np.int64),
+    )
+    supplies = np.zeros(n + m + 2, dtype=np.int64)
+    supplies[source], supplies[sink] = n, -n
+    flow.set_nodes_supplies(np.arange(n + m + 2, dtype=np.int64), supplies)
+    status = flow.solve_max_flow_with_min_cost()
+    if status != flow.OPTIMAL:
+        raise SolverError(f"min-cost flow ended with status {status}")
+    chosen = np.flatnonzero(flow.flows(np.arange(n, n + k, dtype=np.int64)) > 0)
+    rep_index = np.full(n, -1, dtype=np.int64)
+    rep_index[pair_lead[chosen]] = pair_rep[chosen]
+    return rep_index
+
+
+def solve_pruned(problem: RoutingProblem, weight: IntArray, slots: IntArray,
+                 top: int | None = None) -> IntArray | None:
+    """Exact max-coverage, max-weight assignment from a fraction of the pairs: each lead
+    keeps its best ``PRUNE_TOP_K`` reps; after each solve the rep prices (LP duals of the
+    pruned problem) price every dropped pair, and the pairs that would improve the
+    assignment are added back, until none would (then the pruned optimum is the full
+    one: every dropped pair satisfies its dual constraint). None when that does not
+    settle within ``PRUNE_MAX_ROUNDS`` or some lead stays unrouted (coverage is then not
+    proven maximal by this argument); the caller solves the full graph instead."""
+    n, m = problem.n_leads, problem.n_reps
+    pl, pr = problem.pair_lead, problem.pair_rep
+    starts = problem.lead_pair_bounds()
+    if float(np.abs(weight).max(initial=0)) * 2 * (m + 2) >= 2.0**53:
+        return None  # prices would not be exact in float64
+    keep = top_pairs_per_lead(weight, starts, PRUNE_TOP_K if top is None else top)
+    has_pairs = starts[1:] > starts[:-1]
+    for _ in range(PRUNE_MAX_ROUNDS):
+        rep_index = max_coverage_assignment(n, m, pl[keep], pr[keep], weight[keep], slots)
+        unrouted = has_pairs & (rep_index < 0)
+        if unrouted.any():  # give those leads every pair, and solve again
+            more = np.union1d(keep, np.flatnonzero(unrouted[pl]))
+            if len(more) == len(keep):
+                return None  # they had every pair already: capacity is short
+            keep = more
+            continue
+        load = np.bincount(rep_index[rep_index >= 0], minlength=m)
+        prices = rep_prices(pl[keep], pr[keep], weight[keep].astype(np.float64), rep_index,
+                            load >= slots, leads_may_idle=False)
+        violated = _violations(problem, weight, prices)
+        if len(violated) == 0:
+            return rep_index
+        keep = np.union1d(keep, violated)
+    return None
+
+
+def _violations(problem: RoutingProblem, weight: IntArray, prices: Prices,
+                chunk: int = 4_000_000) -> IntArray:
+    """Pairs with positive reduced profit, in chunks (no full-size float temporaries)."""
+    found = []
+    for start in range(0, problem.n_pairs, chunk):
+        stop = min(start + chunk, problem.n_pairs)
+        gain = weight[start:stop] - prices.rep[problem.pair_rep[start:stop]] \
+            - prices.lead[problem.pair_lead[start:stop]]
+        found.append(start + np.flatnonzero(gain > 0.5))  # integer weights
+    return np.concatenate(found)
+
+
+def top_pairs_per_lead(weight: IntArray, starts: IntArray, top: int) -> IntArray:
+    """Sorted indices of each lead's ``top`` heaviest pairs (all of them when fewer)."""
+    degree = np.diff(starts)
+    width = int(degree.max(initial=0))
+    if width <= top:
+        return np.arange(len(weight), dtype=np.int64)
+    n = len(degree)
+    lead = np.repeat(np.arange(n), degree)
+    column = np.arange(len(weight)) - starts[lead]
+    padded = np.full((n, width), np.iinfo(np.int64).min, dtype=np.int64)
+    padded[lead, column] = weight
+    best = np.argpartition(padded, width - top, axis=1)[:, width - top:]
+    del padded
+    picked = (starts[:-1, None] + best)[best < degree[:, None]]
+    return np.sort(picked)
+
+
+def capacity_prices(problem: RoutingProblem, score: npt.NDArray[np.float64],
+                    capacity: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
+    """Per rep, the smallest optimal dual of its capacity row in ``max score·x``, each
+    lead at most once, each rep's effort within ``capacity``: the score one more unit
+    of capacity adds. From one min-cost flow and the rep prices of its optimum; None when
+    the LP is not a transportation problem with whole-number rep capacities (efforts
+    differ within a rep, or a capacity is not a whole number of leads)."""
+    n, m = problem.n_leads, problem.n_reps
+    unit = problem.rep_unit_effort()
+    if unit is None:
+        return None
+    room = capacity / unit
+    if np.any(np.abs(room - np.rint(room)) > EFFORT_TOLERANCE):
+        return None
+    slots = np.minimum(np.rint(room), n).astype(np.int64)
+    scaled = scale_scores(score, multiplier=(n + m + 2) * max(n, 1))
+    if float(np.abs(scaled.values).max(initial=0)) * 2 * (m + 2) >= 2.0**53:
+        return None  # prices would not be exact in float64
+    rep_index = _best_score_assignment(problem, scaled.values, slots)
+    load = np.bincount(rep_index[rep_index >= 0], minlength=m)
+    prices = rep_prices(problem.pair_lead, problem.pair_rep,
+                        scaled.values.astype(np.float64), rep_index, load >= slots,
+                        leads_may_idle=True)
+    return prices.rep / scaled.scale / unit
+
+
+def _best_score_assignment(problem: RoutingProblem, weight: IntArray, slots: IntArray
+                           ) -> IntArray:
+    """Largest total weight, leads free to stay unrouted (no coverage priority)."""
+    n, m, k = problem.n_leads, problem.n_reps, problem.n_pairs
+    sink = n + m
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        problem.pair_lead, n + problem.pair_rep, np.ones(k, dtype=np.int64), -weight
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(  # staying unrouted costs nothing
+        np.arange(n, dtype=np.int64), np.full(n, sink, dtype=np.int64),
+        np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        n + np.arange(m, dtype=np.int64), np.full(m, sink, dtype=np.int64), slots,
+        np.zeros(m, dtype=np.int64),
+    )
+    supplies = np.ones(n + m + 1, dtype=np.int64)
+    supplies[n:] = 0
+    supplies[sink] = -n
+    flow.set_nodes_supplies(np.arange(n + m + 1, dtype=np.int64), supplies)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise SolverError(f"min-cost flow ended with status {status}")
+    chosen = np.flatnonzero(flow.flows(np.arange(k, dtype=np.int64)) > 0)
+    rep_index = np.full(n, -1, dtype=np.int64)
+    rep_index[problem.pair_lead[chosen]] = problem.pair_rep[chosen]
+    return rep_index

@@ -24,6 +24,7 @@ from solver.policy import (
     load_policy,
     route_with_policy,
 )
+from solver.policy._summary import RepSummary
 from solver.strategies import STRATEGIES, StrategyState, strategy_from_name
 
 
@@ -86,8 +87,8 @@ def register(app: typer.Typer) -> None:
         outcome, rep_table, state = _route(leads, reps, scores, model, options, strategy,
                                            state, setup)
         write_csv_atomic(outcome.assignments, out)
-        if summary is not None:
-            write_csv_atomic(rep_table, summary)
+        if summary is not None:  # the shadow prices cost a solve: only when asked for
+            write_csv_atomic(rep_table.frame, summary)
         if rotation_state is not None:
             write_rotation_state(state, rotation_state)
         if not quiet:
@@ -103,7 +104,7 @@ def _route(
     strategy: str = "optimal",
     state: StrategyState | None = None,
     setup: PolicySetup | None = None,
-) -> tuple[PolicyOutcome, pd.DataFrame, StrategyState | None]:
+) -> tuple[PolicyOutcome, RepSummary, StrategyState | None]:
     if (scores is None) == (model is None):
         raise InputError("give exactly one of --scores or --model", source="command line")
     shared = {"seed": options.seed, "time_limit_s": options.time_limit_s}
@@ -126,7 +127,7 @@ def _route(
     inputs = setup.inputs(lead_table, rep_table)
     routed = route_with_policy(problem, lead_table, rep_table, ruled, inputs=inputs,
                                strategy=chosen, state=state, options=options)
-    return routed, routed.rep_summary, routed.state
+    return routed, routed.summary, routed.state
 
 
 @dataclass(frozen=True, kw_only=True)
