@@ -21,11 +21,15 @@ from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._scaling import ScaledScores, scale_scores
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 # Below this many candidate pairs one full solve is cheaper than pricing rounds.
 PRUNE_MIN_PAIRS = 2_000_000
 # Each lead starts with its best few reps; the pricing rounds add whatever is missing.
 PRUNE_TOP_K = 16
 PRUNE_MAX_ROUNDS = 8
+# From this many leads the first pruned graph is chosen with prices from a sample.
+PRUNE_SAMPLE_MIN_LEADS = 16_000
 
 
 @dataclass(frozen=True)
@@ -148,35 +152,67 @@ def max_coverage_assignment(
 def solve_pruned(problem: RoutingProblem, weight: IntArray, slots: IntArray,
                  top: int | None = None) -> IntArray | None:
     """Exact max-coverage, max-weight assignment from a fraction of the pairs: each lead
-    keeps its best ``PRUNE_TOP_K`` reps; after each solve the rep prices (LP duals of the
-    pruned problem) price every dropped pair, and the pairs that would improve the
-    assignment are added back, until none would (then the pruned optimum is the full
-    one: every dropped pair satisfies its dual constraint). None when that does not
-    settle within ``PRUNE_MAX_ROUNDS`` or some lead stays unrouted (coverage is then not
-    proven maximal by this argument); the caller solves the full graph instead."""
+    keeps its best ``PRUNE_TOP_K`` reps (best after subtracting rep prices estimated on
+    a sample of the leads, when the batch is large); after each solve the rep prices
+    (LP duals of the pruned problem) price every dropped pair, and the pairs that would
+    improve the assignment are added back, until none would (then the pruned optimum is
+    the full one: every dropped pair satisfies its dual constraint). None when that does
+    not settle within ``PRUNE_MAX_ROUNDS`` or some lead stays unrouted (coverage is then
+    not proven maximal by this argument); the caller solves the full graph instead."""
+    if float(np.abs(weight).max(initial=0)) * 2 * (problem.n_reps + 2) >= 2.0**53:
+        return None  # prices would not be exact in float64
+    top = PRUNE_TOP_K if top is None else top
+    ranked = weight
+    estimate = _sample_prices(problem, weight, slots, top)
+    if estimate is not None:
+        ranked = weight - np.rint(estimate[problem.pair_rep]).astype(np.int64)
+    keep = np.zeros(problem.n_pairs, dtype=bool)
+    keep[top_pairs_per_lead(ranked, problem.lead_pair_bounds(), top)] = True
+    del ranked
+    solved = _price_and_add(problem, weight, slots, keep)
+    return None if solved is None else solved[0]
+
+
+def _sample_prices(problem: RoutingProblem, weight: IntArray, slots: IntArray, top: int
+                   ) -> FloatArray | None:
+    """Rep prices of a random eighth of the leads with an eighth of each rep's room: a
+    cheap guess of which reps are scarce, so the first pruned graph is nearly right."""
+    n, m = problem.n_leads, problem.n_reps
+    if n < PRUNE_SAMPLE_MIN_LEADS:
+        return None
+    sample = np.sort(np.random.default_rng(0).choice(n, size=n // 8, replace=False))
+    sub, kept = problem.subproblem(sample, np.arange(m))
+    sub_slots = np.ceil(slots * len(sample) / n).astype(np.int64)
+    keep = np.zeros(sub.n_pairs, dtype=bool)
+    keep[top_pairs_per_lead(weight[kept], sub.lead_pair_bounds(), top)] = True
+    solved = _price_and_add(sub, weight[kept], sub_slots, keep)
+    return None if solved is None else solved[1].rep
+
+
+def _price_and_add(problem: RoutingProblem, weight: IntArray, slots: IntArray,
+                   keep: BoolArray) -> tuple[IntArray, Prices] | None:
+    """Solve on the ``keep`` pairs, add the dropped pairs that price out, repeat."""
     n, m = problem.n_leads, problem.n_reps
     pl, pr = problem.pair_lead, problem.pair_rep
     starts = problem.lead_pair_bounds()
-    if float(np.abs(weight).max(initial=0)) * 2 * (m + 2) >= 2.0**53:
-        return None  # prices would not be exact in float64
-    keep = top_pairs_per_lead(weight, starts, PRUNE_TOP_K if top is None else top)
     has_pairs = starts[1:] > starts[:-1]
     for _ in range(PRUNE_MAX_ROUNDS):
-        rep_index = max_coverage_assignment(n, m, pl[keep], pr[keep], weight[keep], slots)
+        kept = np.flatnonzero(keep)
+        rep_index = max_coverage_assignment(n, m, pl[kept], pr[kept], weight[kept], slots)
         unrouted = has_pairs & (rep_index < 0)
         if unrouted.any():  # give those leads every pair, and solve again
-            more = np.union1d(keep, np.flatnonzero(unrouted[pl]))
-            if len(more) == len(keep):
+            more = unrouted[pl] & ~keep
+            if not more.any():
                 return None  # they had every pair already: capacity is short
-            keep = more
+            keep |= more
             continue
         load = np.bincount(rep_index[rep_index >= 0], minlength=m)
-        prices = rep_prices(pl[keep], pr[keep], weight[keep].astype(np.float64), rep_index,
+        prices = rep_prices(pl[kept], pr[kept], weight[kept].astype(np.float64), rep_index,
                             load >= slots, leads_may_idle=False)
         violated = _violations(problem, weight, prices)
         if len(violated) == 0:
-            return rep_index
-        keep = np.union1d(keep, violated)
+            return rep_index, prices
+        keep[violated] = True
     return None
 
 

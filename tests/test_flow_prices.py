@@ -138,3 +138,32 @@ def test_solve_takes_the_pruned_path_with_the_same_answer(
     assert calls == [True]
     assert pruned.n_assigned == full.n_assigned
     assert pruned.objective == pytest.approx(full.objective, abs=1e-9)
+
+
+def test_sampled_prices_choose_the_first_graph_without_changing_the_answer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flow_module, "PRUNE_SAMPLE_MIN_LEADS", 16)
+    estimates: list[bool] = []
+    original = flow_module._sample_prices
+
+    def spy(*args: object) -> np.ndarray | None:
+        out = original(*args)  # type: ignore[arg-type]
+        estimates.append(out is not None and bool(np.any(out > 0)))
+        return out
+
+    monkeypatch.setattr(flow_module, "_sample_prices", spy)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        n, m = 80, 10
+        # popular reps: a rep bias every lead shares, so raw top-k picks crowd them
+        score = rng.random((n, m)) * 0.3 + np.linspace(0.0, 0.7, m)[None, :]
+        problem = RoutingProblem.from_dense(score.round(3), np.full(m, 9.0),
+                                            eligible=rng.random((n, m)) < 0.8)
+        weight = scale_scores(problem.pair_score, multiplier=1000).values
+        slots = np.full(m, 9, dtype=np.int64)
+        full = max_coverage_assignment(n, m, problem.pair_lead, problem.pair_rep, weight,
+                                       slots)
+        pruned = solve_pruned(problem, weight, slots, top=2)
+        assert pruned is not None
+        assert _value(problem, weight, pruned) == _value(problem, weight, full)
+    assert any(estimates)  # scarce reps were priced on the sample
