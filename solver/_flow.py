@@ -18,6 +18,7 @@ from solver._band import LoadBand, band_penalty_weight
 from solver._errors import SolverError
 from solver._potentials import Prices, rep_prices
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._result import pair_index_of
 from solver._scaling import ScaledScores, scale_scores
 
 IntArray = npt.NDArray[np.int64]
@@ -108,12 +109,14 @@ def solve_flow(
     chosen = np.flatnonzero(pair_flow > 0)
     rep_index = np.full(n, -1, dtype=np.int64)
     rep_index[problem.pair_lead[chosen]] = problem.pair_rep[chosen]
-    return _solution(problem, rep_index, scaled)
+    return _solution(problem, rep_index, scaled, chosen)
 
 
-def _solution(problem: RoutingProblem, rep_index: IntArray, scaled: ScaledScores
-              ) -> FlowSolution:
-    chosen = rep_index[problem.pair_lead] == problem.pair_rep
+def _solution(problem: RoutingProblem, rep_index: IntArray, scaled: ScaledScores,
+              chosen: IntArray | None = None) -> FlowSolution:
+    if chosen is None:
+        pairs = pair_index_of(problem, rep_index)
+        chosen = pairs[pairs >= 0]
     return FlowSolution(rep_index=rep_index, scaled=scaled,
                         objective_scaled=int(scaled.values[chosen].sum()))
 
