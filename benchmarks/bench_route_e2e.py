@@ -9,7 +9,9 @@ fresh processes and interleaved,
              repeats each rep's column once per slot and solves it with
              ``scipy.optimize.linear_sum_assignment``, writes the assignments.
 It prints median wall times, the ratio leadroute / scipy (issue 15 targets: <= 1.0 at
-1,000 x 100, <= 0.2 at 5,000 x 200) and checks both found the same total score.
+1,000 x 100, <= 0.2 at 5,000 x 200) and checks both found the same total score. ``cli
+imp.`` is the time a fresh ``python -c "import solver.app.cli"`` takes (what the CLI pays
+before reading a file) and ``ratio -imp`` the ratio without it.
 
 ``--sparse`` adds the core at 100,000 x 1,000 with 30% of pairs eligible (30M pairs; no
 scipy baseline: its replicated matrix would take ~88 GB): ``RoutingProblem.from_pairs``
@@ -92,12 +94,14 @@ def run_dense(label: str, repeat: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_instance(n, m, folder)
-        ours, theirs = [], []
-        for _ in range(repeat):  # interleaved: both see the same machine load
+        ours, theirs, imports = [], [], []
+        for _ in range(repeat):  # interleaved: all see the same machine load
             ours.append(_timed(_leadroute_command(folder)))
             theirs.append(_timed(_scipy_command(folder)))
+            imports.append(_timed([sys.executable, "-c", "import solver.app.cli"]))
         mine, base = _total_score(folder / "leadroute.csv"), _total_score(folder / "scipy.csv")
     t_ours, t_base = statistics.median(ours), statistics.median(theirs)
+    t_import = statistics.median(imports)
     ratio = t_ours / t_base
     target = TARGETS.get(label)
     verdict = "" if target is None else (
@@ -105,8 +109,8 @@ def run_dense(label: str, repeat: int) -> str:
                                      f"MISSED by {ratio / target:.1f}x"))
     same = "same" if mine[0] == base[0] and math.isclose(mine[1], base[1], rel_tol=1e-6) \
         else f"DIFFERENT ({mine} vs {base})"
-    return (f"{label:<10} {n * m:>9} {t_ours:>10.2f} {t_base:>9.2f} {ratio:>7.2f}  "
-            f"{same:<5} {verdict}")
+    return (f"{label:<10} {n * m:>9} {t_ours:>10.2f} {t_base:>9.2f} {ratio:>7.2f} "
+            f"{t_import:>9.2f} {(t_ours - t_import) / t_base:>10.2f}  {same:<5} {verdict}")
 
 
 def _sparse_child(n: int, m: int, density: float) -> dict[str, float | str]:
@@ -177,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# bench_route_e2e: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} "
           "cores (a shared machine: read the ratios); fresh process per run, interleaved")
     if args.sizes:
-        print(f"{'size':<10} {'pairs':>9} {'leadroute':>10} {'scipy':>9} {'ratio':>7}  "
-              "score target")
+        print(f"{'size':<10} {'pairs':>9} {'leadroute':>10} {'scipy':>9} {'ratio':>7} "
+              f"{'cli imp.':>9} {'ratio -imp':>10}  score target")
         for label in args.sizes:
             print(run_dense(label, args.repeat), flush=True)
     if args.sparse:
