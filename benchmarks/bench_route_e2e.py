@@ -24,6 +24,7 @@ largest first.
     .venv/bin/python benchmarks/bench_route_e2e.py                     # both dense sizes
     .venv/bin/python benchmarks/bench_route_e2e.py --sizes 1000x100 --repeat 5
     .venv/bin/python benchmarks/bench_route_e2e.py --sizes --sparse --imports
+    .venv/bin/python benchmarks/bench_route_e2e.py --sizes --sparse --baseline  # + full flow
 
 Timings on a shared machine are noisy: compare the ratios, measured in one run.
 """
@@ -115,11 +116,16 @@ def run_dense(label: str, repeat: int) -> str:
             f"{t_import:>9.2f} {(t_ours - t_import) / t_base:>10.2f}  {same:<5} {verdict}")
 
 
-def _sparse_child(n: int, m: int, density: float) -> dict[str, float | str]:
+def _sparse_child(n: int, m: int, density: float, prune: bool = True
+                  ) -> dict[str, float | str]:
     sys.path.insert(0, str(HERE))
     from bench_core_speed import Size, _PhasePeak, generate_pairs
 
+    import solver._flow
     from solver import RoutingProblem, SolveOptions, solve
+
+    if not prune:  # the baseline: one min-cost flow on every pair
+        solver._flow.PRUNE_MIN_PAIRS = sys.maxsize
 
     solve(RoutingProblem.from_dense(np.ones((3, 2)), [2, 2]))  # load OR-Tools first
     size = Size(n, m, density)
@@ -141,11 +147,11 @@ def _sparse_child(n: int, m: int, density: float) -> dict[str, float | str]:
             "peak": phase.peak, "assigned": result.n_assigned, "status": result.status.value}
 
 
-def run_sparse() -> str:
+def run_sparse(prune: bool = True) -> str:
     n, m, density = 100_000, 1_000, 0.3
     code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); "
             f"from bench_route_e2e import _sparse_child; "
-            f"print(json.dumps(_sparse_child({n}, {m}, {density})))")
+            f"print(json.dumps(_sparse_child({n}, {m}, {density}, {prune})))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if run.returncode != 0:
         return f"100000x1000@0.3 failed: {run.stderr.strip().splitlines()[-1:]}"
@@ -153,7 +159,8 @@ def run_sparse() -> str:
     total, gib = row["build_s"] + row["solve_s"], row["peak"] / GIB
     seconds, limit = SPARSE_TARGET
     ok = total <= seconds and gib <= limit
-    return (f"100000x1000@0.3: {row['pairs']} pairs, build {row['build_s']:.2f} s + solve "
+    name = "pruned flow" if prune else "full flow (baseline)"
+    return (f"100000x1000@0.3, {name}: {row['pairs']} pairs, build {row['build_s']:.2f} s + solve "
             f"{row['solve_s']:.2f} s = {total:.2f} s (CPU {row['cpu_s']:.2f} s), "
             f"peak {gib:.2f} GiB, "
             f"{row['assigned']}/{n} routed, {row['status']}; target <= {seconds:g} s, "
@@ -182,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="*", default=["1000x100", "5000x200"])
     parser.add_argument("--repeat", type=int, default=3, help="runs per size (median)")
     parser.add_argument("--sparse", action="store_true", help="also 100,000 x 1,000 at 30%%")
+    parser.add_argument("--baseline", action="store_true",
+                        help="with --sparse: also one min-cost flow on all 30M pairs")
     parser.add_argument("--imports", action="store_true", help="also the import profile")
     args = parser.parse_args(argv)
     print(f"# bench_route_e2e: load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} "
@@ -193,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             print(run_dense(label, args.repeat), flush=True)
     if args.sparse:
         print(run_sparse(), flush=True)
+        if args.baseline:
+            print(run_sparse(prune=False), flush=True)
     if args.imports:
         print("\n".join(import_profile()))
     return 0
