@@ -8,6 +8,7 @@ and says what is wrong with it, in the same words as the small tables' loaders.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
 from solver._errors import InputError
+
+# pyarrow (the ``spark`` extra; pandas uses it when present) reads and parses a million
+# rows in a fraction of a second; without it pandas does the same work, slower.
+HAVE_ARROW = importlib.util.find_spec("pyarrow") is not None
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -38,9 +40,14 @@ class NumberCheck:
 
 
 def read_text_csv(path: Path, header: Sequence[str]) -> pd.DataFrame | None:
-    """Every cell as text (pyarrow strings), header names stripped; None when pyarrow
-    refuses the file (ragged rows, bad UTF-8, ...), so the caller's own reader can say
-    what is wrong in its words. ``header``: the raw header names, already read."""
+    """Every cell as text (pyarrow strings), header names stripped; None without pyarrow
+    or when it refuses the file (ragged rows, bad UTF-8, ...), so the caller's own reader
+    can say what is wrong in its words. ``header``: the raw header names, already read."""
+    if not HAVE_ARROW:
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
     try:
         table = pa_csv.read_csv(
             path,
@@ -56,20 +63,15 @@ def read_text_csv(path: Path, header: Sequence[str]) -> pd.DataFrame | None:
     return frame
 
 
-def _stripped_text(values: pd.Series) -> pa.Array | pa.ChunkedArray | None:
-    """The column as trimmed arrow strings (missing = ""), or None when it holds
-    something other than text (then the caller takes the row-by-row path)."""
-    try:
-        if values.dtype == object:
-            array = pa.array(values.to_numpy(dtype=object), type=pa.string())
-        elif isinstance(values.dtype, pd.ArrowDtype | pd.StringDtype) and (
-                pd.api.types.is_string_dtype(values.dtype)):
-            array = pa.array(values)
-        else:
+def _stripped_text(values: pd.Series) -> pd.Series | None:
+    """The column as stripped text (missing = ""), or None when it holds something other
+    than text (numbers, bools: then the caller checks cell by cell)."""
+    if values.dtype == object:
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
             return None
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    elif not pd.api.types.is_string_dtype(values.dtype):
         return None
-    return pc.utf8_trim_whitespace(pc.fill_null(array, ""))
+    return values.fillna("").str.strip()
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,9 @@ class EncodedIds:
 def encode_ids(values: pd.Series, *, label: str, column: str) -> EncodedIds:
     """Ids as codes (no per-row Python on text columns); the first blank id raises."""
     text = _stripped_text(values)
-    if text is not None:
-        if isinstance(text, pa.ChunkedArray):
-            text = text.combine_chunks()
-        encoded = pc.dictionary_encode(text)
-        indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        uniques = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    if text is not None:  # hashing in C (pyarrow's dictionary encoding for arrow strings)
+        codes, found = pd.factorize(text)
+        indices, uniques = codes.astype(np.int64), np.asarray(found, dtype=object)
         blank = (uniques == "")[indices]
     else:  # DataFrame cells of other types (numbers as ids, None, NaN)
         blank = np.fromiter((_is_blank(v) for v in values), dtype=bool, count=len(values))
@@ -150,20 +149,31 @@ def _fast_floats(values: pd.Series) -> tuple[FloatArray, BoolArray]:
     take the fast path; anything else (bools, objects) is left for the row check."""
     text = _stripped_text(values)
     if text is not None:
-        blank = pc.equal(text, "").to_numpy(zero_copy_only=False)
-        try:
-            parsed = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()),
-                                        text), pa.float64())
-            return parsed.to_numpy(zero_copy_only=False).astype(float), blank
-        except pa.ArrowInvalid:  # some cell is no plain number: locate it below
-            coerced = pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False)),
-                                    errors="coerce")
-            return coerced.to_numpy(dtype=float, na_value=np.nan), blank
+        blank = (text == "").to_numpy(dtype=bool)
+        parsed = _arrow_floats(text) if HAVE_ARROW else None
+        if parsed is None:  # some cell is no plain number (located later), or no pyarrow
+            coerced = pd.to_numeric(text.where(~blank), errors="coerce")
+            parsed = np.asarray(coerced.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+        return parsed, blank
     if pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
         parsed = values.to_numpy(dtype=float, na_value=np.nan)
         return parsed, np.isnan(parsed)
     # mixed objects (DataFrame input): every cell goes through the row check
     return np.full(len(values), np.nan), np.zeros(len(values), dtype=bool)
+
+
+def _arrow_floats(text: pd.Series) -> FloatArray | None:
+    """pyarrow's float parser (blank cells → NaN); None if any cell is no plain number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(text)
+    try:
+        parsed = pc.cast(pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array),
+                         pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return np.asarray(parsed.to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _one_number(value: object, check: NumberCheck, *, label: str, row: int) -> float:

@@ -8,10 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import solver._columns as columns_module
 from solver import InputError, load_scores
 
 LEAD_IDS = pd.Series(["L1", "L2", "L3"])
 REP_IDS = pd.Series(["R1", "R2"])
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["pyarrow", "pandas only"])
+def _arrow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test twice: with pyarrow, and as on a core install without it."""
+    if request.param and not columns_module.HAVE_ARROW:
+        pytest.skip("pyarrow is not installed (the spark extra)")
+    monkeypatch.setattr(columns_module, "HAVE_ARROW", request.param)
 
 
 def _load(tmp_path: Path, text: str) -> pd.DataFrame:
