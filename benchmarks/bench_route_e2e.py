@@ -144,7 +144,8 @@ def _sparse_child(n: int, m: int, density: float, prune: bool = True
         cpu = time.process_time() - cpu
     return {"pairs": problem.n_pairs, "build_s": built - started, "solve_s": done - built,
             "cpu_s": cpu,
-            "peak": phase.peak, "assigned": result.n_assigned, "status": result.status.value}
+            "peak": phase.peak, "assigned": result.n_assigned, "status": result.status.value,
+            "objective": result.objective}
 
 
 def run_sparse(prune: bool = True) -> str:
@@ -163,7 +164,8 @@ def run_sparse(prune: bool = True) -> str:
     return (f"100000x1000@0.3, {name}: {row['pairs']} pairs, build {row['build_s']:.2f} s + solve "
             f"{row['solve_s']:.2f} s = {total:.2f} s (CPU {row['cpu_s']:.2f} s), "
             f"peak {gib:.2f} GiB, "
-            f"{row['assigned']}/{n} routed, {row['status']}; target <= {seconds:g} s, "
+            f"{row['assigned']}/{n} routed, {row['status']}, objective {row['objective']:.6f}; "
+            f"target <= {seconds:g} s, "
             f"<= {limit:g} GiB: " + ("met" if ok else "MISSED"))
 
 
