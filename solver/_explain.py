@@ -37,53 +37,63 @@ def explain(
     timed_out: npt.NDArray[np.bool_],
 ) -> tuple[tuple[LeadStatus, ...], tuple[str, ...]]:
     starts = problem.lead_pair_bounds()
+    degree = np.diff(starts)
     remaining = problem.capacity - rep_loads(problem, rep_index)
+    chosen = pair_index_of(problem, rep_index)
+    other = _best_other_pair(problem, chosen, starts)
     statuses: list[LeadStatus] = []
     reasons: list[str] = []
-    for lead in range(problem.n_leads):
-        lo, hi = int(starts[lead]), int(starts[lead + 1])
-        rep = int(rep_index[lead])
+    for lead, (rep, count, pair, best) in enumerate(zip(
+            rep_index.tolist(), degree.tolist(), chosen.tolist(), other.tolist(),
+            strict=True)):
         if rep < 0:
             statuses.append(LeadStatus.UNASSIGNED)
-            if lo == hi:
+            if count == 0:
                 reasons.append(NO_ELIGIBLE_REP)
             elif timed_out[lead]:
                 reasons.append(SOLVER_TIMEOUT)
             else:
-                reasons.append(capacity_exhausted(hi - lo))
+                reasons.append(capacity_exhausted(count))
             continue
         statuses.append(LeadStatus.ASSIGNED)
-        reasons.append(_assigned_reason(problem, lead, rep, lo, hi, remaining))
+        reasons.append("only eligible rep" if count == 1
+                       else _assigned_reason(problem, pair, best, remaining))
     return tuple(statuses), tuple(reasons)
 
 
+def _best_other_pair(problem: RoutingProblem, chosen: npt.NDArray[np.int64],
+                     starts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Per lead, its best-scoring pair other than the chosen one (first on ties), -1 when
+    there is none; one pass over the pairs instead of one numpy call per lead."""
+    n = problem.n_leads
+    out = np.full(n, -1, dtype=np.int64)
+    if problem.n_pairs == 0:
+        return out
+    masked = problem.pair_score.copy()
+    masked[chosen[chosen >= 0]] = -np.inf
+    nonempty = np.flatnonzero(starts[:-1] < starts[1:])
+    best = np.full(n, -np.inf)
+    best[nonempty] = np.maximum.reduceat(masked, starts[nonempty])
+    lead = problem.pair_lead
+    hits = np.flatnonzero((masked == best[lead]) & np.isfinite(masked))
+    leads, first = np.unique(lead[hits], return_index=True)
+    out[leads] = hits[first]
+    return out
+
+
 def _assigned_reason(
-    problem: RoutingProblem,
-    lead: int,
-    rep: int,
-    lo: int,
-    hi: int,
+    problem: RoutingProblem, pair: int, best_other: int,
     remaining: npt.NDArray[np.float64],
 ) -> str:
-    if hi - lo == 1:
-        return "only eligible rep"
-    reps = problem.pair_rep[lo:hi]
-    scores = problem.pair_score[lo:hi]
-    mine = scores[np.searchsorted(reps, rep)]
-    others = reps != rep
-    best_other = int(np.argmax(np.where(others, scores, -np.inf)))
-    if mine >= scores[best_other]:
-        margin = mine - scores[best_other]
-        return (
-            f"best fit (score {mine:.3g}, +{margin:.3g} over next best "
-            f"{problem.rep_ids[reps[best_other]]})"
-        )
-    preferred = reps[best_other]
-    effort = problem.pair_effort[lo + best_other]
+    mine = problem.pair_score[pair]
+    theirs = problem.pair_score[best_other]
+    preferred = int(problem.pair_rep[best_other])
     name = problem.rep_ids[preferred]
-    if remaining[preferred] + EFFORT_TOLERANCE < effort:
-        return f"preferred rep {name} (score {scores[best_other]:.3g}) at capacity; next best fit"
+    if mine >= theirs:
+        return f"best fit (score {mine:.3g}, +{mine - theirs:.3g} over next best {name})"
+    if remaining[preferred] + EFFORT_TOLERANCE < problem.pair_effort[best_other]:
+        return f"preferred rep {name} (score {theirs:.3g}) at capacity; next best fit"
     return (
-        f"trade-off: {name} fits better (score {scores[best_other]:.3g} vs {mine:.3g}) "
+        f"trade-off: {name} fits better (score {theirs:.3g} vs {mine:.3g}) "
         "but routing it here maximises the batch total"
     )

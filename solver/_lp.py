@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linprog
 from scipy.sparse import csr_matrix, vstack
 
 from solver._problem import RoutingProblem
@@ -40,6 +39,9 @@ def solve_lp_relaxation(
     capacity: IntArray | FloatArray,
 ) -> LpRelaxation | None:
     """Maximise ``objective·x`` over the relaxation; None when HiGHS fails."""
+    # scipy.optimize takes ~0.5 s to import: only batches that need the LP pay for it
+    from scipy.optimize import linprog
+
     n, m, k = problem.n_leads, problem.n_reps, problem.n_pairs
     cols = np.arange(k)
     lead_rows = csr_matrix((np.ones(k), (problem.pair_lead, cols)), shape=(n, k))

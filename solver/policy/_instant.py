@@ -164,10 +164,9 @@ def _merged(problem: RoutingProblem, order: IntArray, parts: list[PolicyOutcome]
     rep_index = np.concatenate([part.rep_index for part in parts])
     back = np.empty(len(order), dtype=np.int64)
     back[order] = np.arange(len(order))
-    last = parts[-1]
+    last = parts[-1]  # its per-rep summary covers the last chunk only (--summary is refused)
     return replace(
         last,
-        rep_summary=last.rep_summary.iloc[0:0],  # per-chunk summaries do not add up
         assignments=assignments.iloc[back].reset_index(drop=True),
         rep_index=rep_index[back],
         objective=float(sum(part.objective for part in parts)),

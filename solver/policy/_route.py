@@ -28,7 +28,7 @@ from solver.policy._experiment import Arm, in_control
 from solver.policy._explore import Candidates, explore_leads
 from solver.policy._model import Explore, Fairness, Policy, rule_name
 from solver.policy._ramp import ramp_factors
-from solver.policy._summary import rep_summary
+from solver.policy._summary import RepSummary
 from solver.strategies import Optimal, Strategy, StrategyState, strategy_from_name
 
 FloatArray = npt.NDArray[np.float64]
@@ -56,13 +56,17 @@ class PolicyInputs:
 @dataclass(frozen=True, eq=False)
 class PolicyOutcome:
     assignments: pd.DataFrame  # the contract's table, one row per lead
-    rep_summary: pd.DataFrame
+    summary: RepSummary  # the per-rep summary, computed when first read
     rep_index: IntArray
     status: SolveStatus
     objective: float  # total policy objective (score, or score × value) of assigned pairs
     state: StrategyState | None
     engines: tuple[Engine, ...]
     wall_time_s: float
+
+    @property
+    def rep_summary(self) -> pd.DataFrame:
+        return self.summary.frame
 
     @property
     def engine(self) -> str:
@@ -640,7 +644,7 @@ def _outcome(
         assignments["propensity"] = propensity
     if batch.control is not None:
         assignments["arm"] = np.where(batch.control, Arm.CONTROL.value, Arm.TREATMENT.value)
-    summary = rep_summary(
+    summary = RepSummary(
         problem, reps, score=score, eligible=eligible, capacity=capacity,
         loads=batch.loads - batch.prior, values=batch.values, weight=weight, factor=factor,
         band=policy.fairness.band if policy.fairness is not None else None,
@@ -648,7 +652,7 @@ def _outcome(
         band_shift=batch.band_shift,
     )
     return PolicyOutcome(
-        assignments=assignments, rep_summary=summary, rep_index=batch.rep_index,
+        assignments=assignments, summary=summary, rep_index=batch.rep_index,
         status=batch.solve_status, objective=float(np.nansum(pair_score)), state=state,
         engines=tuple(batch.engines), wall_time_s=time.perf_counter() - batch.started,
     )

@@ -1,16 +1,25 @@
 """Per-rep summary of a routed batch, with the shadow price of each rep's capacity.
 
-The shadow price is the LP relaxation's dual of the rep's capacity row: how much the
-objective would gain per extra unit of capacity. Assignment LPs are often degenerate, so
-duals are not unique: read it as *a* marginal value, not *the* marginal value.
+The shadow price is a dual of the rep's capacity row in the LP relaxation of routing the
+batch's eligible pairs (objective: score, or score × value): how much the objective would
+gain per extra unit of capacity. Assignment LPs are often degenerate, so duals are not
+unique. Where the LP is a transportation problem (one effort per rep, whole-number
+capacities: the common case) the price comes from a min-cost flow and is the smallest
+optimal dual, which is exactly the gain of one more unit of capacity; otherwise HiGHS
+solves the LP and its dual is *a* marginal value. The summary is computed only when read
+(``RepSummary.frame``): routing alone never pays for the prices.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from solver._flow import capacity_prices
 from solver._lp import solve_lp_relaxation
 from solver._problem import RoutingProblem
 
@@ -31,6 +40,9 @@ def shadow_prices(
         pair_lead=problem.pair_lead[keep], pair_rep=problem.pair_rep[keep],
         pair_score=problem.pair_score[keep], pair_effort=problem.pair_effort[keep],
     )
+    prices = capacity_prices(sub, score[keep], capacity)
+    if prices is not None:
+        return prices
     relaxation = solve_lp_relaxation(sub, score[keep], sub.pair_effort, capacity)
     if relaxation is None:
         return np.full(problem.n_reps, np.nan)
@@ -83,3 +95,30 @@ def rep_summary(
         frame["band_binding"] = np.where(shift < -1e-9, "upper",
                                          np.where(shift > 1e-9, "lower", ""))
     return frame
+
+
+@dataclass(frozen=True, eq=False)
+class RepSummary:
+    """What ``rep_summary`` needs, kept until the summary is read (``frame``)."""
+
+    problem: RoutingProblem
+    reps: pd.DataFrame
+    score: FloatArray
+    eligible: npt.NDArray[np.bool_]
+    capacity: FloatArray
+    loads: FloatArray
+    values: FloatArray
+    weight: FloatArray
+    factor: FloatArray
+    band: float | None
+    share_of: str = "effort"
+    band_shift: FloatArray | None = None
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return rep_summary(
+            self.problem, self.reps, score=self.score, eligible=self.eligible,
+            capacity=self.capacity, loads=self.loads, values=self.values, weight=self.weight,
+            factor=self.factor, band=self.band, share_of=self.share_of,
+            band_shift=self.band_shift,
+        )

@@ -26,6 +26,7 @@ from solver.policy import (
     route_with_policy,
 )
 from solver.policy._instant import StreamSettings, route_stream
+from solver.policy._summary import RepSummary
 from solver.strategies import STRATEGIES, RotationState, StrategyState, strategy_from_name
 
 if TYPE_CHECKING:
@@ -121,13 +122,14 @@ def register(app: typer.Typer) -> None:
             print_summary(Console(), outcome, out)
 
 
-def _outputs(outcome: PolicyOutcome, out: Path, rep_table: pd.DataFrame,
+def _outputs(outcome: PolicyOutcome, out: Path, rep_table: RepSummary,
              summary: Path | None, state: StrategyState | None,
              rotation_state: Path | None) -> list[Output]:
     """Everything ``route`` writes, written together or not at all."""
     outputs = [Output(out, csv_writer(outcome.assignments), "--out")]
     if summary is not None:
-        outputs.append(Output(summary, csv_writer(rep_table), "--summary"))
+        # the shadow prices cost a solve: the summary is computed only when asked for
+        outputs.append(Output(summary, csv_writer(rep_table.frame), "--summary"))
     if rotation_state is not None:
         saved = state if state is not None else RotationState()
         outputs.append(Output(rotation_state, lambda handle: handle.write(saved.to_json()),
@@ -144,7 +146,7 @@ def _route(
     strategy: str = "optimal",
     state: StrategyState | None = None,
     setup: PolicySetup | None = None,
-) -> tuple[PolicyOutcome, pd.DataFrame, StrategyState | None]:
+) -> tuple[PolicyOutcome, RepSummary, StrategyState | None]:
     if (scores is None) == (model is None):
         raise InputError("give exactly one of --scores or --model", source="command line")
     shared = {"seed": options.seed, "time_limit_s": options.time_limit_s}
@@ -176,7 +178,7 @@ def _route(
                                    strategy=chosen, state=state, options=options)
     if matched is not None:
         routed = matched.finish(routed)
-    return routed, routed.rep_summary, routed.state
+    return routed, routed.summary, routed.state
 
 
 @dataclass(frozen=True, kw_only=True)
