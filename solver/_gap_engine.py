@@ -28,6 +28,7 @@ from ortools.sat.python import cp_model
 
 from solver._band import LoadBand
 from solver._cpsat import CpSatSettings, band_units
+from solver._gap_bound import descend, knapsack_applies
 from solver._gap_lp import (
     DenseGap,
     dense_gap,
@@ -47,6 +48,13 @@ BoolArray = npt.NDArray[np.bool_]
 # Neighbourhoods: each row's best pairs by reduced cost, widening; None = every pair
 # within the gap (the exact, reduced-cost-fixed model).
 _NEIGHBOURHOODS: tuple[int | None, ...] = (2, 4, None)
+# Knapsack-bound evaluations (``_gap_bound``) before each neighbourhood: a few at first
+# (the first from the LP's multipliers already closes much of the LP's gap), more later.
+_BOUND_EVALUATIONS = (30, 60, 120)
+# Share of the time left each neighbourhood may take before the bound is tightened again
+# with the better incumbent (a neighbourhood that cannot meet the gap limit would
+# otherwise spend all of it proving its own optimum).
+_STAGE_SHARE = (0.35, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -82,10 +90,15 @@ def solve_gap(problem: RoutingProblem, settings: CpSatSettings, gap_limit: float
     assign = repair(gap, prices.fraction)
     if assign is not None and within_band(gap, assign):
         search.offer(improve(gap, assign, deadline), proven=False)
-    for width in _NEIGHBOURHOODS:
+    u = None
+    stages = zip(_NEIGHBOURHOODS, _BOUND_EVALUATIONS, _STAGE_SHARE, strict=True)
+    for width, evaluations, share in stages:
         if search.done():
             break
-        search.neighbourhood(width, prices.fraction)
+        u = search.tighten(prices.price, u, evaluations)
+        if search.done():
+            break
+        search.neighbourhood(width, prices.fraction, share)
     if search.best is None:
         return None
     rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
@@ -122,8 +135,10 @@ class _Search:
         bound = lagrangian_bound(as_scaled, price * scaled.scale)
         # integer objective: nothing beats the floor (tolerance: float sums of ~1e12 terms)
         self.bound = float(np.floor(bound + 1e-9 * max(abs(bound), 1.0)))
+        self.lp_bound = self.bound  # reduced costs are relative to it
         self.reduced = reduced_costs(as_scaled, price * scaled.scale)
         self.bound_score = lagrangian_bound(gap, price)
+        self.scale = scaled.scale
         self.best: IntArray | None = None
         self.best_scaled = 0
         self.proven = False
@@ -135,6 +150,29 @@ class _Search:
         if proven or self.best_scaled >= self.bound:
             self.proven = True
 
+    def tighten(self, price: FloatArray, u: FloatArray | None, evaluations: int
+                ) -> FloatArray | None:
+        """Lower the bound with the knapsack Lagrangian (``_gap_bound``), from ``u`` or the
+        LP's row multipliers, until it proves the gap limit or ``evaluations`` are spent;
+        returns the multipliers to continue from."""
+        if self.best is None or not knapsack_applies(self.gap):
+            return u
+        values = np.where(self.gap.candidate, self.values, -np.inf).astype(float)
+        if u is None:
+            u = (values - self.gap.effort * (price * self.scale)[None, :]).max(axis=1)
+        stop_at = self.best_scaled + self.gap_limit * abs(self.best_scaled)
+        bound, u = descend(self.gap, values, u, float(self.best_scaled), stop_at,
+                           self.deadline, evaluations)
+        floored = float(np.floor(bound + 1e-9 * max(abs(bound), 1.0)))
+        if floored < self.bound:
+            self.bound = floored
+            # on the caller's scores: each scaled value is within half a unit of exact
+            rows = self.gap.shape[0]
+            self.bound_score = min(self.bound_score, (bound + rows / 2) / self.scale)
+        if self.best_scaled >= self.bound:
+            self.proven = True
+        return u
+
     def target(self) -> float:
         """Scaled score at which the gap limit is met."""
         return self.bound - self.gap_limit * abs(self.bound)
@@ -143,14 +181,14 @@ class _Search:
         return (self.proven or time.perf_counter() >= self.deadline
                 or (self.best is not None and self.best_scaled >= self.target()))
 
-    def neighbourhood(self, width: int | None, fraction: FloatArray) -> None:
+    def neighbourhood(self, width: int | None, fraction: FloatArray, share: float) -> None:
         gap = self.gap
         n, m = gap.shape
         exact = width is None or width >= m
         if exact:
             # a cell whose reduced cost exceeds the slack is in no better assignment
-            slack = self.bound - self.best_scaled if self.best is not None else np.inf
-            keep = self.reduced <= slack + 1e-9 * max(abs(self.bound), 1.0)
+            slack = self.lp_bound - self.best_scaled if self.best is not None else np.inf
+            keep = self.reduced <= slack + 1e-9 * max(abs(self.lp_bound), 1.0)
         else:
             keep = np.zeros((n, m), dtype=bool)
             order = np.argsort(self.reduced, axis=1, kind="stable")[:, :width]
@@ -159,7 +197,8 @@ class _Search:
         keep &= gap.candidate
         if self.best is not None:
             keep[np.arange(n), self.best] = True
-        assign, optimal = _solve_restricted(gap, self.values, keep, self.best, self)
+        seconds = share * max(self.deadline - time.perf_counter(), 0.0)
+        assign, optimal = _solve_restricted(gap, self.values, keep, self.best, self, seconds)
         if assign is not None:
             self.offer(assign, proven=optimal and exact)
 
@@ -177,7 +216,8 @@ class _StopAtTarget(cp_model.CpSolverSolutionCallback):
 
 
 def _solve_restricted(gap: DenseGap, values: IntArray, keep: BoolArray,
-                      hint: IntArray | None, search: _Search) -> tuple[IntArray | None, bool]:
+                      hint: IntArray | None, search: _Search, seconds: float
+                      ) -> tuple[IntArray | None, bool]:
     """CP-SAT on the kept cells: each row exactly once, loads within ``[L, U]``."""
     n, m = gap.shape
     cell_i, cell_j = np.nonzero(keep)
@@ -203,7 +243,7 @@ def _solve_restricted(gap: DenseGap, values: IntArray, keep: BoolArray,
         proto.vars.extend(range(len(x)))
         proto.values.extend((hint[cell_i] == cell_j).astype(np.int64).tolist())
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(search.deadline - time.perf_counter(), 0.01)
+    solver.parameters.max_time_in_seconds = max(seconds, 0.01)
     solver.parameters.random_seed = search.settings.seed
     solver.parameters.num_workers = search.settings.workers
     solver.parameters.interleave_search = search.settings.workers > 1

@@ -96,8 +96,8 @@ def _candidate_moves(gap: DenseGap, assign: IntArray, load: IntArray,
     change = gap.effort[:, assign] - gap.effort[rows, assign][None, :]
     fits = (change <= room[assign][None, :]) & (change >= -spare[assign][None, :])
     fits &= assign[:, None] != assign[None, :]
-    swaps = np.where(fits & fits.T, gain + gain.T, -np.inf)
-    swaps[np.tril_indices(len(rows))] = -np.inf  # each swap once
+    both = np.triu(fits & fits.T, 1)  # each swap once
+    swaps = np.where(both, gain + gain.T, -np.inf)
     moves += _best(swaps, lambda i, k: ((i, k), (int(assign[k]), int(assign[i]))))
     onward, onto = into.max(axis=1), into.argmax(axis=1)  # k's best move to a rep with room
     chains = np.where(fits & leaves[:, None], gain + onward[None, :], -np.inf)
