@@ -12,7 +12,7 @@ from rich.console import Console
 
 from solver._build import problem_from_matrix, problem_from_scores
 from solver._errors import InputError
-from solver._solve import SolveOptions
+from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions
 from solver._tables import load_leads, load_reps, load_scores
 from solver.app._io import write_csv_atomic
 from solver.app._state_io import read_rotation_state, write_rotation_state
@@ -27,11 +27,10 @@ from solver.policy import (
 )
 from solver.strategies import STRATEGIES, StrategyState, strategy_from_name
 
-# A micro-batch router answers in seconds: the GAP engine stops at the gap limit (0.2%:
-# measured on dense micro-batches it ends 0.00-0.05% below the optimum, typically well
-# under a second at 400 x 40; benchmarks/bench_microbatch.py), the time limit only caps it.
+# A micro-batch router answers in seconds: the GAP engine stops at the gap limit
+# (benchmarks/bench_microbatch.py); the time limit only caps a batch that cannot prove it.
 ROUTE_TIME_LIMIT_S = 10.0
-ROUTE_GAP_LIMIT = 0.002
+ROUTE_GAP_LIMIT = MICRO_BATCH_GAP_LIMIT
 
 
 def bound_text(bound: float, gap: float) -> str:
@@ -56,7 +55,7 @@ def register(app: typer.Typer) -> None:
         gap: float = typer.Option(
             ROUTE_GAP_LIMIT, "--gap", min=0.0, max=0.999,
             help="Stop once the proven relative gap to the bound is this small "
-                 "(0.002 = 0.2%; 0: until proven optimal or the time limit)."),
+                 "(0.001 = 0.1%; 0: until proven optimal or the time limit)."),
         seed: int = typer.Option(0, "--seed", help="Solver seed (same seed, same output)."),
         quiet: bool = typer.Option(False, "--quiet", help="No summary on stdout."),
         strategy: str = typer.Option(

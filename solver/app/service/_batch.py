@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from solver._build import problem_from_matrix
 from solver._errors import InputError
 from solver._explain import NO_ELIGIBLE_REP
-from solver._solve import SolveOptions
+from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions
 from solver._tables import load_leads, load_reps
 from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
@@ -59,6 +59,7 @@ class BatchSettings:
     scorer: Scorer = uniform_scorer
     max_leads: int = 5000  # pending leads taken per batch, oldest first
     time_limit_s: float = 10.0
+    gap_limit: float = MICRO_BATCH_GAP_LIMIT  # stop once proven this close to the optimum
     seed: int = 0
     webhook_url: str | None = None
 
@@ -77,6 +78,10 @@ class BatchReport(BaseModel):
     nurture: int
     still_pending: int
     unrouted: int
+    # the optimiser's objective, proven bound and relative gap (None: not proven / no solve)
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
     replayed: bool = False  # true when the batch id had already committed
 
 
@@ -98,6 +103,7 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
         pending = state.pending_leads(conn, settings.max_leads)
         counts = {"assigned": 0, "nurture": 0, "unassigned": 0}
         engine, status = "none", "optimal"
+        proof: tuple[float | None, float | None, float | None] = (None, None, None)
         if pending and not state.has_reps(conn):
             _wait(conn, pending, NO_REPS, batch_id, now)  # nothing to route to yet
             counts["unassigned"] = len(pending)
@@ -108,6 +114,7 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
                 for key, value in routed.outcome.assignments["status"].value_counts().items():
                     counts[str(key)] = int(value)
                 engine, status = routed.outcome.engine, routed.outcome.status.value
+                proof = _proof(routed.outcome)
                 _record(conn, settings, routed, routable, batch_id, now)
         report = BatchReport(
             batch_id=batch_id, started_at=started, finished_at=utcnow(),
@@ -115,11 +122,19 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
             solve_status=status, expired=expired, requeued=requeued, routed=len(pending),
             assigned=int(counts["assigned"]), nurture=int(counts["nurture"]),
             still_pending=int(counts["unassigned"]), unrouted=unrouted,
+            objective=proof[0], bound=proof[1], gap=proof[2],
         )
         conn.execute(state.t.batches.insert().values(
             batch_id=batch_id, started_at=started, finished_at=report.finished_at,
             report=report.model_dump(mode="json")))
     return report
+
+
+def _proof(outcome: PolicyOutcome) -> tuple[float | None, float | None, float | None]:
+    """(objective, bound, gap) for the batch report; None where nothing is proven."""
+    if not math.isfinite(outcome.bound):
+        return outcome.objective, None, None
+    return outcome.objective, outcome.bound, outcome.gap
 
 
 NO_REPS = "no reps in the store yet"
@@ -234,13 +249,15 @@ def _route(conn: Connection, settings: BatchSettings, pending: list[dict[str, An
         prior_loads=dict(zip(rep_table["rep_id"], day_load.tolist(), strict=True)),
     )
     rotation = state.read_rotation(conn)
-    shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s}
+    shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s,
+              "gap_limit": settings.gap_limit}
     strategy = strategy_from_name(settings.strategy, reps=rep_table, shared=shared)
     problem = problem_from_matrix(lead_table, rep_table, score)
     outcome = route_with_policy(
         problem, lead_table, rep_table, policy, inputs=inputs, strategy=strategy,
         state=rotation,
-        options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed),
+        options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed,
+                             gap_limit=settings.gap_limit),
     )
     return _Routed(outcome, lead_table, rep_table, factors.notes, tier_notes)
 
