@@ -27,10 +27,10 @@ _MOVES_PER_ROUND = 2_000
 _MIN_GAIN = 1e-12
 
 
-def repair(gap: DenseGap, fraction: FloatArray) -> IntArray | None:
+def repair(gap: DenseGap, fraction: FloatArray) -> IntArray:
     """Rows the LP routes whole keep their rep; the split ones, most decided first, take
-    the rep with room their LP share prefers (score breaks ties). None when a row finds no
-    room (the caller falls back to the exact model)."""
+    the rep with room their LP share prefers (score breaks ties), or, with no room left
+    anywhere, their LP rep over its ceiling (``balance`` moves rows out again)."""
     n, m = gap.shape
     rows = np.arange(n)
     assign = np.full(n, -1, dtype=np.int64)
@@ -41,10 +41,44 @@ def repair(gap: DenseGap, fraction: FloatArray) -> IntArray | None:
     split = np.flatnonzero(~whole)
     for row in split[np.argsort(-fraction[split].max(axis=1), kind="stable")].tolist():
         fits = gap.candidate[row] & (load + gap.effort[row] <= gap.upper)
-        if not fits.any():
-            return None
         rank = np.where(fits, fraction[row] * 1e6 + gap.score[row], -np.inf)
+        if not fits.any():
+            rank = np.where(gap.candidate[row], fraction[row], -np.inf)
         rep = int(np.argmax(rank))
+        assign[row] = rep
+        load[rep] += gap.effort[row, rep]
+    return assign
+
+
+def balance(gap: DenseGap, assign: IntArray) -> IntArray:
+    """Bring every rep's load into ``[L, U]``: move rows out of reps over their ceiling,
+    then into reps below their floor, each time the row that costs the least score, from
+    a rep that may lose it to a rep with room. Gives up (returns as is) when stuck."""
+    assign = assign.copy()
+    load = loads(gap, assign)
+    rows = np.arange(len(assign))
+    for _ in range(len(assign) + int(gap.lower.sum()) + 1):
+        over, under = np.flatnonzero(load > gap.upper), np.flatnonzero(load < gap.lower)
+        if len(over) == 0 and len(under) == 0:
+            break
+        effort = gap.effort[rows, assign]
+        room = gap.upper - load
+        if len(over):
+            source = int(over[np.argmin(room[over])])
+            gives = assign == source
+            fits = gap.candidate & (gap.effort <= room[None, :])
+        else:
+            target = int(under[np.argmax(gap.lower[under] - load[under])])
+            gives = (load[assign] - effort >= gap.lower[assign]) & (assign != target)
+            fits = np.zeros(gap.shape, dtype=bool)
+            fits[:, target] = gap.candidate[:, target] & (gap.effort[:, target] <= room[target])
+        fits[rows, assign] = False
+        loss = np.where(gives[:, None] & fits, gap.score[rows, assign][:, None] - gap.score,
+                        np.inf)
+        row, rep = np.unravel_index(int(np.argmin(loss)), loss.shape)
+        if not np.isfinite(loss[row, rep]):
+            break
+        load[assign[row]] -= effort[row]
         assign[row] = rep
         load[rep] += gap.effort[row, rep]
     return assign

@@ -24,7 +24,7 @@ from solver._gap_lp import (
     effort_units,
     lagrangian_bound,
 )
-from solver._gap_search import improve, loads, repair
+from solver._gap_search import balance, improve, loads, repair
 
 SETTINGS = CpSatSettings(time_limit_s=20.0, seed=0, workers=1)
 
@@ -175,8 +175,7 @@ def test_local_search_keeps_the_band_and_never_gets_worse() -> None:
     assert gap is not None
     flow = _flow_prices(gap, gap.effort[:, 0])
     assert flow is not None
-    start = repair(gap, flow.fraction)
-    assert start is not None
+    start = balance(gap, repair(gap, flow.fraction))
     rows = np.arange(gap.shape[0])
     better = improve(gap, start, deadline=float("inf"))
     assert gap.score[rows, better].sum() >= gap.score[rows, start].sum() - 1e-12
