@@ -328,6 +328,7 @@ def test_no_solution_in_time_marks_the_gap_leads_as_timed_out(
                              scaled, 0, float("inf"))
 
     monkeypatch.setattr(solve_module, "solve_cpsat", nothing)
+    monkeypatch.setattr(solve_module, "solve_gap", lambda *args, **kwargs: None)
     score = [[0.9, NEG, NEG], [NEG, 0.6, 0.4], [NEG, 0.7, 0.2], [NEG, NEG, NEG]]
     effort = [[1.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     problem = dense(score, [1, 2, 1], effort=effort)

@@ -63,6 +63,16 @@ class PolicyOutcome:
     state: StrategyState | None
     engines: tuple[Engine, ...]
     wall_time_s: float
+    # upper bound on ``objective`` (inf when a pool's solve proved none); pins and owners
+    # are fixed, so the slack is the pools' (bound − objective)
+    bound: float = float("inf")
+
+    @property
+    def gap(self) -> float:
+        """Relative gap ``(bound − objective) / |bound|`` (inf when unproven)."""
+        if not np.isfinite(self.bound):
+            return float("inf")
+        return max(0.0, self.bound - self.objective) / max(abs(self.bound), 1e-9)
 
     @property
     def rep_summary(self) -> pd.DataFrame:
@@ -88,6 +98,7 @@ class _Batch:
     # per rep, load the fairness band moved onto (+) or away from (−) it
     band_shift: FloatArray = field(default_factory=lambda: np.zeros(0))
     solve_status: SolveStatus = SolveStatus.OPTIMAL
+    slack: float = 0.0  # sum over pool solves of bound − objective (what may be missed)
     engines: list[Engine] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     pool: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1: none
@@ -160,7 +171,7 @@ def route_with_policy(
     inputs = inputs or PolicyInputs()
     options = options or SolveOptions()
     strategy = strategy or Optimal(time_limit_s=options.time_limit_s, seed=options.seed,
-                                   workers=options.workers)
+                                   workers=options.workers, gap_limit=options.gap_limit)
     n = problem.n_leads
     lead_ids = problem.lead_ids.astype(str)
     rep_ids = problem.rep_ids.astype(str)
@@ -354,6 +365,7 @@ def _route_pools(
             outcome = _with_time_limit(strategy, pool_options).assign(item_problem, state)
             result, state = outcome.result, outcome.state
         batch.engines.extend(result.engines)
+        batch.slack += max(result.bound - result.objective, 0.0)
         if result.status is not SolveStatus.OPTIMAL and batch.solve_status is SolveStatus.OPTIMAL:
             batch.solve_status = result.status
         prefix = f"fallback pool '{pool_name}': " if index > 0 else ""
@@ -651,8 +663,10 @@ def _outcome(
         share_of=policy.fairness.share_of if policy.fairness is not None else "effort",
         band_shift=batch.band_shift,
     )
+    objective = float(np.nansum(pair_score))
     return PolicyOutcome(
         assignments=assignments, summary=summary, rep_index=batch.rep_index,
-        status=batch.solve_status, objective=float(np.nansum(pair_score)), state=state,
+        status=batch.solve_status, objective=objective, state=state,
         engines=tuple(batch.engines), wall_time_s=time.perf_counter() - batch.started,
+        bound=objective + batch.slack,
     )

@@ -118,11 +118,15 @@ class Optimal:
     time_limit_s: float = 30.0
     seed: int = 0
     workers: int = 1
+    gap_limit: float = 0.0  # stop once the proven relative gap is this small (0: optimal)
 
     def __post_init__(self) -> None:
         limit = self.time_limit_s
         if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
             raise PolicyError(f"time_limit_s must be a number > 0, got {limit!r}")
+        gap = self.gap_limit
+        if isinstance(gap, bool) or not isinstance(gap, int | float) or not 0 <= gap < 1:
+            raise PolicyError(f"gap_limit must be a number in [0, 1), got {gap!r}")
         _check_int(self.seed, "seed", 0)
         _check_int(self.workers, "workers", 1)
 
@@ -130,5 +134,5 @@ class Optimal:
         self, problem: RoutingProblem, state: StrategyState | None = None
     ) -> StrategyOutcome:
         options = SolveOptions(time_limit_s=float(self.time_limit_s), seed=self.seed,
-                               workers=self.workers)
+                               workers=self.workers, gap_limit=float(self.gap_limit))
         return StrategyOutcome(solve(problem, options), state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from rich.console import Console
 
 from solver._build import problem_from_matrix, problem_from_scores
 from solver._errors import InputError
-from solver._solve import SolveOptions
+from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions
 from solver._tables import load_leads, load_reps, load_scores
 from solver.app._io import Output, check_output, csv_writer, write_outputs
 from solver.app._state_io import read_rotation_state
@@ -32,6 +33,18 @@ from solver.strategies import STRATEGIES, RotationState, StrategyState, strategy
 if TYPE_CHECKING:
     from solver.app.matching import MatchedBatch
 
+# A micro-batch router answers in seconds: the GAP engine stops at the gap limit
+# (benchmarks/bench_microbatch.py); the time limit only caps a batch that cannot prove it.
+ROUTE_TIME_LIMIT_S = 10.0
+ROUTE_GAP_LIMIT = MICRO_BATCH_GAP_LIMIT
+
+
+def bound_text(bound: float, gap: float) -> str:
+    """``bound B, gap G%`` for a proven bound, else ``bound unproven``."""
+    if not math.isfinite(bound):
+        return "bound unproven"
+    return f"bound {bound:.4f}, gap {gap:.3%}"
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -41,7 +54,14 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="Where to write the assignments CSV."),
         scores: Path | None = typer.Option(None, "--scores", help="Pair scores CSV."),
         model: Path | None = typer.Option(None, "--model", help="Affinity model file."),
-        time_limit: float = typer.Option(30.0, "--time-limit", min=0.01, help="Seconds."),
+        time_limit: float = typer.Option(
+            ROUTE_TIME_LIMIT_S, "--time-limit", min=0.01,
+            help="Seconds at most for the optimiser (a micro-batch usually stops earlier, "
+                 "at --gap)."),
+        gap: float = typer.Option(
+            ROUTE_GAP_LIMIT, "--gap", min=0.0, max=0.999,
+            help="Stop once the proven relative gap to the bound is this small "
+                 "(0.001 = 0.1%; 0: until proven optimal or the time limit)."),
         seed: int = typer.Option(0, "--seed", help="Solver seed (same seed, same output)."),
         quiet: bool = typer.Option(False, "--quiet", help="No summary on stdout."),
         strategy: str = typer.Option(
@@ -89,7 +109,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Route a batch of leads to reps; every lead appears once in the output."""
-        options = SolveOptions(time_limit_s=time_limit, seed=seed)
+        options = SolveOptions(time_limit_s=time_limit, seed=seed, gap_limit=gap)
         # every output path is checked before any work: a bad one fails in a second
         outputs = {"--out": out, "--summary": summary, "--rotation-state": rotation_state}
         for option, path in outputs.items():
@@ -149,7 +169,8 @@ def _route(
 ) -> tuple[PolicyOutcome, RepSummary, StrategyState | None]:
     if (scores is None) == (model is None):
         raise InputError("give exactly one of --scores or --model", source="command line")
-    shared = {"seed": options.seed, "time_limit_s": options.time_limit_s}
+    shared = {"seed": options.seed, "time_limit_s": options.time_limit_s,
+              "gap_limit": options.gap_limit}
     strategy_from_name(strategy, shared=shared)  # an unknown name fails before any work
     lead_table, rep_table = load_leads(leads), load_reps(reps)
     every_lead = lead_table["lead_id"]
@@ -235,6 +256,7 @@ def print_summary(console: Console, outcome: PolicyOutcome, out: Path) -> None:
         f"routed {assigned}/{len(outcome.assignments)} leads "
         f"({', '.join(f'{k}: {v}' for k, v in counts.items())}) "
         f"with {outcome.engine} in {outcome.wall_time_s:.3f}s; "
-        f"status {outcome.status.value}, objective {outcome.objective:.4f}"
+        f"status {outcome.status.value}, objective {outcome.objective:.4f}, "
+        f"{bound_text(outcome.bound, outcome.gap)}"
     )
     console.print(f"assignments written to {out}")

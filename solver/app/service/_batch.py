@@ -17,6 +17,7 @@ routed: one row never stops a batch.
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +43,7 @@ from solver.app.service._routing import (
     uniform_scorer,
 )
 from solver.app.service._store import Store, as_utc, utcnow
-from solver.policy import Policy, Sla
+from solver.policy import Policy, PolicyOutcome, Sla
 from solver.strategies import RotationState
 
 __all__ = ["BatchReport", "BatchSettings", "Scorer", "policy_version", "run_batch",
@@ -63,6 +64,10 @@ class BatchReport(BaseModel):
     nurture: int
     still_pending: int
     unrouted: int
+    # the optimiser's objective, proven bound and relative gap (None: not proven / no solve)
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
     replayed: bool = False  # true when the batch id had already committed
     reps_set_aside: list[str] = []  # stored reps the solver could not take, with why
 
@@ -171,6 +176,7 @@ def _apply(conn: Connection, settings: BatchSettings, plan: _Plan, batch_id: str
     unrouted += len(plan.set_aside)
     counts = {"assigned": 0, "nurture": 0, "unassigned": 0}
     engine, status = "none", "optimal"
+    proof: tuple[float | None, float | None, float | None] = (None, None, None)
     if plan.no_reps:
         _wait(conn, plan.pending, NO_REPS, batch_id, now)  # nothing to route to yet
         counts["unassigned"] = len(plan.pending)
@@ -178,13 +184,14 @@ def _apply(conn: Connection, settings: BatchSettings, plan: _Plan, batch_id: str
         for key, value in plan.routed.outcome.assignments["status"].value_counts().items():
             counts[str(key)] = int(value)
         engine, status = plan.routed.outcome.engine, plan.routed.outcome.status.value
+        proof = _proof(plan.routed.outcome)
         _record(conn, settings, plan.routed, plan.routable, batch_id, now)
     report = BatchReport(
         batch_id=batch_id, started_at=started, finished_at=utcnow(),
         policy_version=version, engine=engine, solve_status=status, expired=expired,
         requeued=requeued, routed=len(plan.pending), assigned=int(counts["assigned"]),
         nurture=int(counts["nurture"]), still_pending=int(counts["unassigned"]),
-        unrouted=unrouted,
+        unrouted=unrouted, objective=proof[0], bound=proof[1], gap=proof[2],
         reps_set_aside=[f"{rep}: {why}" for rep, why in
                         (plan.routed.reps_set_aside.items() if plan.routed else [])],
     )
@@ -192,6 +199,13 @@ def _apply(conn: Connection, settings: BatchSettings, plan: _Plan, batch_id: str
         batch_id=batch_id, started_at=started, finished_at=report.finished_at,
         report=report.model_dump(mode="json")))
     return report
+
+
+def _proof(outcome: PolicyOutcome) -> tuple[float | None, float | None, float | None]:
+    """(objective, bound, gap) for the batch report; None where nothing is proven."""
+    if not math.isfinite(outcome.bound):
+        return outcome.objective, None, None
+    return outcome.objective, outcome.bound, outcome.gap
 
 
 NO_REPS = "no reps in the store yet"

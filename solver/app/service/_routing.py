@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from solver._build import problem_from_matrix
 from solver._errors import InputError
-from solver._solve import SolveOptions
+from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions
 from solver._tables import MAX_CAPACITY, load_leads, load_reps
 from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
@@ -54,6 +54,7 @@ class BatchSettings:
     scorer: Scorer = uniform_scorer
     max_leads: int = 5000  # pending leads taken per batch, oldest first
     time_limit_s: float = 10.0
+    gap_limit: float = MICRO_BATCH_GAP_LIMIT  # stop once proven this close to the optimum
     seed: int = 0
     webhook_url: str | None = None
 
@@ -106,13 +107,15 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
         prior_loads=dict(zip(rep_table["rep_id"], day_load.tolist(), strict=True)),
     )
     rotation = state.read_rotation(conn)
-    shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s}
+    shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s,
+              "gap_limit": settings.gap_limit}
     strategy = strategy_from_name(settings.strategy, reps=rep_table, shared=shared)
     problem = problem_from_matrix(lead_table, rep_table, score)
     outcome = route_with_policy(
         problem, lead_table, rep_table, policy, inputs=inputs, strategy=strategy,
         state=rotation,
-        options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed),
+        options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed,
+                             gap_limit=settings.gap_limit),
     )
     return Routed(outcome, lead_table, rep_table, factors.notes, tier_notes, set_aside)
 
