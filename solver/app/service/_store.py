@@ -27,6 +27,8 @@ from solver.app.service._errors import BatchBusyError, StoreError
 DEFAULT_DB_URL: Final = "sqlite:///leadroute.db"
 DB_URL_ENV: Final = "LEADROUTE_DB_URL"
 _ROUTING_LOCK_KEY: Final = 0x1EAD_0001  # any constant shared by all leadroute processes
+# the routing lock is per schema: stores in two schemas of one database never block each other
+_SCHEMA_KEY: Final = "hashtext(current_schema())"
 _MIGRATION_LOCK_KEY: Final = 0x1EAD_0002
 _WRITE_OPTION: Final = "leadroute_write"
 
@@ -116,11 +118,12 @@ class Store:
                 if wait:
                     conn.execute(text(f"SET lock_timeout = "
                                       f"'{int(self.settings.lock_timeout_s * 1000)}ms'"))
-                    conn.execute(text("SELECT pg_advisory_lock(:key)"),
+                    conn.execute(text(f"SELECT pg_advisory_lock(:key, {_SCHEMA_KEY})"),
                                  {"key": _ROUTING_LOCK_KEY})
                     conn.execute(text("RESET lock_timeout"))
-                elif not conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                      {"key": _ROUTING_LOCK_KEY}).scalar_one():
+                elif not conn.execute(
+                        text(f"SELECT pg_try_advisory_lock(:key, {_SCHEMA_KEY})"),
+                        {"key": _ROUTING_LOCK_KEY}).scalar_one():
                     raise BatchBusyError("another routing run holds the lock")
                 conn.commit()  # the session lock outlives the transaction: none stays open
             except OperationalError as exc:
@@ -132,7 +135,8 @@ class Store:
                 yield
             finally:
                 conn.rollback()
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ROUTING_LOCK_KEY})
+                conn.execute(text(f"SELECT pg_advisory_unlock(:key, {_SCHEMA_KEY})"),
+                             {"key": _ROUTING_LOCK_KEY})
                 conn.commit()
 
     @contextmanager
