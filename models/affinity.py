@@ -76,7 +76,6 @@ from models.features import (
     infer_schema,
     limit_matrix,
     limit_rows,
-    rowwise_kron,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -213,10 +212,10 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                 f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}"
             )
         if self.C is not None and not self.C > 0:
-            raise ValueError(f"C must be > 0 or None (chosen by cross-validation), got {self.C!r}")
-        if isinstance(self.blocks, str) and self.blocks not in ("auto", "all", "none"):
-            if not self.blocks.strip():
-                raise ValueError("blocks must be 'auto', 'all', 'none' or block names")
+            raise ValueError(f"C must be > 0 or None (chosen by cross-validation), "
+                             f"got {self.C!r}")
+        if isinstance(self.blocks, str) and not self.blocks.strip():
+            raise ValueError("blocks must be 'auto', 'all', 'none' or block names")
         if not self.block_threshold >= 0:
             raise ValueError(f"block_threshold must be >= 0, got {self.block_threshold!r}")
         if not self.rep_shrinkage > 0:
@@ -493,6 +492,8 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         if self.learner == "hgb":
             return (f"learner hgb: {self.n_iter_} boosting rounds (early stopping)",)
         rule = self.blocks if isinstance(self.blocks, str) else "given by name"
+        if getattr(self, "legacy_format_", False):
+            return (f"saved by an older leadroute: blocks {rule}, C = {self.C_:g} (fixed)",)
         kept = [f"{n} (penalty ×{f:g})" for n, f in self.block_penalties_]
         lines = [f"interaction blocks ({rule}): "
                  + (", ".join(kept) if kept else "none (main effects only)")]
@@ -590,7 +591,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             for name in ("blocks_", "block_scores_", "block_penalties_", "C_scores_",
                          "_block_specs"):
                 state.setdefault(name, ())
-            state.setdefault("C_", state.get("C"))
+            state.setdefault("C_", state.get("C") or _FALLBACK_C)
             state["legacy_format_"] = True
         super().__setstate__(state)
 

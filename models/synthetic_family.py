@@ -155,14 +155,14 @@ class FamilyWorld:
         rows = pd.Index(self.reps["rep_id"]).get_indexer(reps["rep_id"].astype(str))
         if (rows < 0).any():
             raise ValueError("a rep is not a rep of this family world")
-        prod = pd.Index(PRODUCTS).get_indexer(leads["product"])
-        chan = pd.Index(CHANNELS).get_indexer(leads["channel"])
+        prod = pd.Index(PRODUCTS).get_indexer(pd.Index(leads["product"]))
+        chan = pd.Index(CHANNELS).get_indexer(pd.Index(leads["channel"]))
         z_emp = (np.log(leads["employees"].to_numpy(float) + 1.0) - 4.5) / 1.2
         z_budget = (leads["budget"].to_numpy(float) - 50.0) / 15.0
         base = (np.log(c.base_rate / (1 - c.base_rate)) + self._product_base[prod]
                 + self._channel_base[chan] + 0.2 * z_emp)
         r = self.reps.iloc[rows]
-        desk = pd.Index(DESKS).get_indexer(r["desk"])
+        desk = pd.Index(DESKS).get_indexer(pd.Index(r["desk"]))
         tenure = r["tenure_years"].to_numpy(float)
         z_ten = (tenure - 4.0) / 2.8
         same = leads["territory"].to_numpy()[:, None] == r["territory"].to_numpy()[None, :]
