@@ -4,24 +4,28 @@ Choice of learner, by measured out-of-time log loss (``benchmarks/bench_affinity
 synthetic world, ``WorldConfig()`` defaults - 20,000 history rows, 40 reps - fitted on the
 first 80 % of ``assigned_at``, scored on the last 20 %; mean over seeds 0, 1, 2):
 
-=========================================  ========  ======  =====  ======
-learner                                    log loss  Brier   AUC    fit s
-=========================================  ========  ======  =====  ======
-true probabilities (the floor)             0.5555    0.1880  0.748
-lead-only baseline (rep_features=False)    0.6073    0.2099  0.662    0.4
-logistic, main effects only                0.5761    0.1962  0.719    1.0
-**logistic + interactions (default)**      0.5652    0.1920  0.735    2.6
-logistic + interactions, isotonic          0.5672    0.1921  0.734    2.8
-HistGradientBoosting (learner="hgb")       0.5750    0.1962  0.719   64.7
-=========================================  ========  ======  =====  ======
+==========================================  ========  ======  =====  ======
+learner                                     log loss  Brier   AUC    fit s
+==========================================  ========  ======  =====  ======
+true probabilities (the floor)              0.5555    0.1880  0.748
+lead-only baseline (rep_features=False)     0.6073    0.2099  0.662    0.4
+logistic, main effects only                 0.5761    0.1962  0.719    1.0
+logistic + every block, C=0.1 (previous)    0.5652    0.1920  0.735    2.6
+logistic + interactions, isotonic           0.5672    0.1921  0.734    2.8
+HistGradientBoosting (before the fix)       0.5750    0.1962  0.719   64.7
+==========================================  ========  ======  =====  ======
 
 (Fit seconds on the shared 2-core machine while other jobs ran: compare, don't quote.)
 
-(``C=0.1`` and ``rep_shrinkage=1`` were picked on a small grid, C in {0.03, 0.1, 0.3, 1}
-x shrinkage in {1, 4, 16}, by the same out-of-time log loss on seed 0; differences
-within the grid were under 0.005.) On the Maven CRM export neither learner beats the
-lead-only baseline (``benchmarks/bench_affinity_maven.py``): that data has no
-rep-specific signal to find.
+(That table is the *previous* default, every interaction block under one fixed ``C=0.1``.)
+On worlds whose reps do not list their strengths (:mod:`models.synthetic_family`) most of
+those ~1,100 columns carry no signal and their fitted noise scrambles which rep looks best
+for each lead. So the interaction blocks are now chosen from the data
+(:mod:`models.blocks`: a block enters only when it lowers out-of-fold log loss by more than
+its standard error, with its own penalty) and ``C`` by cross-validation at fit time;
+``benchmarks/bench_affinity_family.py`` measures what that does to routed conversions.
+On the Maven CRM export neither learner beats the lead-only baseline
+(``benchmarks/bench_affinity_maven.py``): that data has no rep-specific signal to find.
 
 The regularised logistic model with rep × lead-attribute interactions wins, and is also
 the one that scores fast: its logit is bilinear, ``U @ W @ V.T`` (see
