@@ -335,15 +335,15 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                       report: Progress) -> None:
         base = self._base_design(data)
         candidates = candidate_blocks(self.schema_) if self.rep_features else ()
-        columns = [(b, b.columns(data.u, data.v, self._scale(b))) for b in candidates]
         report("choosing interaction blocks", 1, 3)
-        chosen = self._choose_blocks(base, columns, y, tuning)
-        by_name = dict((b.name, (b, c)) for b, c in columns)
+        chosen = self._choose_blocks(base, candidates, data, y, tuning)
+        by_name = {b.name: b for b in candidates}
         self.blocks_ = tuple(chosen)
         # group-wise ridge: a block with its own C_b enters scaled by sqrt(C_b / C_ref)
         self.block_penalties_ = tuple((n, _SCREEN_C / c) for n, c in chosen.items())
-        self._block_specs = tuple(by_name[n][0] for n in chosen)
-        design = sp.hstack([base, *(by_name[n][1] * self._penalty_scale(n) for n in chosen)],
+        self._block_specs = tuple(by_name[n] for n in chosen)
+        design = sp.hstack([base, *(b.columns(data.u, data.v, self._scale(b))
+                                    * self._penalty_scale(b.name) for b in self._block_specs)],
                            format="csr")
         report("choosing C by cross-validation", 2, 3)
         oof = self._choose_c(design, y, tuning)
@@ -354,18 +354,21 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         self._set_calibration(oof, y, tuning)
         self._unpack_coefficients()
 
-    def _choose_blocks(self, base: sp.csr_matrix, columns: list[tuple[Block, sp.csr_matrix]],
-                       y: npt.NDArray[np.int64], tuning: _Tuning | None) -> dict[str, float]:
-        """Block name -> its own C (``_SCREEN_C`` when not chosen by the data)."""
+    def _choose_blocks(self, base: sp.csr_matrix, candidates: tuple[Block, ...],
+                       data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None
+                       ) -> dict[str, float]:
+        """Block name -> its own C (``_SCREEN_C`` when not chosen by the data). Candidate
+        columns are built on the tuning rows only (all blocks, at most ``_TUNING_ROWS``)."""
         self.block_scores_: tuple[BlockScore, ...] = ()
         if self.blocks != "auto":
-            named = resolve_blocks(self.blocks, [b for b, _ in columns])
-            return {b.name: _SCREEN_C for b in named}
-        if tuning is None or not columns:
+            return {b.name: _SCREEN_C for b in resolve_blocks(self.blocks, candidates)}
+        if tuning is None or not candidates:
             return {}
         rows = tuning.rows
+        u, v = data.u[rows], data.v[rows]
         kept, self.block_scores_ = select_blocks(
-            base[rows], [(b, c[rows]) for b, c in columns], y[rows], tuning.folds,
+            base[rows], [(b, b.columns(u, v, self._scale(b))) for b in candidates], y[rows],
+            tuning.folds,
             C=_SCREEN_C, block_cs=_BLOCK_C_GRID, threshold=float(self.block_threshold),
             max_iter=int(self.max_iter))
         return kept
