@@ -360,6 +360,8 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         """Block name -> its own C (``_SCREEN_C`` when not chosen by the data). Candidate
         columns are built on the tuning rows only (all blocks, at most ``_TUNING_ROWS``)."""
         self.block_scores_: tuple[BlockScore, ...] = ()
+        if not self.rep_features:
+            return {}  # the lead-only twin has no interaction blocks to name
         if self.blocks != "auto":
             return {b.name: _SCREEN_C for b in resolve_blocks(self.blocks, candidates)}
         if tuning is None or not candidates:
