@@ -232,15 +232,11 @@ def run_backtest(
     n_batches = int(batch.max()) + 1
     scores, rewards_hat = _cross_fitted_scores(history, reps, folds, progress)
     data = logged_bandit(history, reps, rep_pos, config)
-    effort = history["effort"].to_numpy(float)
-    busiest = busiest_logged_batch(data.actions, batch, effort, len(reps))
-    if config.capacity == "logged":
-        reps = reps.assign(capacity=np.where(np.isnan(busiest), np.nanmedian(busiest), busiest))
-        notes.append("capacity per batch: each rep's busiest logged batch (reps absent from "
-                     "the log: the median of the others); `--capacity table` uses the reps' "
-                     "capacity column")
     if data.estimated_propensity:
         notes.append(ESTIMATED_PROPENSITY_NOTE)
+    effort = history["effort"].to_numpy(float)
+    busiest = busiest_logged_batch(data.actions, batch, effort, len(reps))
+    reps = apply_capacity(reps, busiest, config, notes)
 
     start = history.get("assigned_at")
     estimate_rows, lift_rows, fairness_rows = [], [], []
@@ -291,6 +287,17 @@ def run_backtest(
         assignments=assignments, fairness=pd.DataFrame(fairness_rows), loads=loads,
         notes=tuple(notes),
     )
+
+
+def apply_capacity(reps: pd.DataFrame, busiest: FloatArray, config: BacktestConfig,
+                   notes: list[str]) -> pd.DataFrame:
+    """The reps with the capacity per batch the replay uses (``config.capacity``)."""
+    if config.capacity != "logged":
+        return reps
+    notes.append("capacity per batch: each rep's busiest logged batch (reps absent from "
+                 "the log: the median of the others); `--capacity table` uses the reps' "
+                 "capacity column")
+    return reps.assign(capacity=np.where(np.isnan(busiest), np.nanmedian(busiest), busiest))
 
 
 def busiest_logged_batch(actions: IntArray, batch: IntArray, effort: FloatArray,

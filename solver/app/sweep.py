@@ -39,7 +39,9 @@ from solver.app.backtest import (
     BacktestConfig,
     _on_policy,
     _row,
+    apply_capacity,
     batches_and_folds,
+    busiest_logged_batch,
     load_backtest_tables,
     logged_bandit,
 )
@@ -152,6 +154,9 @@ def prepare(history_source: object, reps_source: object, config: BacktestConfig,
     data = logged_bandit(history, reps, rep_pos, config)
     if data.estimated_propensity:
         notes.append(ESTIMATED_PROPENSITY_NOTE)
+    # the same capacity per batch as run_backtest (issue 16: logged loads by default)
+    reps = apply_capacity(reps, busiest_logged_batch(
+        data.actions, batch, history["effort"].to_numpy(float), len(reps)), config, notes)
     context = ReplayContext(history=history, reps=reps, scores=scores, batch=batch,
                             stamps=history.get("assigned_at"), policy=config.policy,
                             seed=config.seed, time_limit_s=config.time_limit_s)
