@@ -19,10 +19,11 @@ from models.validation import split_history
 
 CANDIDATES: tuple[tuple[str, AffinityModel], ...] = (
     ("lead-only baseline", AffinityModel(rep_features=False)),
-    ("logistic, main effects only", AffinityModel(interactions=False)),
-    ("logistic + interactions (default)", AffinityModel()),
+    ("logistic, main effects only", AffinityModel(blocks="none")),
+    ("logistic, every block, C=0.1 (previous default)", AffinityModel(C=0.1, blocks="all")),
+    ("logistic, blocks chosen, C by CV (default)", AffinityModel()),
     ("logistic + interactions, isotonic", AffinityModel(calibration="isotonic")),
-    ("HistGradientBoosting", AffinityModel(learner="hgb", max_iter=200)),
+    ("HistGradientBoosting (categorical rep id)", AffinityModel(learner="hgb")),
 )
 
 

@@ -4,24 +4,28 @@ Choice of learner, by measured out-of-time log loss (``benchmarks/bench_affinity
 synthetic world, ``WorldConfig()`` defaults - 20,000 history rows, 40 reps - fitted on the
 first 80 % of ``assigned_at``, scored on the last 20 %; mean over seeds 0, 1, 2):
 
-=========================================  ========  ======  =====  ======
-learner                                    log loss  Brier   AUC    fit s
-=========================================  ========  ======  =====  ======
-true probabilities (the floor)             0.5555    0.1880  0.748
-lead-only baseline (rep_features=False)    0.6073    0.2099  0.662    0.4
-logistic, main effects only                0.5761    0.1962  0.719    1.0
-**logistic + interactions (default)**      0.5652    0.1920  0.735    2.6
-logistic + interactions, isotonic          0.5672    0.1921  0.734    2.8
-HistGradientBoosting (learner="hgb")       0.5750    0.1962  0.719   64.7
-=========================================  ========  ======  =====  ======
+==========================================  ========  ======  =====  ======
+learner                                     log loss  Brier   AUC    fit s
+==========================================  ========  ======  =====  ======
+true probabilities (the floor)              0.5555    0.1880  0.748
+lead-only baseline (rep_features=False)     0.6073    0.2099  0.662    0.4
+logistic, main effects only                 0.5761    0.1962  0.719    1.0
+logistic + every block, C=0.1 (previous)    0.5652    0.1920  0.735    2.6
+logistic + interactions, isotonic           0.5672    0.1921  0.734    2.8
+HistGradientBoosting (before the fix)       0.5750    0.1962  0.719   64.7
+==========================================  ========  ======  =====  ======
 
 (Fit seconds on the shared 2-core machine while other jobs ran: compare, don't quote.)
 
-(``C=0.1`` and ``rep_shrinkage=1`` were picked on a small grid, C in {0.03, 0.1, 0.3, 1}
-x shrinkage in {1, 4, 16}, by the same out-of-time log loss on seed 0; differences
-within the grid were under 0.005.) On the Maven CRM export neither learner beats the
-lead-only baseline (``benchmarks/bench_affinity_maven.py``): that data has no
-rep-specific signal to find.
+(That table is the *previous* default, every interaction block under one fixed ``C=0.1``.)
+On worlds whose reps do not list their strengths (:mod:`models.synthetic_family`) most of
+those ~1,100 columns carry no signal and their fitted noise scrambles which rep looks best
+for each lead. So the interaction blocks are now chosen from the data
+(:mod:`models.blocks`: a block enters only when it lowers out-of-fold log loss by more than
+its standard error, with its own penalty) and ``C`` by cross-validation at fit time;
+``benchmarks/bench_affinity_family.py`` measures what that does to routed conversions.
+On the Maven CRM export neither learner beats the lead-only baseline
+(``benchmarks/bench_affinity_maven.py``): that data has no rep-specific signal to find.
 
 The regularised logistic model with rep × lead-attribute interactions wins, and is also
 the one that scores fast: its logit is bilinear, ``U @ W @ V.T`` (see
@@ -57,6 +61,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from models._errors import DataError, ModelError
+from models.blocks import (
+    Block,
+    BlockScore,
+    Folds,
+    candidate_blocks,
+    logistic,
+    oof_logits_path,
+    resolve_blocks,
+    row_log_loss,
+    select_blocks,
+)
 from models.calibration import CalibrationMap, fit_calibration
 from models.features import (
     FeatureSchema,
@@ -65,13 +80,17 @@ from models.features import (
     infer_schema,
     limit_matrix,
     limit_rows,
-    rowwise_kron,
 )
 
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]  # (stage, step, of_steps)
 _LEARNERS = ("logistic", "hgb")
 _CALIBRATIONS = ("sigmoid", "isotonic", "none")
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tried by cross-validation
+_SCREEN_C = 0.3  # C of the base model in block selection (reference of block penalties)
+_BLOCK_C_GRID = (0.3, 0.1, 0.03)  # each block's own C, chosen in screening
+_FALLBACK_C = 0.1  # when one outcome is too rare to cross-validate
+_TUNING_ROWS = 40_000  # rows of blocks, C and calibration choices (seeded sample above)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,12 @@ class _Encoded:
     u: FloatArray
     v: FloatArray
     limits: FloatArray
+
+
+@dataclass(frozen=True)
+class _Tuning:
+    rows: npt.NDArray[np.intp]  # indices into the training rows
+    folds: Folds  # splits of ``rows`` (positions 0..len(rows)-1)
 
 
 def _no_progress(stage: str, step: int, of_steps: int) -> None:
@@ -95,15 +120,23 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
     learner : {"logistic", "hgb"}
         Regularised logistic regression on the pair features (default, see the module
         docstring for the measurement), or HistGradientBoosting on the same features.
-    C : float
-        Inverse L2 strength of the logistic learner.
+    C : float or None
+        Inverse L2 strength of the logistic learner; ``None`` (default) chooses it at fit
+        time by cross-validated log loss over ``C_GRID`` (the choice is ``C_``).
     rep_shrinkage : float
         Relative L2 penalty on rep-identity terms (> 1: reps are pulled harder toward reps
         with the same attributes; this is what makes sparse and new reps sensible).
     rep_features : bool
         False gives the lead-only baseline: P(convert | lead), the same for every rep.
-    interactions : bool
-        Include rep × lead-attribute and rep-attribute × lead-attribute interactions.
+    blocks : "auto", "all", "none" or a tuple of block names
+        Which interaction blocks enter (see :mod:`models.blocks`): ``"auto"`` (default)
+        keeps a block only when it lowers out-of-fold log loss by more than
+        ``block_threshold`` standard errors; ``"all"`` is the previous default (every
+        block); ``"none"`` main effects only; names pick blocks by hand (e.g. the true
+        structure of a synthetic world). The choice is ``blocks_``, the log
+        ``block_scores_``.
+    block_threshold : float
+        Standard errors of gain a block must clear to enter under ``blocks="auto"``.
     calibration : {"sigmoid", "isotonic", "none"}
     cv : int
         Folds of the cross-fitted calibration.
@@ -122,10 +155,11 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         learner: str = "logistic",
-        C: float = 0.1,
+        C: float | None = None,
         rep_shrinkage: float = 1.0,
         rep_features: bool = True,
-        interactions: bool = True,
+        blocks: str | tuple[str, ...] = "auto",
+        block_threshold: float = 1.0,
         calibration: str = "sigmoid",
         cv: int = 3,
         max_categories: int = 30,
@@ -136,7 +170,8 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         self.C = C
         self.rep_shrinkage = rep_shrinkage
         self.rep_features = rep_features
-        self.interactions = interactions
+        self.blocks = blocks
+        self.block_threshold = block_threshold
         self.calibration = calibration
         self.cv = cv
         self.max_categories = max_categories
@@ -180,8 +215,13 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}"
             )
-        if not self.C > 0:
-            raise ValueError(f"C must be > 0, got {self.C!r}")
+        if self.C is not None and not self.C > 0:
+            raise ValueError(f"C must be > 0 or None (chosen by cross-validation), "
+                             f"got {self.C!r}")
+        if isinstance(self.blocks, str) and not self.blocks.strip():
+            raise ValueError("blocks must be 'auto', 'all', 'none' or block names")
+        if not self.block_threshold >= 0:
+            raise ValueError(f"block_threshold must be >= 0, got {self.block_threshold!r}")
         if not self.rep_shrinkage > 0:
             raise ValueError(f"rep_shrinkage must be > 0, got {self.rep_shrinkage!r}")
         if int(self.cv) < 2:
@@ -270,105 +310,209 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         if n_pos == 0 or n_pos == len(y):
             raise DataError("history needs both outcomes (converted 0 and 1); got one class",
                             source="history table", column="converted")
-        design = self._design(data)
-        folds = int(self.cv)
-        steps = folds + 1
-        kind = self.calibration
-        if kind != "none" and min(n_pos, len(y) - n_pos) < 2 * folds:
-            kind = "none"  # too few of one outcome to cross-fit a calibration map
-        oof = np.zeros(len(y))
-        # one learner, warm-started from fold to fold and into the final fit: the folds'
-        # solutions are close to each other, so later fits need a fraction of the steps
-        learner = self._new_learner()
-        if kind != "none":
-            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-            for k, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
-                report("cross-fitting calibration", k + 1, steps)
-                learner.fit(design[train], y[train])
-                oof[test] = learner.decision_function(design[test])
-        report("fitting on all rows", steps, steps)
-        self.estimator_ = learner.fit(design, y)
-        self.n_iter_ = learner.n_iter
-        self.calibration_ = fit_calibration(kind, oof, y) if kind != "none" else CalibrationMap(
-            "none"
-        )
+        tuning = self._tuning(y)
+        if self.learner == "hgb":
+            self._fit_hgb(data, y, tuning, report)
+        else:
+            self._fit_logistic(data, y, tuning, report)
+
+    def _tuning(self, y: npt.NDArray[np.int64]) -> _Tuning | None:
+        """Rows and folds of every data-driven choice (blocks, C, calibration): all rows up
+        to ``_TUNING_ROWS`` (a seeded sample above), or None when one outcome is too rare
+        to cross-validate."""
+        k = int(self.cv)
+        if min(int(y.sum()), len(y) - int(y.sum())) < 2 * k:
+            return None
+        rows = np.arange(len(y))
+        if len(y) > _TUNING_ROWS:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(len(y), _TUNING_ROWS, replace=False))
+        splitter = StratifiedKFold(k, shuffle=True, random_state=self.random_state)
+        splits = tuple((tr, te) for tr, te in splitter.split(rows, y[rows]))
+        return _Tuning(rows, Folds(splits, len(rows)))
+
+    def _fit_logistic(self, data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None,
+                      report: Progress) -> None:
+        base = self._base_design(data)
+        candidates = candidate_blocks(self.schema_) if self.rep_features else ()
+        report("choosing interaction blocks", 1, 3)
+        chosen = self._choose_blocks(base, candidates, data, y, tuning)
+        by_name = {b.name: b for b in candidates}
+        self.blocks_ = tuple(chosen)
+        # group-wise ridge: a block with its own C_b enters scaled by sqrt(C_b / C_ref)
+        self.block_penalties_ = tuple((n, _SCREEN_C / c) for n, c in chosen.items())
+        self._block_specs = tuple(by_name[n] for n in chosen)
+        design = sp.hstack([base, *(b.columns(data.u, data.v, self._scale(b))
+                                    * self._penalty_scale(b.name) for b in self._block_specs)],
+                           format="csr")
+        report("choosing C by cross-validation", 2, 3)
+        oof = self._choose_c(design, y, tuning)
+        report("fitting on all rows", 3, 3)
+        model = logistic(self.C_, int(self.max_iter), design.shape[1], tol=1e-5)
+        self.estimator_ = _Learner(model).fit(design, y)
+        self.n_iter_ = self.estimator_.n_iter
+        self._set_calibration(oof, y, tuning)
         self._unpack_coefficients()
 
-    def _new_learner(self) -> _Learner:
-        if self.learner == "hgb":
-            return _Learner(HistGradientBoostingClassifier(
-                max_iter=int(self.max_iter), learning_rate=0.1, max_leaf_nodes=31,
-                l2_regularization=1.0, early_stopping=False, random_state=self.random_state,
-            ))
-        return _Learner(LogisticRegression(C=float(self.C), max_iter=int(self.max_iter),
-                                           tol=1e-5, warm_start=True))
+    def _choose_blocks(self, base: sp.csr_matrix, candidates: tuple[Block, ...],
+                       data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None
+                       ) -> dict[str, float]:
+        """Block name -> its own C (``_SCREEN_C`` when not chosen by the data). Candidate
+        columns are built on the tuning rows only (all blocks, at most ``_TUNING_ROWS``)."""
+        self.block_scores_: tuple[BlockScore, ...] = ()
+        if not self.rep_features:
+            return {}  # the lead-only twin has no interaction blocks to name
+        if self.blocks != "auto":
+            return {b.name: _SCREEN_C for b in resolve_blocks(self.blocks, candidates)}
+        if tuning is None or not candidates:
+            return {}
+        rows = tuning.rows
+        u, v = data.u[rows], data.v[rows]
+        kept, self.block_scores_ = select_blocks(
+            base[rows], [(b, b.columns(u, v, self._scale(b))) for b in candidates], y[rows],
+            tuning.folds,
+            C=_SCREEN_C, block_cs=_BLOCK_C_GRID, threshold=float(self.block_threshold),
+            max_iter=int(self.max_iter))
+        return kept
+
+    def _penalty_scale(self, name: str) -> float:
+        return float(1.0 / np.sqrt(dict(self.block_penalties_)[name]))
+
+    def _choose_c(self, design: sp.csr_matrix, y: npt.NDArray[np.int64],
+                  tuning: _Tuning | None) -> FloatArray | None:
+        """Set ``C_`` (the given C, or the grid value with the least out-of-fold log loss)
+        and return that C's out-of-fold logits on the tuning rows (for calibration)."""
+        grid = C_GRID if self.C is None else (float(self.C),)
+        self.C_scores_: tuple[tuple[float, float], ...] = ()
+        if tuning is None:
+            self.C_ = float(self.C) if self.C is not None else _FALLBACK_C
+            return None
+        rows = tuning.rows
+        logits = oof_logits_path(design[rows], y[rows], tuning.folds, grid, int(self.max_iter))
+        losses = [float(row_log_loss(y[rows], z).mean()) for z in logits]
+        best = int(np.argmin(losses))
+        self.C_ = float(grid[best])
+        self.C_scores_ = tuple(zip(grid, losses, strict=True))
+        return logits[best]
+
+    def _set_calibration(self, oof: FloatArray | None, y: npt.NDArray[np.int64],
+                         tuning: _Tuning | None) -> None:
+        kind = self.calibration if oof is not None and tuning is not None else "none"
+        if kind == "none" or oof is None or tuning is None:
+            self.calibration_ = CalibrationMap("none")
+        else:
+            self.calibration_ = fit_calibration(kind, oof, y[tuning.rows])
+
+    def _fit_hgb(self, data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None,
+                 report: Progress) -> None:
+        design = self._hgb_design(data)
+        self.blocks_, self.block_scores_, self._block_specs = (), (), ()
+        self.block_penalties_ = ()
+        self.C_, self.C_scores_ = float("nan"), ()
+        oof = None
+        if tuning is not None and self.calibration != "none":
+            rows, oof = tuning.rows, np.zeros(len(tuning.rows))
+            for k, (train, test) in enumerate(tuning.folds.splits):
+                report("cross-fitting calibration", k + 1, len(tuning.folds.splits) + 1)
+                learner = self._new_hgb(design.shape[1]).fit(design[rows[train]], y[rows[train]])
+                oof[test] = learner.decision_function(design[rows[test]])
+        report("fitting on all rows", 1, 1)
+        self.estimator_ = self._new_hgb(design.shape[1]).fit(design, y)
+        self.n_iter_ = self.estimator_.n_iter
+        self._set_calibration(oof, y, tuning)
+
+    def _new_hgb(self, width: int) -> _Learner:
+        categorical = np.zeros(width, dtype=bool)
+        if self.rep_features and self.fitted_on_tables_:
+            categorical[self.schema_.lead_width - 1] = True  # the rep id code
+        return _Learner(HistGradientBoostingClassifier(
+            max_iter=int(self.max_iter), learning_rate=0.1, max_leaf_nodes=15,
+            l2_regularization=1.0, categorical_features=categorical if categorical.any() else None,
+            early_stopping=True, validation_fraction=0.15, n_iter_no_change=15,
+            random_state=self.random_state,
+        ))
 
     # --- the design and its bilinear form -------------------------------------------------
-    def _blocks(self) -> tuple[float, bool]:
-        identity_scale = 1.0 / float(np.sqrt(self.rep_shrinkage))
-        return identity_scale, bool(self.interactions and self.rep_features)
+    def _id_scale(self) -> float:
+        return 1.0 / float(np.sqrt(self.rep_shrinkage))
+
+    def _scale(self, block: Block) -> float:
+        return self._id_scale() if block.identity else 1.0
+
+    def _base_design(self, data: _Encoded) -> sp.csr_matrix:
+        """Main effects and limits: always in. Interaction blocks are appended after."""
+        schema: FeatureSchema = self.schema_
+        return sp.hstack([sp.csr_matrix(data.u[:, 1:]),
+                          sp.csr_matrix(data.v[:, schema.id_slice] * self._id_scale()),
+                          sp.csr_matrix(data.v[:, schema.attr_slice]),
+                          sp.csr_matrix(data.limits)], format="csr")
 
     def _design(self, data: _Encoded) -> sp.csr_matrix | FloatArray:
-        schema: FeatureSchema = self.schema_
-        u = data.u[:, 1:]
         if self.learner == "hgb":
-            parts = [u]
-            if data.v.shape[1] > 1:
-                parts += [data.v[:, 1:], *self._match_columns(data), data.limits]
-            return np.column_stack(parts)
-        scale, interact = self._blocks()
-        v_ids = data.v[:, schema.id_slice] * scale
-        v_attr = data.v[:, schema.attr_slice]
-        blocks = [sp.csr_matrix(u), sp.csr_matrix(v_ids), sp.csr_matrix(v_attr)]
-        if interact:
-            u_sparse = sp.csr_matrix(u)
-            blocks.append(rowwise_kron(u_sparse, sp.csr_matrix(v_ids)))
-            blocks.append(rowwise_kron(u_sparse, sp.csr_matrix(v_attr)))
-        blocks += [sp.csr_matrix(np.column_stack(self._match_columns(data))
-                                 if schema.matches else np.zeros((len(u), 0))),
-                   sp.csr_matrix(data.limits)]
-        return sp.hstack(blocks, format="csr")
+            return self._hgb_design(data)
+        parts = [self._base_design(data)]
+        parts += [b.columns(data.u, data.v, self._scale(b)) * self._penalty_scale(b.name)
+                  for b in self._block_specs]
+        return sp.hstack(parts, format="csr")
 
-    def _match_columns(self, data: _Encoded) -> list[FloatArray]:
+    def _hgb_design(self, data: _Encoded) -> FloatArray:
+        """Lead columns, the rep id as ONE categorical code (NaN: unseen rep), rep
+        attributes, matches and limits: trees find the interactions themselves."""
+        u = data.u[:, 1:]
         if data.v.shape[1] <= 1:
-            return []
-        return [
-            (data.u[:, li] * data.v[:, ri]).sum(axis=1)
-            for li, ri in self.schema_.match_index_pairs()
-        ]
+            return u
+        ids = data.v[:, self.schema_.id_slice]
+        code = np.where(ids.any(axis=1), ids.argmax(axis=1), np.nan) if ids.shape[1] else (
+            np.full(len(u), np.nan))
+        matches = [(data.u[:, li] * data.v[:, ri]).sum(axis=1)
+                   for li, ri in self.schema_.match_index_pairs()]
+        return np.column_stack([u, code, data.v[:, self.schema_.attr_slice], *matches,
+                                data.limits])
 
     def _unpack_coefficients(self) -> None:
         """Turn the logistic coefficients into ``W`` (lead × rep) and limit weights."""
-        if self.learner != "logistic":
-            return
         schema: FeatureSchema = self.schema_
         lr: LogisticRegression = self.estimator_.model
         coef = lr.coef_.ravel()
         p = schema.lead_width - 1
-        ids = schema.id_slice
-        attr = schema.attr_slice
+        ids, attr = schema.id_slice, schema.attr_slice
         n_ids, n_attr = ids.stop - ids.start, attr.stop - attr.start
-        scale, interact = self._blocks()
+        n_limits = 2 * len(schema.limits) if self.rep_features else 0
         w = np.zeros((schema.lead_width, max(schema.rep_width, 1)))
         w[0, 0] = lr.intercept_[0]
-        at = 0
-        w[1:, 0] = coef[at:at + p]
-        at += p
-        w[0, ids] = coef[at:at + n_ids] * scale
+        w[1:, 0] = coef[:p]
+        at = p
+        w[0, ids] = coef[at:at + n_ids] * self._id_scale()
         at += n_ids
         w[0, attr] = coef[at:at + n_attr]
         at += n_attr
-        if interact:
-            w[1:, ids] = coef[at:at + p * n_ids].reshape(p, n_ids) * scale
-            at += p * n_ids
-            w[1:, attr] = coef[at:at + p * n_attr].reshape(p, n_attr)
-            at += p * n_attr
-        if self.rep_features:
-            for li, ri in schema.match_index_pairs():
-                w[li, ri] += coef[at]
-                at += 1
+        self.limit_coef_ = coef[at:at + n_limits].copy()
+        at += n_limits
+        for block in self._block_specs:
+            block.add_to(w, coef[at:at + block.width],
+                         self._scale(block) * self._penalty_scale(block.name))
+            at += block.width
         self.coef_matrix_ = w
-        self.limit_coef_ = coef[at:].copy()
+
+    def describe_fit(self) -> tuple[str, ...]:
+        """What the fit chose, one line each: printed by ``leadroute fit``, stored with
+        the model."""
+        check_is_fitted(self, "estimator_")
+        if self.learner == "hgb":
+            return (f"learner hgb: {self.n_iter_} boosting rounds (early stopping)",)
+        rule = self.blocks if isinstance(self.blocks, str) else "given by name"
+        if getattr(self, "legacy_format_", False):
+            return (f"saved by an older leadroute: blocks {rule}, C = {self.C_:g} (fixed)",)
+        kept = [f"{n} (penalty ×{f:g})" for n, f in self.block_penalties_]
+        lines = [f"interaction blocks ({rule}): "
+                 + (", ".join(kept) if kept else "none (main effects only)")]
+        if self.block_scores_:
+            rejected = sum(1 for s in self.block_scores_ if s.stage == "screen" and not s.kept)
+            lines.append(f"  {len(self.block_scores_)} comparisons, {rejected} blocks rejected "
+                         f"at screening (threshold {self.block_threshold:g} SE)")
+        how = "cross-validated" if self.C is None else "given"
+        lines.append(f"C = {self.C_:g} ({how}), rep_shrinkage = {self.rep_shrinkage:g}")
+        return tuple(lines)
 
     # --- scoring ------------------------------------------------------------------------
     def score_matrix(self, leads: pd.DataFrame, reps: pd.DataFrame) -> FloatArray:
@@ -399,7 +543,8 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                 logit += self.limit_coef_[2 * k] * over + self.limit_coef_[2 * k + 1] * gap
             return np.asarray(logit)
         n, m = len(u), len(v)
-        limits = limit_matrix(schema, leads, reps, "leads table", "reps table")
+        limits = (limit_matrix(schema, leads, reps, "leads table", "reps table")
+                  if self.rep_features else [])
         lim = (np.stack([a for pair in limits for a in pair], axis=-1).reshape(n * m, -1)
                if limits else np.zeros((n * m, 0)))
         pairs = _Encoded(np.repeat(u, m, axis=0), np.tile(v, (n, 1)), lim)
@@ -428,12 +573,36 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                 )
             data = self._encode_rows(rows, known_reps.iloc[idx].reset_index(drop=True),
                                      "pairs table")
+            if self.learner == "logistic":
+                return _two_columns(self.calibration_(self._row_logits(data)))
         else:
             X_arr = validate_data(self, X, reset=False)
             u = encode_leads(self.schema_, _array_frame(X_arr), "X")
             data = _Encoded(u, np.ones((len(u), 1)), np.zeros((len(u), 0)))
         p = self.calibration_(self.estimator_.decision_function(self._design(data)))
         return np.column_stack([1.0 - p, p])
+
+    def _row_logits(self, data: _Encoded) -> FloatArray:
+        """Logits of aligned (lead, rep) rows from the bilinear form ``u W v'`` + limits:
+        the same numbers as scoring a matrix, without rebuilding the design."""
+        logit = np.einsum("ij,ij->i", data.u @ self.coef_matrix_, data.v)
+        if data.limits.shape[1]:
+            logit = logit + data.limits @ self.limit_coef_
+        return np.asarray(logit, dtype=float)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Models saved before interaction blocks were chosen from the data: their
+        bilinear coefficients still score; their parameters are mapped to today's."""
+        if "estimator_" in state and "blocks" not in state:
+            state = dict(state)
+            state["blocks"] = "all" if state.pop("interactions", True) else "none"
+            state.setdefault("block_threshold", 1.0)
+            for name in ("blocks_", "block_scores_", "block_penalties_", "C_scores_",
+                         "_block_specs"):
+                state.setdefault(name, ())
+            state.setdefault("C_", state.get("C") or _FALLBACK_C)
+            state["legacy_format_"] = True
+        super().__setstate__(state)
 
     def predict(self, X: pd.DataFrame | npt.ArrayLike) -> npt.NDArray[np.generic]:
         proba = self.predict_proba(X)
@@ -459,6 +628,10 @@ class _Learner:
 
     def decision_function(self, X: sp.csr_matrix | FloatArray) -> FloatArray:
         return np.asarray(self.model.decision_function(X), dtype=float).ravel()
+
+
+def _two_columns(p: FloatArray) -> FloatArray:
+    return np.column_stack([1.0 - p, p])
 
 
 def _labels(values: pd.Series, source: str) -> npt.NDArray[np.int64]:

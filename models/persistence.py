@@ -56,6 +56,7 @@ class ModelMetadata:
     training_period: tuple[str, str] | None  # first and last assigned_at
     hyperparameters: tuple[tuple[str, str], ...]
     validation: ValidationReport | None  # out-of-time metrics, when computed
+    structure: tuple[str, ...] = ()  # what the fit chose: blocks, penalties, C
 
 
 def schema_digest(model: AffinityModel) -> str:
@@ -77,6 +78,7 @@ def build_metadata(
         training_period=model.training_period_,
         hyperparameters=tuple((k, repr(v)) for k, v in sorted(model.get_params().items())),
         validation=validation,
+        structure=model.describe_fit(),
     )
 
 
@@ -123,6 +125,9 @@ def load_model_file(path: str | Path) -> tuple[AffinityModel, ModelMetadata]:
             f"{source}: saved with scikit-learn {saved}, this is {here}; refit the model "
             "with `leadroute fit`"
         )
+    if getattr(model, "legacy_format_", False) and model.learner == "hgb":
+        raise ModelError(f"{source}: an hgb model saved by an older leadroute (its features "
+                         "changed); refit it with `leadroute fit`")
     if schema_digest(model) != meta.schema_digest:
         raise ModelError(f"{source}: feature schema in the metadata does not match the model")
     return model, meta

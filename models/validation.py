@@ -13,6 +13,7 @@ a plain sentence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,9 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from models._errors import DataError
 from models.affinity import AffinityModel, Progress
 from models.calibration import ReliabilityBin, expected_calibration_error, reliability_table
+from models.routing_metrics import RoutingMetrics, routing_metrics
+
+Truth = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class ValidationReport:
     log_loss_gain: float  # baseline - model, per row (positive: the model is better)
     log_loss_gain_se: float  # standard error of that gain (paired, per row)
     reliability: tuple[ReliabilityBin, ...]  # of the model on the test rows
+    routing: RoutingMetrics | None = None  # within-lead ranking and routed value
+    routing_note: str = ""  # why routing metrics are missing, when they are
 
     @property
     def has_rep_signal(self) -> bool:
@@ -118,9 +124,11 @@ def validate(
     test_fraction: float = 0.2,
     random_state: int = 0,
     progress: Progress | None = None,
+    truth: Truth | None = None,
 ) -> ValidationReport:
     """Fit clones of ``estimator`` (and its lead-only twin) on the early history,
-    score the late history, and compare. ``progress`` is passed to both fits."""
+    score the late history, and compare. ``progress`` is passed to both fits.
+    ``truth(leads, reps)`` (synthetic worlds) adds the rank correlation with the truth."""
     train, test, split = split_history(history, test_fraction, random_state)
     model = clone(estimator).fit(train, reps, progress=progress)
     baseline = clone(estimator).set_params(rep_features=False).fit(
@@ -131,6 +139,7 @@ def validate(
     p_base = baseline.predict_proba(test)[:, 1]
     gain_rows = _row_log_loss(y, p_base) - _row_log_loss(y, p_model)
     prior = float(pd.to_numeric(train["converted"]).mean())
+    routing, note = _routing(model, test, reps, y, truth)
     return ValidationReport(
         split=split,
         n_train=len(train),
@@ -142,7 +151,30 @@ def validate(
         log_loss_gain=float(gain_rows.mean()),
         log_loss_gain_se=float(gain_rows.std(ddof=1) / np.sqrt(len(y))) if len(y) > 1 else 0.0,
         reliability=reliability_table(y, p_model),
+        routing=routing,
+        routing_note=note,
     )
+
+
+def _routing(model: AffinityModel, test: pd.DataFrame, reps: pd.DataFrame,
+             y: npt.NDArray[np.int_], truth: Truth | None) -> tuple[RoutingMetrics | None, str]:
+    """Routing metrics over the held-out rows whose rep had training history."""
+    if "propensity" not in test.columns:
+        return None, "no propensity column: the routed value cannot be estimated"
+    propensity = pd.to_numeric(test["propensity"], errors="coerce").to_numpy(dtype=float)
+    if not (np.isfinite(propensity).all() and (propensity > 0).all()):
+        return None, "propensity missing or not positive on some rows: no routed value"
+    ids = reps["rep_id"].astype(str).str.strip()
+    candidates = reps[ids.isin(model.schema_.rep_ids).to_numpy()].reset_index(drop=True)
+    logged = pd.Index(candidates["rep_id"].astype(str).str.strip()).get_indexer(
+        pd.Index(test["rep_id"].astype(str).str.strip()))
+    keep = logged >= 0
+    if keep.sum() < 2 or len(candidates) < 2:
+        return None, "too few held-out rows with a rep known at training"
+    rows = test[keep].reset_index(drop=True)
+    scores = model.score_matrix(rows, candidates)
+    true = truth(rows, candidates) if truth is not None else None
+    return routing_metrics(scores, logged[keep], y[keep], propensity[keep], true), ""
 
 
 def _row_log_loss(y: npt.NDArray[np.int_], p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -43,6 +43,24 @@ def test_fit_then_route_with_the_model(world_dir: Path) -> None:
     assert assignments["score"].between(0, 1).all()
 
 
+def test_fit_options_set_c_shrinkage_and_blocks(world_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.joblib"
+    args = ["fit", "--history", str(world_dir / "history.csv"), "--reps",
+            str(world_dir / "reps.csv"), "--out", str(out)]
+    result = runner.invoke(app, [*args, "--C", "0.2", "--rep-shrinkage", "4", "--blocks",
+                                 "match: region in region,rep_id × industry"])
+    assert result.exit_code == 0, result.output
+    model = load_affinity_model(out)
+    assert model.C_ == 0.2 and model.rep_shrinkage == 4.0
+    assert model.blocks_ == ("match: region in region", "rep_id × industry")
+    assert "interaction blocks (given by name)" in result.output
+    assert "within-lead AUC" in result.output and "routed value" in result.output
+    for bad, message in ((["--C", "lots"], "--C must be a number or 'cv'"),
+                         (["--blocks", "rep_id × nothing"], "unknown interaction block")):
+        result = runner.invoke(app, [*args, *bad])
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
 def test_fit_bad_history_is_one_line_exit_2(world_dir: Path, tmp_path: Path) -> None:
     history = pd.read_csv(world_dir / "history.csv")
     history.loc[4, "converted"] = 7

@@ -102,7 +102,10 @@ def test_a_rep_with_three_lucky_rows_is_shrunk(world: SyntheticWorld, batch: pd.
     model = AffinityModel().fit(history, world.reps)
     scores = model.score_matrix(batch, world.reps)
     assert scores[:, 0].mean() < 0.6
-    assert abs(scores[:, 0].mean() - scores[:, 1:].mean()) < 0.15
+    # far nearer to reps like them than to its raw rate of 1.0 (C is chosen by CV now,
+    # so the pull is the data's choice, not a fixed strong penalty)
+    others = scores[:, 1:].mean()
+    assert abs(scores[:, 0].mean() - others) < 0.25 * (1.0 - others)
 
 
 def test_no_signal_world_gives_flat_scores() -> None:

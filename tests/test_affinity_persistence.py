@@ -84,3 +84,41 @@ def test_save_rejects_what_it_cannot_save(tmp_path: Path) -> None:
     with pytest.raises(NotFittedError):
         save_model(AffinityModel(), tmp_path / "m.joblib")
     assert not (tmp_path / "m.joblib").exists()
+
+
+def _as_legacy(model: AffinityModel) -> AffinityModel:
+    """The same fitted model as a file written before blocks were chosen would hold it:
+    an ``interactions`` parameter, no ``blocks`` and none of the new fitted attributes."""
+    state = {k: v for k, v in model.__dict__.items()
+             if k not in ("blocks", "block_threshold", "blocks_", "block_scores_",
+                          "block_penalties_", "C_", "C_scores_", "_block_specs")}
+    state["interactions"] = True
+    state["C"] = 0.1  # the old fixed default
+    old = AffinityModel.__new__(AffinityModel)
+    old.__setstate__(state)
+    return old
+
+
+def test_models_saved_before_block_selection_still_load_and_score(
+    model: AffinityModel, tmp_path: Path
+) -> None:
+    path = save_model(model, tmp_path / "old.joblib")
+    legacy = _as_legacy(model)
+    _rewrite(path, {"model": legacy})
+    loaded = load_affinity_model(path)
+    leads = WORLD.leads(50, seed=3)
+    np.testing.assert_allclose(loaded.score_matrix(leads, WORLD.reps),
+                               model.score_matrix(leads, WORLD.reps))
+    assert loaded.get_params()["blocks"] == "all"
+    assert loaded.describe_fit()
+    hgb = _as_legacy(model)
+    hgb.learner = "hgb"
+    _rewrite(path, {"model": hgb})
+    with pytest.raises(ModelError, match="hgb model saved by an older leadroute"):
+        load_affinity_model(path)
+
+
+def test_metadata_stores_the_chosen_structure(model: AffinityModel) -> None:
+    meta = build_metadata(model)
+    assert meta.structure == model.describe_fit()
+    assert any(line.startswith("C = ") for line in meta.structure)

@@ -31,7 +31,7 @@ def _loads(history: pd.DataFrame, assigned: pd.DataFrame, freq: str) -> pd.DataF
 def _run(history: pd.DataFrame, reps: pd.DataFrame, strategies: tuple[str, ...],
          batch: str = "D") -> BacktestResult:
     config = BacktestConfig(strategies=strategies, batch=batch, estimators=("ips", "snips"),
-                            n_folds=2, n_bootstrap=30)
+                            n_folds=2, n_bootstrap=30, capacity="table")
     return run_backtest(history, reps, config)
 
 

@@ -27,7 +27,7 @@ def _coverage_by_estimator() -> dict[str, float]:
         reps["capacity"] = 12.0  # 96 effort units a day for ~240 arriving
         config = BacktestConfig(strategies=("round_robin", "greedy"),
                                 estimators=("replay", "ips", "snips", "dr"), n_folds=3,
-                                n_bootstrap=100, seed=seed)
+                                n_bootstrap=100, seed=seed, capacity="table")
         result = run_backtest(history, reps, config)
         truth_matrix = world.true_probability(history, reps)
         column = pd.Series(np.arange(len(reps)), index=reps["rep_id"])

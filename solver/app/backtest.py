@@ -10,8 +10,10 @@ SNIPS and replay use only the logged outcomes and propensities.
 
 Batches: one per ``batch`` period of ``assigned_at`` (default a day). Each batch routes
 that period's leads with the reps active then (``active`` and ``start_date`` on or before
-the period), each with its ``capacity`` column read as capacity *per batch*, so capacity
-and fairness bind as they would have. Rotation state carries across batches.
+the period), each with a capacity *per batch*: by default its busiest logged batch (effort),
+so no strategy is credited with loads the log never saw (``capacity="table"``: the reps'
+``capacity`` column). A note warns, per strategy, when some rep's load in a batch goes
+beyond anything it handled in the log. Rotation state carries across batches.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ IntArray = npt.NDArray[np.int64]
 Progress = Callable[[str, int, int], None]
 
 
+CAPACITY_SOURCES = ("logged", "table")
+
+
 @dataclass(frozen=True, kw_only=True)
 class BacktestConfig:
     strategies: tuple[str, ...]
@@ -55,6 +60,14 @@ class BacktestConfig:
     batch: str = "D"  # pandas offset alias of one replayed batch
     time_limit_s: float = 2.0  # per batch and strategy; tight GAP batches stop here
     policy: Policy | None = None
+    # capacity per batch: "logged" = each rep's busiest logged batch (effort), so no
+    # strategy is credited with loads the log never saw; "table" = the reps' column
+    capacity: str = "logged"
+
+    def __post_init__(self) -> None:
+        if self.capacity not in CAPACITY_SOURCES:
+            raise InputError(f"capacity must be one of {CAPACITY_SOURCES}, got "
+                             f"{self.capacity!r}", source="capacity")
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,6 +247,9 @@ def run_backtest(
     scores, rewards_hat = _cross_fitted_scores(history, reps, folds, progress)
     data = logged_bandit(history, reps, rep_pos, config)
     notes.extend(propensity_notes(data))
+    effort = history["effort"].to_numpy(float)
+    busiest = busiest_logged_batch(data.actions, batch, effort, len(reps))
+    reps = apply_capacity(reps, busiest, config, notes)
 
     start = history.get("assigned_at")
     estimate_rows, lift_rows, fairness_rows = [], [], []
@@ -263,8 +279,8 @@ def run_backtest(
             "lead_id": history["lead_id"].astype(str),
             "rep_id": np.where(routed, reps["rep_id"].to_numpy()[np.maximum(target, 0)], ""),
         })
-        effort = history["effort"].to_numpy(float)
         rep_load = np.bincount(target[routed], weights=effort[routed], minlength=len(reps))
+        notes.extend(_extrapolation_note(name, target, batch, effort, busiest, reps))
         loads[name] = rep_load
         fairness_rows.append({"strategy": name,
                               "share_deviation": share_deviation(rep_load, weights),
@@ -284,6 +300,49 @@ def run_backtest(
         assignments=assignments, fairness=pd.DataFrame(fairness_rows), loads=loads,
         notes=tuple(notes),
     )
+
+
+def apply_capacity(reps: pd.DataFrame, busiest: FloatArray, config: BacktestConfig,
+                   notes: list[str]) -> pd.DataFrame:
+    """The reps with the capacity per batch the replay uses (``config.capacity``)."""
+    if config.capacity != "logged":
+        return reps
+    notes.append("capacity per batch: each rep's busiest logged batch (reps absent from "
+                 "the log: the median of the others); `--capacity table` uses the reps' "
+                 "capacity column")
+    return reps.assign(capacity=np.where(np.isnan(busiest), np.nanmedian(busiest), busiest))
+
+
+def busiest_logged_batch(actions: IntArray, batch: IntArray, effort: FloatArray,
+                         n_reps: int) -> FloatArray:
+    """Per rep, the largest effort it was given in one logged batch (NaN: never logged)."""
+    return _batch_max(actions, batch, effort, n_reps)
+
+
+def _batch_max(target: IntArray, batch: IntArray, effort: FloatArray, n_reps: int
+               ) -> FloatArray:
+    routed = target >= 0
+    loads = pd.DataFrame({"rep": target[routed], "batch": batch[routed],
+                          "effort": effort[routed]}).groupby(["rep", "batch"])["effort"].sum()
+    out = np.full(n_reps, np.nan)
+    per_rep = loads.groupby(level="rep").max()
+    out[per_rep.index.to_numpy(dtype=np.int64)] = per_rep.to_numpy(dtype=float)
+    return out
+
+
+def _extrapolation_note(name: str, target: IntArray, batch: IntArray, effort: FloatArray,
+                        busiest: FloatArray, reps: pd.DataFrame) -> list[str]:
+    """A warning when the strategy gives some rep, in one batch, more than that rep ever
+    handled in one logged batch: its value there is extrapolated beyond the log."""
+    mine = np.nan_to_num(_batch_max(target, batch, effort, len(reps)), nan=0.0)
+    logged = np.nan_to_num(busiest, nan=0.0)
+    over = np.flatnonzero(mine > logged + 1e-9)
+    if len(over) == 0:
+        return []
+    worst = over[np.argmax(mine[over] - logged[over])]
+    return [f"{name}: {len(over)} rep(s) get loads beyond anything logged - e.g. "
+            f"{reps['rep_id'].iloc[worst]} takes {mine[worst]:g} in one batch, its busiest "
+            f"logged batch was {logged[worst]:g}; the estimate there extrapolates"]
 
 
 def _on_policy(data: LoggedBandit, config: BacktestConfig) -> Estimate:

@@ -38,7 +38,9 @@ from solver.app.backtest import (
     BacktestConfig,
     _on_policy,
     _row,
+    apply_capacity,
     batches_and_folds,
+    busiest_logged_batch,
     load_backtest_tables,
     logged_bandit,
     propensity_notes,
@@ -151,6 +153,9 @@ def prepare(history_source: object, reps_source: object, config: BacktestConfig,
     scores, rewards_hat = _cross_fit(history, reps, folds, runner)
     data = logged_bandit(history, reps, rep_pos, config)
     notes.extend(propensity_notes(data))
+    # the same capacity per batch as run_backtest (issue 16: logged loads by default)
+    reps = apply_capacity(reps, busiest_logged_batch(
+        data.actions, batch, history["effort"].to_numpy(float), len(reps)), config, notes)
     context = ReplayContext(history=history, reps=reps, scores=scores, batch=batch,
                             stamps=history.get("assigned_at"), policy=config.policy,
                             seed=config.seed, time_limit_s=config.time_limit_s)

@@ -35,6 +35,11 @@ def register(app: typer.Typer) -> None:
         time_limit: float = typer.Option(2.0, "--time-limit", min=0.01,
                                          help="Seconds per batch and strategy."),
         seed: int = typer.Option(0, "--seed"),
+        capacity: str = typer.Option(
+            "logged", "--capacity",
+            help="Capacity per batch: 'logged' (default) = each rep's busiest logged batch, "
+                 "so no strategy is credited with loads the log never saw; 'table' = the "
+                 "reps' capacity column."),
     ) -> None:
         """Replay history per batch under each strategy; estimate conversions with
         off-policy estimators and bootstrap intervals; write CSVs and an HTML report."""
@@ -48,6 +53,7 @@ def register(app: typer.Typer) -> None:
             n_folds=n_folds, n_bootstrap=n_bootstrap, batch=batch, seed=seed,
             time_limit_s=time_limit,
             policy=load_policy(policy) if policy is not None else None,
+            capacity=capacity,
         )
         console = Console()
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),

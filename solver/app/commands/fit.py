@@ -31,6 +31,22 @@ def register(app: typer.Typer) -> None:
         test_fraction: float = typer.Option(0.2, "--test-fraction", min=0.01, max=0.99,
                                             help="Latest share of history held out."),
         seed: int = typer.Option(0, "--seed", help="Seed of folds and random fallbacks."),
+        c: str = typer.Option("cv", "--C",
+                              help="Inverse L2 strength of the logistic learner, or 'cv' "
+                                   "(default): chosen by cross-validated log loss."),
+        rep_shrinkage: float = typer.Option(
+            1.0, "--rep-shrinkage", min=1e-6,
+            help="Relative penalty on rep-identity terms (> 1 pulls sparse and new reps "
+                 "harder toward reps with the same attributes)."),
+        blocks: str = typer.Option(
+            "auto", "--blocks",
+            help="Interaction blocks: 'auto' (default: kept when they lower out-of-fold "
+                 "log loss by more than --block-threshold standard errors), 'all' (the "
+                 "previous default), 'none', or block names separated by commas, e.g. "
+                 "'rep_id × industry,match: region in region'."),
+        block_threshold: float = typer.Option(
+            1.0, "--block-threshold", min=0.0,
+            help="Standard errors of out-of-fold gain a block must clear (--blocks auto)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress and no table."),
         max_rows: int | None = typer.Option(
             None, "--max-rows", min=1,
@@ -41,7 +57,9 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True, quiet=quiet)
         try:
             estimator = AffinityModel(learner=learner, calibration=calibration,
-                                      random_state=seed)
+                                      random_state=seed, C=_c_option(c),
+                                      rep_shrinkage=rep_shrinkage, blocks=_blocks_option(blocks),
+                                      block_threshold=block_threshold)
             estimator._check_params()
             table = _history(history, max_rows, seed, console)
             rep_table = load_reps(reps)
@@ -53,7 +71,24 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         if not quiet:
             print_metrics(Console(), report)
+            for line in model.describe_fit():
+                Console().print(line, markup=False)
             Console().print(f"model written to {out}")
+
+
+def _c_option(text: str) -> float | None:
+    if text.strip().lower() == "cv":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--C must be a number or 'cv', got {text!r}") from None
+
+
+def _blocks_option(text: str) -> str | tuple[str, ...]:
+    if text.strip() in ("auto", "all", "none"):
+        return text.strip()
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def _history(path: Path, max_rows: int | None, seed: int, console: Console) -> object:
@@ -78,7 +113,7 @@ def _fit(
     test_fraction: float,
     seed: int,
 ) -> tuple[ValidationReport, AffinityModel]:
-    steps = 3 * (int(estimator.cv) + 1)
+    steps = 9  # three fits (model, lead-only baseline, final) of three stages each
     with Progress(TextColumn("{task.description:40s}"), BarColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("validating out of time", total=steps)
@@ -104,4 +139,13 @@ def print_metrics(console: Console, report: ValidationReport) -> None:
                       f"{m.ece:.3f}")
     table.add_row("constant rate", f"{report.prior_log_loss:.4f}", "", "", "")
     console.print(table)
+    routing = report.routing
+    if routing is None:
+        console.print(f"routing metrics: {report.routing_note}")
+    else:
+        console.print(
+            f"within-lead AUC {routing.within_lead_auc:.3f} (0.5 = no within-lead order); "
+            f"routed value (SNIPS) {routing.routed_value:.4f} ± {routing.routed_value_se:.4f} "
+            f"vs uniform rep {routing.uniform_value:.4f}, logged {routing.logged_value:.4f} "
+            f"({routing.n_agree} held-out rows agree with the log)")
     console.print(report.verdict)

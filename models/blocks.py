@@ -1,0 +1,302 @@
+"""Interaction blocks of the affinity model, and the rule that chooses them from the data.
+
+A *block* is a group of pair features that enters or leaves the model as a whole. The
+candidates are built generically from the tables' columns (:func:`candidate_blocks`):
+
+* ``rep_id × <lead column>``: how each rep does on each value of that lead column;
+* ``<rep column> × <lead column>``: what generalises through a rep attribute;
+* ``match: <lead column> in <rep column>``: one coefficient for "same value".
+
+Main effects (lead columns, rep identity, rep attributes) and limits are always in.
+
+Why choose: with every block in (the previous default) a 40-rep world has ~1,100 columns,
+~840 of them rep identity × lead column, and most carry no signal; their fitted noise
+scrambles which rep looks best for each lead. :func:`select_blocks` keeps a block only
+when adding it lowers the out-of-fold log loss by more than ``threshold`` standard errors
+of that gain (paired over rows, so the noise is measured, not assumed): first each block
+alone against the main effects (screening), then greedily, best first, against the blocks
+already kept - so a block that only repeats a kept one does not enter.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+from models.features import FeatureSchema, rowwise_kron
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+_REST_FACTOR = 0.1  # the "all other blocks" group is tried 10x more penalised than one block
+_NEWTON_MAX_WIDTH = 600  # widest design solved by Newton-Cholesky (measured: faster up to here)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Pair features ``u[:, lead_index] ⊗ v[:, rep_index]`` (a product block), or for a
+    match the single column ``Σ_k u[:, lead_index[k]] * v[:, rep_index[k]]``."""
+
+    name: str
+    lead_index: IntArray
+    rep_index: IntArray
+    match: bool = False
+    identity: bool = False  # rep identity block: scaled by the cold-start shrinkage
+
+    @property
+    def width(self) -> int:
+        return 1 if self.match else len(self.lead_index) * len(self.rep_index)
+
+    def columns(self, u: FloatArray, v: FloatArray, scale: float) -> sp.csr_matrix:
+        if self.match:
+            col = (u[:, self.lead_index] * v[:, self.rep_index]).sum(axis=1)
+            return sp.csr_matrix(col.reshape(-1, 1))
+        left = sp.csr_matrix(u[:, self.lead_index])
+        right = sp.csr_matrix(v[:, self.rep_index] * scale)
+        return rowwise_kron(left, right)
+
+    def add_to(self, w: FloatArray, coef: FloatArray, scale: float) -> None:
+        """Fold this block's fitted coefficients into the bilinear matrix ``W``."""
+        if self.match:
+            w[self.lead_index, self.rep_index] += coef[0]
+        else:
+            shape = (len(self.lead_index), len(self.rep_index))
+            w[np.ix_(self.lead_index, self.rep_index)] += coef.reshape(shape) * scale
+
+
+@dataclass(frozen=True)
+class BlockScore:
+    """One step of the selection: the out-of-fold log-loss gain of adding ``name``
+    (positive: better) and its standard error; ``kept`` says whether it entered."""
+
+    name: str
+    stage: str  # "screen" (alone vs main effects), "forward" (vs blocks kept so far) or
+    # "rest" (every block not kept, as one group)
+    gain: float
+    se: float
+    kept: bool
+    C: float = float("nan")  # the block's own inverse penalty in this comparison
+
+
+def candidate_blocks(schema: FeatureSchema) -> tuple[Block, ...]:
+    """Every interaction block the tables' columns allow, in a fixed order."""
+    lead_at = schema.lead_offsets()
+    lead_cols = [(s.column, np.arange(lead_at[s.column], lead_at[s.column] + len(s.categories)))
+                 for s in schema.lead_categorical]
+    lead_cols += [(s.column, np.array([lead_at[s.column]])) for s in schema.lead_numeric]
+    rep_at = schema.rep_offsets()
+    rep_cols = [(s.column, np.arange(rep_at[s.column], rep_at[s.column] + len(s.categories)))
+                for s in (*schema.rep_categorical, *schema.rep_lists)]
+    rep_cols += [(s.column, np.array([rep_at[s.column]])) for s in schema.rep_numeric]
+    ids = np.arange(schema.id_slice.start, schema.id_slice.stop)
+    out: list[Block] = []
+    for lead_name, lead_idx in lead_cols:
+        if len(ids):
+            out.append(Block(f"rep_id × {lead_name}", lead_idx.astype(np.intp),
+                             ids.astype(np.intp), identity=True))
+        for rep_name, rep_idx in rep_cols:
+            out.append(Block(f"{rep_name} × {lead_name}", lead_idx.astype(np.intp),
+                             rep_idx.astype(np.intp)))
+    for link, (li, ri) in zip(schema.matches, schema.match_index_pairs(), strict=True):
+        if len(li):
+            out.append(Block(f"match: {link.lead_column} in {link.rep_column}", li, ri,
+                             match=True))
+    return tuple(out)
+
+
+def resolve_blocks(rule: str | Sequence[str], candidates: Sequence[Block]) -> tuple[Block, ...]:
+    """``"all"`` / ``"none"``, or an explicit list of block names (must all exist)."""
+    if rule == "all":
+        return tuple(candidates)
+    if rule == "none":
+        return ()
+    names = [rule] if isinstance(rule, str) else list(rule)
+    by_name = {b.name: b for b in candidates}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown interaction block(s) {unknown}; the tables allow "
+                         f"{sorted(by_name)}")
+    return tuple(by_name[n] for n in names)
+
+
+@dataclass(frozen=True)
+class Folds:
+    """Fixed train/test index pairs, shared by every comparison (paired differences)."""
+
+    splits: tuple[tuple[IntArray, IntArray], ...]
+    n_rows: int
+
+
+def logistic(C: float, max_iter: int, width: int, *, warm_start: bool = False,
+             tol: float = 1e-4) -> LogisticRegression:
+    """L2 logistic regression; Newton-Cholesky while the design is narrow enough for a
+    dense Hessian (a few Newton steps instead of hundreds of L-BFGS ones)."""
+    solver = "newton-cholesky" if width <= _NEWTON_MAX_WIDTH else "lbfgs"
+    return LogisticRegression(C=C, solver=solver, max_iter=max_iter, tol=tol,
+                              warm_start=warm_start)
+
+
+def oof_logits(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds, C: float,
+               max_iter: int) -> FloatArray:
+    """Out-of-fold logits of an L2 logistic regression with inverse strength ``C``."""
+    out = np.zeros(folds.n_rows)
+    for train, test in folds.splits:
+        model = logistic(C, max_iter, design.shape[1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(design[train], y[train])
+        out[test] = model.decision_function(design[test])
+    return out
+
+
+def oof_logits_path(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds,
+                    grid: Sequence[float], max_iter: int) -> list[FloatArray]:
+    """Out-of-fold logits for each C of ``grid``; each fold's solver is warm-started from
+    the previous C (solutions along the path are close)."""
+    out = [np.zeros(folds.n_rows) for _ in grid]
+    order = np.argsort(grid)
+    for train, test in folds.splits:
+        model = logistic(1.0, max_iter, design.shape[1], warm_start=True)
+        for k in order:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.set_params(C=float(grid[k])).fit(design[train], y[train])
+            out[k][test] = model.decision_function(design[test])
+    return out
+
+
+def row_log_loss(y: npt.NDArray[np.int64], logit: FloatArray) -> FloatArray:
+    """Per-row log loss of logits (numerically stable)."""
+    return np.asarray(np.logaddexp(0.0, logit) - y * logit, dtype=np.float64)
+
+
+def _gain(before: FloatArray, after: FloatArray) -> tuple[float, float]:
+    diff = before - after
+    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
+@dataclass
+class _FoldState:
+    """The current model's logits on one fold's training and held-out rows."""
+
+    train: IntArray
+    test: IntArray
+    offset_train: FloatArray
+    offset_test: FloatArray
+
+
+def newton_block(x: sp.csr_matrix, y: npt.NDArray[np.int64], offset: FloatArray, C: float,
+                 steps: int = 2) -> FloatArray:
+    """Ridge-logistic coefficients of a block given the current logits ``offset``: Newton
+    steps from zero. The blocks are one-hot products, so ``X'WX`` is (nearly) diagonal and
+    a sparse solve is cheap even for thousands of columns."""
+    beta = np.zeros(x.shape[1])
+    ridge = sp.identity(x.shape[1], format="csc") / C
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(offset + x @ beta)))
+        grad = x.T @ (y - p) - beta / C
+        hess = (x.T @ x.multiply((p * (1.0 - p))[:, None])).tocsc() + ridge
+        beta = beta + np.atleast_1d(spsolve(hess, grad))
+    return beta
+
+
+def _trial(state: list[_FoldState], cols: sp.csr_matrix, y: npt.NDArray[np.int64], C: float
+           ) -> tuple[FloatArray, list[tuple[FloatArray, FloatArray]]]:
+    """Held-out row losses with the block added to the current model, fold by fold, and
+    the block's contribution to each fold's logits (train, test)."""
+    loss = np.zeros(len(y))
+    parts = []
+    for f in state:
+        beta = newton_block(cols[f.train], y[f.train], f.offset_train, C)
+        add_train, add_test = cols[f.train] @ beta, cols[f.test] @ beta
+        loss[f.test] = row_log_loss(y[f.test], f.offset_test + add_test)
+        parts.append((add_train, add_test))
+    return loss, parts
+
+
+def _base_state(base: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds, C: float,
+                max_iter: int) -> tuple[list[_FoldState], FloatArray]:
+    state, loss = [], np.zeros(len(y))
+    for train, test in folds.splits:
+        model = logistic(C, max_iter, base.shape[1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(base[train], y[train])
+        state.append(_FoldState(train, test, model.decision_function(base[train]),
+                                model.decision_function(base[test])))
+        loss[test] = row_log_loss(y[test], state[-1].offset_test)
+    return state, loss
+
+
+def select_blocks(
+    base: sp.csr_matrix,
+    candidates: Sequence[tuple[Block, sp.csr_matrix]],
+    y: npt.NDArray[np.int64],
+    folds: Folds,
+    *,
+    C: float,
+    block_cs: Sequence[float],
+    threshold: float,
+    max_iter: int,
+) -> tuple[dict[str, float], tuple[BlockScore, ...]]:
+    """The blocks kept, in entry order, each with its own C (group-wise ridge: the value of
+    ``block_cs`` with the best held-out gain), and the log of every comparison.
+
+    Each comparison is cross-validated: on every fold the block is fitted on the training
+    rows on top of the current model (its logits as an offset; ridge-Newton steps) and
+    scored on the held-out rows; the gain is the mean paired difference of held-out row
+    log losses, its noise the standard error of that mean. ``C`` is the base model's."""
+    state, current = _base_state(base, y, folds, C, max_iter)
+    log: list[BlockScore] = []
+    screened: list[tuple[float, int, float]] = []
+    for k, (block, cols) in enumerate(candidates):
+        trials = [(_gain(current, _trial(state, cols, y, c)[0]), c) for c in block_cs]
+        (gain, se), best_c = max(trials, key=lambda t: t[0][0])
+        passed = gain > threshold * se
+        log.append(BlockScore(block.name, "screen", gain, se, passed, best_c))
+        if passed:
+            screened.append((gain / max(se, 1e-12), k, best_c))
+    kept: dict[str, float] = {}
+    for _, k, block_c in sorted(screened, reverse=True):
+        block, cols = candidates[k]
+        loss, parts = _trial(state, cols, y, block_c)
+        gain, se = _gain(current, loss)
+        enters = gain > threshold * se
+        log.append(BlockScore(block.name, "forward", gain, se, enters, block_c))
+        if enters:
+            kept[block.name] = block_c
+            current = loss
+            _advance(state, parts)
+    rest = [k for k, (b, _) in enumerate(candidates) if b.name not in kept]
+    if rest:
+        kept.update(_rest_group(state, current, [candidates[k] for k in rest], y, block_cs,
+                                threshold, log))
+    return kept, tuple(log)
+
+
+def _advance(state: list[_FoldState], parts: list[tuple[FloatArray, FloatArray]]) -> None:
+    for f, (add_train, add_test) in zip(state, parts, strict=True):
+        f.offset_train = f.offset_train + add_train
+        f.offset_test = f.offset_test + add_test
+
+
+def _rest_group(state: list[_FoldState], current: FloatArray,
+                rest: Sequence[tuple[Block, sp.csr_matrix]], y: npt.NDArray[np.int64],
+                block_cs: Sequence[float], threshold: float, log: list[BlockScore]
+                ) -> dict[str, float]:
+    """Every block not kept, as ONE group with one (strong) shared penalty: many small
+    effects, each too weak to clear its own noise, may together. Enters by the same rule."""
+    cols = sp.hstack([c for _, c in rest], format="csr")
+    grid = [c * _REST_FACTOR for c in block_cs]
+    trials = [(_gain(current, _trial(state, cols, y, c)[0]), c) for c in grid]
+    (gain, se), best_c = max(trials, key=lambda t: t[0][0])
+    enters = gain > threshold * se
+    log.append(BlockScore(f"all other blocks ({len(rest)})", "rest", gain, se, enters, best_c))
+    return {b.name: best_c for b, _ in rest} if enters else {}
