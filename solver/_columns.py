@@ -103,7 +103,7 @@ def encode_ids(values: pd.Series, *, label: str, column: str) -> EncodedIds:
         indices, uniques = codes.astype(np.int64), np.asarray(found, dtype=object)
         blank = (uniques == "")[indices]
     else:  # DataFrame cells of other types (numbers as ids, None, NaN)
-        blank = np.fromiter((_is_blank(v) for v in values), dtype=bool, count=len(values))
+        blank = np.fromiter((is_blank(v) for v in values), dtype=bool, count=len(values))
         strings = pd.Series([str(v).strip() for v in values], dtype=object)
         codes, found = pd.factorize(strings.where(~blank, ""))
         indices, uniques = codes.astype(np.int64), np.asarray(found, dtype=object)
@@ -113,7 +113,8 @@ def encode_ids(values: pd.Series, *, label: str, column: str) -> EncodedIds:
     return EncodedIds(indices, uniques, column)
 
 
-def _is_blank(value: object) -> bool:
+def is_blank(value: object) -> bool:
+    """None, NaN, NaT, pd.NA or whitespace-only text (DataFrames carry all of them)."""
     if value is None:
         return True
     if isinstance(value, str):
@@ -179,7 +180,7 @@ def _arrow_floats(text: pd.Series) -> FloatArray | None:
 def _one_number(value: object, check: NumberCheck, *, label: str, row: int) -> float:
     """One cell, with the messages of the small tables' loaders."""
     column = check.column
-    if _is_blank(value):
+    if is_blank(value):
         if check.default is None:
             raise InputError("missing value", source=label, row=row, column=column)
         return check.default

@@ -31,6 +31,13 @@ class LeadStatus(enum.Enum):
     NURTURE = "nurture"
 
 
+def relative_gap(objective: float, bound: float) -> float:
+    """``(bound − objective) / |bound|``, at least 0; inf when no bound is proven."""
+    if not np.isfinite(bound):
+        return float("inf")
+    return max(0.0, bound - objective) / max(abs(bound), 1e-9)
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class SolveResult:
     """One outcome per lead of the problem, in the problem's lead order.
@@ -54,9 +61,7 @@ class SolveResult:
 
     @property
     def gap(self) -> float:
-        if not np.isfinite(self.bound):
-            return float("inf")
-        return max(0.0, self.bound - self.objective) / max(abs(self.bound), 1e-9)
+        return relative_gap(self.objective, self.bound)
 
     @property
     def n_assigned(self) -> int:

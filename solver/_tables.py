@@ -20,6 +20,7 @@ from solver._columns import (
     NumberCheck,
     encode_ids,
     first_repeated_pair,
+    is_blank,
     numbers,
     read_text_csv,
 )
@@ -95,17 +96,6 @@ def _reject_repeated_header(path: Path, label: str) -> None:
         seen.add(name)
 
 
-def _is_blank(value: object) -> bool:
-    """None, NaN, NaT, pd.NA or whitespace-only text (DataFrames carry all of them)."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip() == ""
-    try:
-        return bool(pd.isna(value))  # type: ignore[call-overload]
-    except (TypeError, ValueError):  # array-like cells are not blank scalars
-        return False
-
 
 def _require_columns(frame: pd.DataFrame, label: str, required: tuple[str, ...]) -> None:
     for column in required:
@@ -117,7 +107,7 @@ def _ids(frame: pd.DataFrame, label: str, column: str) -> pd.Series:
     values = frame[column]
     out = []
     for i, value in enumerate(values):
-        if _is_blank(value):
+        if is_blank(value):
             raise InputError("empty id", source=label, row=i + 1, column=column)
         out.append(_text_id(value, label, i + 1, column))
     series = pd.Series(out, index=frame.index, dtype=object)
@@ -152,7 +142,7 @@ def _numbers(frame: pd.DataFrame, label: str, rule: _NumberRule) -> pd.Series:
         return pd.Series(rule.default, index=frame.index, dtype=float)
     out = np.empty(len(frame), dtype=float)
     for i, value in enumerate(frame[rule.column]):
-        if _is_blank(value):
+        if is_blank(value):
             if rule.default is None:
                 raise InputError("missing value", source=label, row=i + 1, column=rule.column)
             out[i] = rule.default
@@ -201,7 +191,7 @@ def _booleans(frame: pd.DataFrame, label: str, column: str, default: bool) -> pd
         return pd.Series(default, index=frame.index, dtype=bool)
     out = np.empty(len(frame), dtype=bool)
     for i, value in enumerate(frame[column]):
-        if _is_blank(value):
+        if is_blank(value):
             out[i] = default
         elif isinstance(value, bool | np.bool_):
             out[i] = bool(value)
@@ -226,7 +216,7 @@ def _timestamps(frame: pd.DataFrame, label: str, column: str, *, date_only: bool
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     out: list[pd.Timestamp | None] = []
     for i, value in enumerate(frame[column]):
-        if _is_blank(value):
+        if is_blank(value):
             out.append(None)
             continue
         try:
@@ -278,7 +268,7 @@ def load_leads(source: TableSource) -> pd.DataFrame:
     out["lead_id"] = _unique_ids(raw, label, "lead_id")
     if "account_id" in raw.columns:
         out["account_id"] = [
-            None if _is_blank(v) else _text_id(v, label, i + 1, "account_id")
+            None if is_blank(v) else _text_id(v, label, i + 1, "account_id")
             for i, v in enumerate(raw["account_id"])
         ]
     else:
@@ -391,7 +381,7 @@ def load_history(source: TableSource) -> pd.DataFrame:
     if "lead_id" in raw.columns:
         out["lead_id"] = _ids(raw, label, "lead_id")
     if "account_id" in raw.columns:
-        out["account_id"] = [None if _is_blank(v) else str(v).strip() for v in raw["account_id"]]
+        out["account_id"] = [None if is_blank(v) else str(v).strip() for v in raw["account_id"]]
     out["rep_id"] = _ids(raw, label, "rep_id")
     converted = _numbers(raw, label, _NumberRule(column="converted", default=None))
     bad = ~converted.isin([0.0, 1.0])

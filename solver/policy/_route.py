@@ -21,7 +21,7 @@ from solver._cpsat import SplitPenalty
 from solver._explain import NO_ELIGIBLE_REP, capacity_exhausted, rep_loads
 from solver._metrics import share_deviation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
-from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
+from solver._result import Engine, LeadStatus, SolveResult, SolveStatus, relative_gap
 from solver._solve import SolveOptions, solve
 from solver.policy._eligibility import lead_class_mask, rep_filter_mask, rule_mask
 from solver.policy._experiment import Arm, in_control
@@ -69,10 +69,7 @@ class PolicyOutcome:
 
     @property
     def gap(self) -> float:
-        """Relative gap ``(bound − objective) / |bound|`` (inf when unproven)."""
-        if not np.isfinite(self.bound):
-            return float("inf")
-        return max(0.0, self.bound - self.objective) / max(abs(self.bound), 1e-9)
+        return relative_gap(self.objective, self.bound)
 
     @property
     def rep_summary(self) -> pd.DataFrame:
