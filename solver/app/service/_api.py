@@ -29,6 +29,7 @@ from solver.app.service._api_models import (
 from solver.app.service._batch import BatchReport, BatchSettings, run_batch
 from solver.app.service._delivery_loop import delivery_lifespan
 from solver.app.service._errors import BatchBusyError, NotFoundError, StoreError
+from solver.app.service._instant import InstantOut, route_instant
 from solver.app.service._notify import deliver_due, notifications
 from solver.app.service._operations import ingest_leads, lead_story, load_reps, mark_lead
 from solver.app.service._store import Store, as_utc, utcnow
@@ -129,9 +130,18 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
                       schema_version=store.schema_version, leads=counts,
                       failed_notifications=failed)
 
-    @app.post("/leads", response_model=IngestOut, dependencies=[Depends(writer)])
-    def post_leads(body: LeadsIn) -> IngestOut:
+    @app.post("/leads", response_model=IngestOut | InstantOut, dependencies=[Depends(writer)],
+              responses={409: {"description": "the store is busy; retry"}})
+    def post_leads(body: LeadsIn, background: BackgroundTasks,
+                   instant: bool = False) -> IngestOut | InstantOut:
+        """Queue the leads for the next batch; ``instant=true``: route them now and answer
+        each one's rep (an ``InstantOut``)."""
         frame = _leads_frame(body)
+        if instant:
+            answer = route_instant(store, settings, frame)
+            if deliver_webhooks and settings.webhook_url:
+                background.add_task(deliver_due, store, client=webhook_client)
+            return answer
         inserted, known = ingest_leads(store, frame)
         return IngestOut(inserted=inserted, already_known=known)
 

@@ -27,7 +27,14 @@ def _v2_claimed_notifications(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.notification_attempts])
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_claimed_notifications)
+def _v3_rep_prices(conn: Connection) -> None:
+    """Each rep's capacity price from the last batch solve (or forecast), for instant
+    routing."""
+    schema.metadata.create_all(conn, tables=[schema.rep_prices])
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _v1_initial, _v2_claimed_notifications, _v3_rep_prices)
 LATEST = len(MIGRATIONS)
 
 

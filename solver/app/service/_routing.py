@@ -36,7 +36,7 @@ from solver.policy import (
     route_with_policy,
 )
 from solver.policy._eligibility import rep_filter_mask
-from solver.strategies import strategy_from_name
+from solver.strategies import Strategy, strategy_from_name
 
 LEADS_SOURCE = "leads table"  # how the contract's loader names a DataFrame of leads
 Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
@@ -56,6 +56,7 @@ class BatchSettings:
     time_limit_s: float = 10.0
     seed: int = 0
     webhook_url: str | None = None
+    routing: Strategy | None = None  # a built strategy instead of ``strategy`` (instant)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     )
     rotation = state.read_rotation(conn)
     shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s}
-    strategy = strategy_from_name(settings.strategy, reps=rep_table, shared=shared)
+    strategy = settings.routing or strategy_from_name(settings.strategy, reps=rep_table,
+                                                      shared=shared)
     problem = problem_from_matrix(lead_table, rep_table, score)
     outcome = route_with_policy(
         problem, lead_table, rep_table, policy, inputs=inputs, strategy=strategy,
