@@ -1,4 +1,5 @@
-"""The scheduled loop behind ``leadroute worker``: a batch, then due webhooks, then sleep.
+"""The scheduled loop behind ``leadroute worker``: a batch (on a turn with nothing to
+route, fresh forecast prices for instant routing), then due webhooks, then sleep.
 
 A run that finds another run holding the lock skips its turn instead of queueing up;
 a failed batch is reported and the loop goes on (the transaction left nothing behind).
@@ -17,6 +18,7 @@ from solver._errors import InputError, LeadrouteError
 from solver.app.service._batch import BatchReport, BatchSettings, run_batch
 from solver.app.service._errors import BatchBusyError
 from solver.app.service._notify import deliver_due
+from solver.app.service._prices import refresh_forecast
 from solver.app.service._store import Store
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -56,6 +58,8 @@ def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
             on_event(f"batch {report.batch_id}: {report.assigned} assigned, "
                      f"{report.nurture} nurture, {report.still_pending} waiting, "
                      f"{report.expired} expired")
+            if report.routed == 0:  # idle: keep instant routing's prices current
+                refresh_forecast(store, batch)
         except BatchBusyError:
             on_event("another run holds the routing lock; skipped this turn")
         except (LeadrouteError, SQLAlchemyError) as exc:
