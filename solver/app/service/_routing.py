@@ -90,7 +90,7 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     why_not = cap.available(reps, state.absent_reps(conn, now), now)
 
     remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
-    rep_table, set_aside = valid_reps(rep_frame(reps, remaining, why_not))
+    rep_table, set_aside = _rep_table(reps, remaining, why_not)
     lead_table = load_leads(lead_frame(pending, policy))
     score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
     if sla is not None and sla.expiry_penalty > 0:
@@ -117,6 +117,26 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
         options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed),
     )
     return Routed(outcome, lead_table, rep_table, factors.notes, tier_notes, set_aside)
+
+
+_REP_TABLES: dict[str, tuple[pd.DataFrame, dict[str, str]]] = {}  # the last one only
+
+
+def _rep_table(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
+               why_not: list[str | None]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``valid_reps(rep_frame(...))`` with the validation cached on the stored rows and
+    availability (instant routing validates the same reps at every request); only the
+    remaining capacities, valid by construction, change between two calls."""
+    key = repr((reps.drop(columns=["updated_at"]).to_numpy().tolist(), why_not))
+    found = _REP_TABLES.get(key)
+    if found is None:
+        found = valid_reps(rep_frame(reps, np.zeros(len(reps)), why_not))
+        _REP_TABLES.clear()
+        _REP_TABLES[key] = found
+    table, set_aside = found
+    table = table.copy()
+    table["capacity"] = np.where(table["rep_id"].isin(list(set_aside)), 0.0, remaining)
+    return table, dict(set_aside)
 
 
 def valid_reps(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
