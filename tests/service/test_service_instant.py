@@ -171,3 +171,20 @@ def test_a_batch_solving_meanwhile_replans_when_instant_routing_took_its_room(
         effort = conn.execute(select(schema.assignments.c.effort).where(
             schema.assignments.c.event == "assigned")).scalars().all()
     assert sum(effort) == 3
+
+
+def test_the_idle_worker_prices_a_forecast(store: Store) -> None:
+    from solver.app.service._store import utcnow
+    from solver.app.service._worker import WorkerSettings, run_worker
+
+    now = utcnow()
+    load_reps(store, reps_table(2, capacity=5), now=now)
+    ingest_leads(store, leads_table(3, created_at=[now.isoformat()] * 3), now=now)
+    run_batch(store, BatchSettings(), now=now)
+    with store.write() as conn:
+        conn.execute(schema.rep_prices.delete())  # as if the last batch were long ago
+    events: list[str] = []
+    run_worker(store, BatchSettings(), WorkerSettings(every_s=0.01, max_runs=1),
+               on_event=events.append, sleep=lambda _s: None)
+    with store.read() as conn:
+        assert latest_prices(conn, utcnow()).source is PriceSource.FORECAST, events

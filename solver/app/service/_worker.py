@@ -59,7 +59,7 @@ def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
                      f"{report.nurture} nurture, {report.still_pending} waiting, "
                      f"{report.expired} expired")
             if report.routed == 0:  # idle: keep instant routing's prices current
-                refresh_forecast(store, batch)
+                _refresh_prices(store, batch, on_event)
         except BatchBusyError:
             on_event("another run holds the routing lock; skipped this turn")
         except (LeadrouteError, SQLAlchemyError) as exc:
@@ -78,3 +78,11 @@ def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
             break
         sleep(max(worker.every_s - (time.monotonic() - started), 0.0))
     return reports
+
+
+def _refresh_prices(store: Store, batch: BatchSettings, on_event: Callable[[str], None]
+                    ) -> None:
+    try:
+        refresh_forecast(store, batch)
+    except (LeadrouteError, SQLAlchemyError) as exc:  # the batch's prices stay in force
+        on_event(f"forecast prices skipped: {_first_line(exc)}")
