@@ -188,3 +188,23 @@ def test_the_idle_worker_prices_a_forecast(store: Store) -> None:
                on_event=events.append, sleep=lambda _s: None)
     with store.read() as conn:
         assert latest_prices(conn, utcnow()).source is PriceSource.FORECAST, events
+
+
+def test_a_version_2_store_gains_the_price_table(store_url: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import inspect, text
+
+    from solver.app.service import StoreSettings, _migrations
+
+    monkeypatch.setattr(_migrations, "MIGRATIONS", _migrations.MIGRATIONS[:2])
+    monkeypatch.setattr(_migrations, "LATEST", 2)
+    old = Store(StoreSettings(url=store_url))
+    with old.write() as conn:  # as version 2 created it
+        conn.execute(text("DROP TABLE lr_rep_prices"))
+    old.dispose()
+    monkeypatch.undo()
+    new = Store(StoreSettings(url=store_url))
+    assert new.schema_version == _migrations.LATEST
+    with new.read() as conn:
+        assert inspect(conn).has_table("lr_rep_prices")
+    new.dispose()
