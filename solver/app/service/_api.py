@@ -40,6 +40,7 @@ from solver.app.service._api_types import ID_MAX, ID_PATTERN, Id
 from solver.app.service._batch import BatchSettings, run_batch
 from solver.app.service._delivery_loop import delivery_lifespan
 from solver.app.service._errors import BatchBusyError, NotFoundError
+from solver.app.service._instant import InstantOut, route_instant
 from solver.app.service._metrics_api import metrics_router
 from solver.app.service._notify import deliver_due, notifications
 from solver.app.service._operations import ingest_leads, lead_story, load_reps, mark_lead
@@ -120,7 +121,12 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
 
     write = [Depends(writer)]
     _reads(app, store)
-    _lead_writes(app, store, write)
+    def deliver_after(background: BackgroundTasks) -> None:
+        if deliver_webhooks and settings.webhook_url:
+            # after the response is sent, never blocking or undoing the routing
+            background.add_task(deliver_due, store, client=webhook_client)
+
+    _lead_writes(app, store, write, settings, deliver_after)
     _rep_writes(app, store, write)
 
     @app.post("/route", response_model=BatchOut, dependencies=write, operation_id="route_now",
@@ -134,9 +140,8 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
             report = run_batch(store, settings, batch_id=batch_id, wait=wait)
         except BatchBusyError as exc:
             raise HTTPException(409, str(exc)) from None
-        if deliver_webhooks and settings.webhook_url and report.assigned:
-            # after the response is sent, never blocking or undoing the batch
-            background.add_task(deliver_due, store, client=webhook_client)
+        if report.assigned:
+            deliver_after(background)
         return BatchOut.model_validate(report.model_dump())
 
     app.include_router(metrics_router(store))
@@ -200,14 +205,24 @@ def _reads(app: FastAPI, store: Store) -> None:
                 for row in notifications(store, status, limit)]
 
 
-def _lead_writes(app: FastAPI, store: Store, write: list[Any]) -> None:
+def _lead_writes(app: FastAPI, store: Store, write: list[Any], settings: BatchSettings,
+                 deliver_after: Callable[[BackgroundTasks], None]) -> None:
     first_lead = {"lead_id": "$request.body#/leads/0/lead_id"}
 
-    @app.post("/leads", response_model=IngestOut, dependencies=write, operation_id="post_leads",
+    @app.post("/leads", response_model=IngestOut | InstantOut, dependencies=write,
+              operation_id="post_leads",
               responses={**error_responses(write=True, body=True), 200: _links(
                   get_lead=first_lead, accept_lead=first_lead, mark_worked=first_lead)})
-    def post_leads(body: LeadsIn) -> IngestOut:
-        inserted, known = ingest_leads(store, _leads_frame(body))
+    def post_leads(body: LeadsIn, background: BackgroundTasks,
+                   instant: bool = Query(False, description="route each lead now and answer "
+                                         "its rep (an InstantOut) instead of queueing it")
+                   ) -> IngestOut | InstantOut:
+        frame = _leads_frame(body)
+        if instant:
+            answer = route_instant(store, settings, frame)
+            deliver_after(background)
+            return answer
+        inserted, known = ingest_leads(store, frame)
         return IngestOut(inserted=inserted, already_known=known)
 
     marked = error_responses(write=True, found=True, body=True)

@@ -29,11 +29,13 @@ from sqlalchemy import Connection
 
 from solver._errors import InputError
 from solver._explain import NO_ELIGIBLE_REP
+from solver._problem import EFFORT_TOLERANCE
 from solver._scaling import ScalingOverflowError
 from solver.app.service import _state as state
 from solver.app.service._calendar import sla_deadlines
 from solver.app.service._notify import queue_notifications
 from solver.app.service._observe import observe_batch
+from solver.app.service._prices import batch_prices, save_prices
 from solver.app.service._routing import (
     LEADS_SOURCE,
     BatchSettings,
@@ -44,10 +46,10 @@ from solver.app.service._routing import (
 )
 from solver.app.service._store import Store, as_utc, utcnow
 from solver.policy import Policy, PolicyOutcome, Sla
-from solver.strategies import RotationState
+from solver.strategies import PriceSource, RotationState
 
-__all__ = ["BatchReport", "BatchSettings", "Scorer", "policy_version", "run_batch",
-           "uniform_scorer"]
+__all__ = ["BatchReport", "BatchSettings", "Scorer", "policy_version", "route_leads",
+           "run_batch", "uniform_scorer"]
 
 
 class BatchReport(BaseModel):
@@ -93,11 +95,28 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
             plan = _plan(conn, settings, batch_id, now)
             conn.rollback()
         with store.write() as conn:
-            if _fingerprint(conn, plan.lead_ids) != plan.fingerprint:
+            if (_fingerprint(conn, plan.lead_ids) != plan.fingerprint
+                    or not _caps_still_hold(conn, plan)):
                 plan = _plan(conn, settings, batch_id, now)  # the store moved: plan again
             report = _apply(conn, settings, plan, batch_id, now, started)
+            if plan.routed is not None:  # the capacity prices instant routing uses next
+                save_prices(conn, batch_prices(plan.routed), PriceSource.BATCH, batch_id, now)
     observe_batch(report)  # after the commit: only batches that happened are counted
     return report
+
+
+def route_leads(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]], *,
+                batch_id: str, now: datetime) -> BatchReport:
+    """Route exactly ``pending`` (rows of the leads table) in the caller's write
+    transaction, the way a batch routes its pending leads (instant routing: the caller
+    inserted them in the same transaction, so no batch can see them pending)."""
+    plan = _Plan(lead_ids=sorted(lead["lead_id"] for lead in pending), fingerprint="",
+                 overdue=[], pending=pending, log_mark=0)
+    if pending and not state.has_reps(conn):
+        plan.no_reps = True
+    elif pending:
+        _route_pending(conn, settings, plan, now)
+    return _apply(conn, settings, plan, batch_id, now, utcnow())
 
 
 @dataclass
@@ -108,6 +127,7 @@ class _Plan:
     fingerprint: str
     overdue: list[dict[str, Any]]
     pending: list[dict[str, Any]]  # as they will be once the overdue are re-queued
+    log_mark: int  # the audit log's last row when the plan read the store
     set_aside: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     routed: Routed | None = None
     routable: list[dict[str, Any]] = field(default_factory=list)
@@ -124,7 +144,7 @@ def _plan(conn: Connection, settings: BatchSettings, batch_id: str, now: datetim
     pending = pending[:settings.max_leads]
     lead_ids = sorted({lead["lead_id"] for lead in [*overdue, *pending]})
     plan = _Plan(lead_ids=lead_ids, fingerprint=_fingerprint(conn, lead_ids),
-                 overdue=overdue, pending=pending)
+                 overdue=overdue, pending=pending, log_mark=state.log_mark(conn))
     if pending and not state.has_reps(conn):
         plan.no_reps = True
     elif pending:
@@ -142,6 +162,22 @@ def _fingerprint(conn: Connection, lead_ids: list[str]) -> str:
     """What a plan depends on and another writer may change while the solver runs."""
     return hashlib.sha256(repr(state.batch_inputs_version(conn, lead_ids)).encode()
                           ).hexdigest()
+
+
+def _caps_still_hold(conn: Connection, plan: _Plan) -> bool:
+    """Leads routed instantly while the batch solved used some reps' room: the plan
+    stands when every rep still fits its planned load (else the batch plans again)."""
+    taken = state.assigned_effort_after(conn, plan.log_mark)
+    if not taken or plan.routed is None:
+        return True
+    summary = plan.routed.outcome.rep_summary
+    for rep, capacity, factor, load in zip(
+            summary["rep_id"].astype(str), summary["capacity"].to_numpy(dtype=float),
+            summary["ramp_factor"].to_numpy(dtype=float), summary["load"].to_numpy(dtype=float),
+            strict=True):
+        if load > 0 and load > capacity - taken.get(rep, 0.0) * factor + EFFORT_TOLERANCE:
+            return False
+    return True
 
 
 def _route_pending(conn: Connection, settings: BatchSettings, plan: _Plan,

@@ -36,7 +36,7 @@ from solver.policy import (
     route_with_policy,
 )
 from solver.policy._eligibility import rep_filter_mask
-from solver.strategies import strategy_from_name
+from solver.strategies import Strategy, strategy_from_name
 
 LEADS_SOURCE = "leads table"  # how the contract's loader names a DataFrame of leads
 Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
@@ -57,6 +57,7 @@ class BatchSettings:
     gap_limit: float = MICRO_BATCH_GAP_LIMIT  # stop once proven this close to the optimum
     seed: int = 0
     webhook_url: str | None = None
+    routing: Strategy | None = None  # a built strategy instead of ``strategy`` (instant)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     why_not = cap.available(reps, state.absent_reps(conn, now), now)
 
     remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
-    rep_table, set_aside = valid_reps(rep_frame(reps, remaining, why_not))
+    rep_table, set_aside = _rep_table(reps, remaining, why_not)
     lead_table = load_leads(lead_frame(pending, policy))
     score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
     if sla is not None and sla.expiry_penalty > 0:
@@ -109,7 +110,8 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     rotation = state.read_rotation(conn)
     shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s,
               "gap_limit": settings.gap_limit}
-    strategy = strategy_from_name(settings.strategy, reps=rep_table, shared=shared)
+    strategy = settings.routing or strategy_from_name(settings.strategy, reps=rep_table,
+                                                      shared=shared)
     problem = problem_from_matrix(lead_table, rep_table, score)
     outcome = route_with_policy(
         problem, lead_table, rep_table, policy, inputs=inputs, strategy=strategy,
@@ -118,6 +120,26 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
                              gap_limit=settings.gap_limit),
     )
     return Routed(outcome, lead_table, rep_table, factors.notes, tier_notes, set_aside)
+
+
+_REP_TABLES: dict[str, tuple[pd.DataFrame, dict[str, str]]] = {}  # the last one only
+
+
+def _rep_table(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
+               why_not: list[str | None]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``valid_reps(rep_frame(...))`` with the validation cached on the stored rows and
+    availability (instant routing validates the same reps at every request); only the
+    remaining capacities, valid by construction, change between two calls."""
+    key = repr((reps.drop(columns=["updated_at"]).to_numpy().tolist(), why_not))
+    found = _REP_TABLES.get(key)
+    if found is None:
+        found = valid_reps(rep_frame(reps, np.zeros(len(reps)), why_not))
+        _REP_TABLES.clear()
+        _REP_TABLES[key] = found
+    table, set_aside = found
+    table = table.copy()
+    table["capacity"] = np.where(table["rep_id"].isin(list(set_aside)), 0.0, remaining)
+    return table, dict(set_aside)
 
 
 def valid_reps(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:

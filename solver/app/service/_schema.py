@@ -154,3 +154,13 @@ notification_attempts = Table(  # every delivery attempt, inserted only (migrati
     Column("error", Text, nullable=True),
 )
 Index("lr_notification_attempts_row", notification_attempts.c.notification_id)
+
+rep_prices = Table(  # each rep's capacity price for instant routing (migration 3)
+    "lr_rep_prices",
+    metadata,
+    Column("rep_id", String(200), primary_key=True),
+    Column("price", Float, nullable=False),  # value of one more unit of its capacity today
+    Column("source", String(16), nullable=False),  # batch, forecast
+    Column("batch_id", String(200), nullable=True),  # the batch whose solve priced it
+    Column("computed_at", DateTime, nullable=False),
+)

@@ -244,3 +244,18 @@ def batch_inputs_version(conn: Connection, lead_ids: Sequence[str]) -> tuple[Any
     owners = tuple(conn.execute(select(func.count(), func.max(t.owners.c.updated_at))).one())
     rotation = conn.execute(select(t.rotation.c.updated_at)).scalars().all()
     return sorted(leads), reps, absences, owners, rotation
+
+
+# -- what a batch's plan must re-check: assignments logged since it read the store -------
+def log_mark(conn: Connection) -> int:
+    """The audit log's last row id (0 when empty): a plan records it when it reads."""
+    return int(conn.execute(select(func.max(t.assignments.c.id))).scalar() or 0)
+
+
+def assigned_effort_after(conn: Connection, mark: int) -> dict[str, float]:
+    """Effort assigned per rep in audit rows after ``mark`` (instant routing's, when a
+    batch solved meanwhile)."""
+    query = (select(t.assignments.c.rep_id, func.sum(t.assignments.c.effort))
+             .where(and_(t.assignments.c.event == "assigned", t.assignments.c.id > mark))
+             .group_by(t.assignments.c.rep_id))
+    return {str(rep): float(total or 0.0) for rep, total in conn.execute(query).all()}

@@ -30,6 +30,7 @@ _ROUTING_LOCK_KEY: Final = 0x1EAD_0001  # any constant shared by all leadroute p
 # the routing lock is per schema: stores in two schemas of one database never block each other
 _SCHEMA_KEY: Final = "hashtext(current_schema())"
 _MIGRATION_LOCK_KEY: Final = 0x1EAD_0002
+_WRITE_LOCK_KEY: Final = 0x1EAD_0003  # write transactions on PostgreSQL (see ``write``)
 _WRITE_OPTION: Final = "leadroute_write"
 
 
@@ -96,6 +97,11 @@ class Store:
         """One transaction: committed when the block ends, rolled back on any error."""
         try:
             with self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
+                if not self.is_sqlite:  # one writer at a time, as BEGIN IMMEDIATE on SQLite
+                    conn.execute(text(f"SET LOCAL lock_timeout = "
+                                      f"'{int(self.settings.lock_timeout_s * 1000)}ms'"))
+                    conn.execute(text(f"SELECT pg_advisory_xact_lock(:key, {_SCHEMA_KEY})"),
+                                 {"key": _WRITE_LOCK_KEY})
                 yield conn
         except OperationalError as exc:
             if _is_lock_timeout(exc):

@@ -1,4 +1,5 @@
-"""The scheduled loop behind ``leadroute worker``: a batch, then due webhooks, then sleep.
+"""The scheduled loop behind ``leadroute worker``: a batch (on a turn with nothing to
+route, fresh forecast prices for instant routing), then due webhooks, then sleep.
 
 A run that finds another run holding the lock skips its turn instead of queueing up;
 a failed batch is reported and the loop goes on (the transaction left nothing behind).
@@ -18,6 +19,7 @@ from solver._errors import InputError, LeadrouteError
 from solver.app.service._batch import BatchReport, BatchSettings, run_batch
 from solver.app.service._errors import BatchBusyError
 from solver.app.service._notify import deliver_due
+from solver.app.service._prices import refresh_forecast
 from solver.app.service._store import Store
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
                 on_event(f"batch {report.batch_id}: {report.assigned} assigned, "
                          f"{report.nurture} nurture, {report.still_pending} waiting, "
                          f"{report.expired} expired")
+            if report.routed == 0:  # idle: keep instant routing's prices current
+                _refresh_prices(store, batch, emit)
         except BatchBusyError:
             emit("another run holds the routing lock; skipped this turn")
         except (LeadrouteError, SQLAlchemyError) as exc:
@@ -81,3 +85,11 @@ def run_worker(store: Store, batch: BatchSettings, worker: WorkerSettings, *,
             break
         sleep(max(worker.every_s - (time.monotonic() - started), 0.0))
     return reports
+
+
+def _refresh_prices(store: Store, batch: BatchSettings, on_event: Callable[[str], None]
+                    ) -> None:
+    try:
+        refresh_forecast(store, batch)
+    except (LeadrouteError, SQLAlchemyError) as exc:  # the batch's prices stay in force
+        on_event(f"forecast prices skipped: {_first_line(exc)}")
