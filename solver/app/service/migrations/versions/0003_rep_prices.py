@@ -17,6 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # a store made by the hand-written migrations (``_migrations``) builds its tables from
+    # the code's metadata, so it may have this table already
+    if sa.inspect(op.get_bind()).has_table("lr_rep_prices"):
+        return
     op.create_table(
         "lr_rep_prices",
         sa.Column("rep_id", sa.String(length=200), nullable=False),
