@@ -16,6 +16,7 @@ from solver.app.commands import data as _data
 from solver.app.commands import demo as _demo
 from solver.app.commands import experiment as _experiment
 from solver.app.commands import fit as _fit
+from solver.app.commands import learning as _learning
 from solver.app.commands import match as _match
 from solver.app.commands import route as _route
 from solver.app.commands import sweep as _sweep
@@ -34,7 +35,7 @@ def _root() -> None:
     """Route sales leads to reps by optimisation."""
 
 
-for _module in (_demo, _route, _fit, _data, _backtest, _sweep, _experiment):
+for _module in (_demo, _route, _fit, _data, _backtest, _sweep, _experiment, _learning):
     _module.register(app)
 _match.register(app)  # lead-to-account matching; its libraries load only when it runs
 

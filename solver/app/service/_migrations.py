@@ -27,7 +27,18 @@ def _v2_claimed_notifications(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.notification_attempts])
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_claimed_notifications)
+def _v3_learning_loop(conn: Connection) -> None:
+    """Each assignment's propensity, arm and experiment; each lead's revenue."""
+    for table, name, kind in ((schema.assignments, "propensity", "FLOAT"),
+                              (schema.assignments, "arm", "VARCHAR(16)"),
+                              (schema.assignments, "experiment", "VARCHAR(200)"),
+                              (schema.leads, "revenue", "FLOAT")):
+        if name not in {column["name"] for column in inspect(conn).get_columns(table.name)}:
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _v1_initial, _v2_claimed_notifications, _v3_learning_loop)
 LATEST = len(MIGRATIONS)
 
 
