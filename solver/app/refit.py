@@ -51,7 +51,7 @@ class RefitResult:
 def split_at_holdout(history: pd.DataFrame, holdout_days: float, label: str
                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
     if "assigned_at" not in history.columns:
-        raise InputError("refit needs assigned_at to hold out the latest days",
+        raise InputError("missing: refit holds out the latest days by assigned_at",
                          source=label, column="assigned_at")
     stamps = pd.to_datetime(history["assigned_at"], errors="coerce", utc=True)
     missing = stamps.isna().to_numpy()
