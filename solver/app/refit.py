@@ -117,8 +117,9 @@ def keep_previous(model_path: Path) -> Path:
 
 
 def print_refit(console: Console, result: RefitResult) -> None:
-    table = Table(title=f"refit: holdout after {result.cutoff.isoformat()} "
-                        f"({result.n_holdout} rows; candidate fitted on {result.n_train})")
+    console.print(f"refit: {result.n_holdout} rows after {result.cutoff.isoformat()} held "
+                  f"out; the candidate was fitted on the {result.n_train} rows before")
+    table = Table(title="out-of-time comparison")
     for column in ("model", "log loss", "AUC"):
         table.add_column(column, justify="left" if column == "model" else "right")
     if result.current is not None:
