@@ -16,7 +16,7 @@ refitted on the bootstrap log plus everything logged since. Printed per share:
 - ``IPS``/``DR``: the backtest's interval on the month's log for round robin (a strategy
   far from the logger), its width, and round robin's true value on those leads.
 
-Part 2, holdout coverage: for many seeds, a fresh world and model, 10 daily batches under
+Part 2, holdout coverage: for many seeds, a fresh world and model, daily batches under
 ``[experiment] share = 0.5`` (control round robin); the true lift is the difference of the
 arms' true expected conversion rates given the realised routing; printed is how often the
 fixed-horizon 95% interval and the always-valid 95% interval covered it.
@@ -231,14 +231,15 @@ def main() -> None:
     parser.add_argument("--bootstrap-days", type=int, default=14)
     parser.add_argument("--bootstrap", type=int, default=100,
                         help="bootstrap resamples of the backtest intervals")
-    parser.add_argument("--coverage-seeds", type=int, default=40)
-    parser.add_argument("--experiment-days", type=int, default=10)
+    parser.add_argument("--coverage-seeds", type=int, default=20)
+    parser.add_argument("--experiment-days", type=int, default=6)
     parser.add_argument("--skip-month", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
     print("# bench_learning_loop (shared 2-core machine; figures, not timings, matter)")
     if not args.skip_month:
         part_one(args)
+        print(f"# part 1: {time.perf_counter() - started:.0f} s")
     if args.coverage_seeds > 0:
         part_two(args)
     print(f"\n# {time.perf_counter() - started:.0f} s")
