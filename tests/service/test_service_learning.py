@@ -191,3 +191,22 @@ def test_migration_adds_the_learning_columns_to_an_older_store(tmp_path: Path) -
         assert len(_logged(store)) == 4
     finally:
         store.dispose()
+
+
+def test_the_commands_refuse_bad_input_with_a_located_error(
+        store: Store, store_url: str, tmp_path: Path) -> None:
+    _routed(store, 4)
+    bad = tmp_path / "outcomes.csv"
+    bad.write_text("lead_id,converted\nL0000,1\nL0001,perhaps\n")
+    runner = CliRunner()
+    done = runner.invoke(cli_app, ["outcomes", "import", "--db", store_url,
+                                   "--outcomes", str(bad)])
+    # the console script's main() prints this one line and exits 2
+    assert isinstance(done.exception, InputError)
+    assert "outcomes.csv, row 2, column 'converted'" in str(done.exception)
+    with store.read() as conn:
+        assert history_frame(conn).empty
+    for args in ([], ["--db", store_url, "--history", str(bad)]):
+        done = runner.invoke(cli_app, ["experiment", "report", *args])
+        assert isinstance(done.exception, InputError)
+        assert "either --history" in str(done.exception)
