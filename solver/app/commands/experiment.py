@@ -1,5 +1,6 @@
 """``leadroute experiment report``: a holdout's lift with fixed-horizon and always-valid
-intervals, from a history table that carries each lead's ``arm``."""
+intervals, from a history table that carries each lead's ``arm`` (``--history``) or from
+the service's store (``--db``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -14,6 +16,7 @@ from rich.table import Table
 from solver._errors import InputError
 from solver._tables import load_history
 from solver.policy import load_policy
+from solver.policy._model import Experiment
 
 if TYPE_CHECKING:
     from models.policy_eval import ExperimentReport
@@ -28,10 +31,15 @@ def register(app: typer.Typer) -> None:
 
     @group.command("report")
     def report(
-        history: Path = typer.Option(
-            ..., "--history",
+        history: Path | None = typer.Option(
+            None, "--history",
             help="History CSV with each lead's arm (route's output joined with outcomes)."),
-        policy: Path = typer.Option(..., "--policy", help="The policy with the [experiment]."),
+        policy: Path | None = typer.Option(
+            None, "--policy", help="The policy with the [experiment] (its name and share)."),
+        db: str | None = typer.Option(
+            None, "--db", help="Read the service's store instead of a history CSV."),
+        name: str | None = typer.Option(
+            None, "--name", help="With --db: the experiment (default: the policy's)."),
         mde: float | None = typer.Option(
             None, "--mde", min=1e-6, max=1.0,
             help="Absolute lift worth detecting (default: 10% of the control rate)."),
@@ -42,29 +50,70 @@ def register(app: typer.Typer) -> None:
         stays valid however often you look."""
         from models.policy_eval import experiment_report  # the app layer may import models
 
-        experiment = load_policy(policy).experiment
-        if experiment is None:
+        experiment = load_policy(policy).experiment if policy is not None else None
+        if policy is not None and experiment is None:
             raise InputError("the policy has no [experiment] section", source=str(policy))
-        table = load_history(history)
-        label = str(history)
-        if "arm" not in table.columns:
-            raise InputError("missing column 'arm' (control or treatment)", source=label,
-                             column="arm")
-        arm = table["arm"].astype(str).str.strip()
-        bad = ~arm.isin(ARMS)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(f"expected control or treatment, got {arm.iloc[row]!r}",
-                             source=label, row=row + 1, column="arm")
+        if (history is None) == (db is None):
+            raise InputError("give either --history (with --policy) or --db (with --name)",
+                             source="command line")
+        if history is not None:
+            if experiment is None:
+                raise InputError("--history needs --policy (the experiment's name and share)",
+                                 source="command line", column="--policy")
+            table, label = load_history(history), str(history)
+            name, share = experiment.name, experiment.share
+        else:
+            name = name or (experiment.name if experiment is not None else None)
+            if name is None:
+                raise InputError("--db needs --name (or --policy)", source="command line",
+                                 column="--name")
+            table, share, label = _from_store(db, name, experiment)
+        arm = _arms(table, label)
         if "experiment" in table.columns:  # a log may hold several experiments
-            table = table[table["experiment"].astype(str) == experiment.name]
+            table = table[table["experiment"].astype(str) == name]
             arm = arm[table.index]
         result = experiment_report(
             (arm == "control").to_numpy(), table["converted"].to_numpy(dtype=float),
-            control_share=experiment.share,
+            control_share=share,
             revenue=table["revenue"].to_numpy(dtype=float) if "revenue" in table else None,
             mde=mde, alpha=alpha, power=power)
-        _print(Console(), experiment.name, result)
+        _print(Console(), name, result)
+
+
+def _arms(table: pd.DataFrame, label: str) -> pd.Series:
+    if "arm" not in table.columns:
+        raise InputError("missing column 'arm' (control or treatment)", source=label,
+                         column="arm")
+    arm = table["arm"].astype(str).str.strip()
+    bad = ~arm.isin(ARMS)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"expected control or treatment, got {arm.iloc[row]!r}",
+                         source=label, row=row + 1, column="arm")
+    return arm
+
+
+def _from_store(db: str | None, name: str, experiment: Experiment | None
+                ) -> tuple[pd.DataFrame, float, str]:
+    """The experiment's leads with outcomes, and its control share: the policy's when it
+    is this experiment, else the share of logged leads (outcome or not) in control."""
+    from solver.app.service import Store, StoreSettings, db_url_from_env
+    from solver.app.service._outcomes import experiment_arms, history_frame
+
+    store = Store(StoreSettings(url=db_url_from_env(db)))
+    try:
+        with store.read() as conn:
+            table, counts = history_frame(conn), experiment_arms(conn, name)
+    finally:
+        store.dispose()
+    label = f"store, experiment '{name}'"
+    table = table[table["experiment"].astype(str) == name].reset_index(drop=True)
+    if table.empty:
+        raise InputError("no leads with outcomes in this experiment yet", source=label)
+    if experiment is not None and experiment.name == name:
+        return table, experiment.share, label
+    logged = sum(counts.values())
+    return table, counts.get("control", 0) / logged, label
 
 
 def _print(console: Console, name: str, result: ExperimentReport) -> None:

@@ -148,6 +148,9 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
     from solver.app.console import console_router  # the ops console at / (HTML, not in OpenAPI)
 
     app.include_router(console_router(store, settings, api_token=api_token))
+    from solver.app.service._outcomes_api import outcomes_router  # the learning loop
+
+    app.include_router(outcomes_router(store, writer))
     return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
 
 

@@ -33,6 +33,7 @@ from solver._problem import EFFORT_TOLERANCE
 from solver._scaling import ScalingOverflowError
 from solver.app.service import _state as state
 from solver.app.service._calendar import sla_deadlines
+from solver.app.service._learning import learning_columns
 from solver.app.service._notify import queue_notifications
 from solver.app.service._observe import observe_batch
 from solver.app.service._prices import batch_prices, save_prices
@@ -312,10 +313,11 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
     assigned: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
     table = routed.outcome.assignments
-    for lead_id, rep_id, raw_score, status, raw_reason in zip(
+    learning = learning_columns(table, policy)
+    for lead_id, rep_id, raw_score, status, raw_reason, logged in zip(
             table["lead_id"].astype(str), table["rep_id"].astype(str),
             table["score"].to_numpy(dtype=float), table["status"].astype(str),
-            table["reason"].astype(str), strict=True):
+            table["reason"].astype(str), learning, strict=True):
         lead = by_id[lead_id]
         reason = raw_reason
         tier = routed.tier_notes.get(lead_id)
@@ -345,6 +347,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
             "event": status, "effort": float(effort[lead_id]) if status == "assigned" else 0.0,
             "score": score, "reason": reason,
             "engine": routed.outcome.engine, "policy_version": version, "created_at": now,
+            **logged,
         })
     state.set_leads(conn, changes, now)
     state.log_events(conn, events)

@@ -72,6 +72,7 @@ leads = Table(
     Column("due_at", DateTime, nullable=True),
     Column("worked_at", DateTime, nullable=True),
     Column("converted", Boolean, nullable=True),
+    Column("revenue", Float, nullable=True),  # realised value of a conversion (migration 3)
     Column("attempts", Integer, nullable=False, default=0),
     Column("reason", Text, nullable=False, default=""),
     Column("updated_at", DateTime, nullable=False),
@@ -92,6 +93,11 @@ assignments = Table(
     Column("engine", String(64), nullable=False, default=""),
     Column("policy_version", String(32), nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
+    # the learning loop (migration 3): the probability the policy chose this rep with,
+    # and in a holdout the lead's arm and the experiment's name
+    Column("propensity", Float, nullable=True),
+    Column("arm", String(16), nullable=True),
+    Column("experiment", String(200), nullable=True),
 )
 Index("lr_assignments_lead", assignments.c.lead_id)
 Index("lr_assignments_rep_time", assignments.c.rep_id, assignments.c.created_at)
