@@ -11,6 +11,7 @@ import sys
 import typer
 
 from solver._errors import LeadrouteError
+from solver.app.commands import accounts as _accounts
 from solver.app.commands import backtest as _backtest
 from solver.app.commands import data as _data
 from solver.app.commands import demo as _demo
@@ -44,6 +45,7 @@ except ImportError:  # pragma: no cover - depends on the installed extras
     pass
 else:
     _service.register(app)
+    _accounts.register(app)  # `accounts load`: the store's known accounts
 
 
 def main() -> None:

@@ -213,6 +213,9 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
     from solver.app.console import console_router  # the ops console at / (HTML, not in OpenAPI)
 
     app.include_router(console_router(store, settings, api_token=api_token))
+    from solver.app.service._accounts_api import accounts_router  # PUT/GET /accounts
+
+    app.include_router(accounts_router(store, settings, api_token=api_token))
     return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
 
 

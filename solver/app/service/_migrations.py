@@ -27,7 +27,14 @@ def _v2_claimed_notifications(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.notification_attempts])
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_claimed_notifications)
+def _v3_accounts(conn: Connection) -> None:
+    """Accounts held in the store and each lead's match and duplicate verdict (issue 19).
+    ``create_all`` skips tables a store created at version 1 by this code already has."""
+    schema.metadata.create_all(conn, tables=[schema.accounts, schema.lead_matches])
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_initial, _v2_claimed_notifications,
+                                                         _v3_accounts)
 LATEST = len(MIGRATIONS)
 
 

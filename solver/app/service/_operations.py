@@ -12,20 +12,25 @@ from solver._errors import InputError
 from solver._tables import TableSource, read_raw
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
+from solver.app.service._accounts import match_policy
 from solver.app.service._errors import StoreError
 from solver.app.service._ingest import lead_rows, rep_rows
+from solver.app.service._lead_matching import insert_matched
 from solver.app.service._store import Store, as_utc, utcnow
+from solver.policy._match import Match
 
 _WORKABLE = ("assigned", "accepted")
 
 
-def ingest_leads(store: Store, source: TableSource, *, now: datetime | None = None
-                 ) -> tuple[int, int]:
-    """Validate then insert; a lead id seen before is skipped (ingest is retry-safe).
-    Returns (inserted, already known). Nothing is written when any row is invalid."""
+def ingest_leads(store: Store, source: TableSource, *, now: datetime | None = None,
+                 match: Match | None = None) -> tuple[int, int]:
+    """Validate, match to the stored accounts and dedupe (``[match]``: ``match``, else the
+    store's registered policy), then insert; a lead id seen before is skipped (ingest is
+    retry-safe). Returns (inserted, already known). Nothing is written when any row is
+    invalid."""
     rows = lead_rows(source, as_utc(now) if now else utcnow())
     with store.write() as conn:
-        return state.insert_leads(conn, rows)
+        return insert_matched(store, conn, rows, match or match_policy(store))
 
 
 def load_reps(store: Store, source: TableSource, *, now: datetime | None = None) -> int:
