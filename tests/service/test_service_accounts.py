@@ -175,3 +175,25 @@ def test_put_accounts_bad_rows_are_a_422_naming_row_and_column(
 
 def test_put_accounts_needs_the_token(client: TestClient) -> None:
     assert client.put("/accounts", json={"accounts": []}).status_code == 401
+
+
+def test_a_version_2_store_gains_the_account_tables(store_url: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    from solver.app.service import StoreSettings, _migrations
+
+    monkeypatch.setattr(_migrations, "MIGRATIONS", _migrations.MIGRATIONS[:2])
+    old = Store(StoreSettings(url=store_url))
+    assert old.schema_version == 2
+    with old.write() as conn:  # as version 2 left it, before migration 3
+        conn.execute(text("DROP TABLE lr_lead_matches"))
+        conn.execute(text("DROP TABLE lr_accounts"))
+    old.dispose()
+    monkeypatch.undo()
+    new = Store(StoreSettings(url=store_url))
+    assert new.schema_version == 3
+    replace_accounts(new, ACCOUNTS, now=NOW)
+    ingest_leads(new, leads_table(1, email=["a@acme.com"]), now=NOW)
+    assert lead_story(new, "L0000")["account_id"] == "ACME"
+    new.dispose()
