@@ -207,6 +207,15 @@ def test_duplicates_within_the_batch() -> None:
     assert "duplicate of L1 (same email)" in table.loc["L2", "reason"]
 
 
+def test_the_same_name_without_an_account_is_not_a_duplicate() -> None:
+    """Two people named alike with no matched account (found by a service property: an
+    unmatched lead's account is NaN, which must not count as one shared account)."""
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "email": ["a@gmail.com", "", ""],
+                          "company": ["Acme", "", ""], "name": ["Ann Lee"] * 3})
+    table = match_leads(leads, ACCOUNTS)
+    assert table["duplicate_of"].isna().all()
+
+
 def test_earlier_means_created_at_first() -> None:
     leads = pd.DataFrame({"lead_id": ["L1", "L2"], "email": ["a@acme.com", "A@acme.com"],
                           "created_at": ["2024-01-02", "2024-01-01"]})

@@ -3,25 +3,32 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from service_support import NOW, leads_table, reps_table
+from sqlalchemy import select
 
 from solver.app.service import (
     BatchSettings,
     Store,
+    StoreSettings,
     ingest_leads,
     lead_story,
     load_owners,
     load_reps,
     run_batch,
 )
-from solver.app.service._accounts import replace_accounts
+from solver.app.service import _schema as schema
+from solver.app.service._accounts import accounts_frame, replace_accounts
 from solver.app.service._api import create_app
 from solver.policy import parse_policy
 from solver.policy._match import Match
@@ -181,7 +188,7 @@ def test_a_version_2_store_gains_the_account_tables(store_url: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy import text
 
-    from solver.app.service import StoreSettings, _migrations
+    from solver.app.service import _migrations
 
     monkeypatch.setattr(_migrations, "MIGRATIONS", _migrations.MIGRATIONS[:2])
     old = Store(StoreSettings(url=store_url))
@@ -197,3 +204,72 @@ def test_a_version_2_store_gains_the_account_tables(store_url: str,
     ingest_leads(new, leads_table(1, email=["a@acme.com"]), now=NOW)
     assert lead_story(new, "L0000")["account_id"] == "ACME"
     new.dispose()
+
+
+# -- the command line ------------------------------------------------------------------
+def test_accounts_load_command(store_url: str, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = tmp_path / "accounts.csv", tmp_path / "bad.csv"
+    ACCOUNTS.to_csv(good, index=False)
+    ACCOUNTS.assign(domain=["acme.com", "not a domain"]).to_csv(bad, index=False)
+    assert _cli(["accounts", "load", "--accounts", str(good), "--db", store_url],
+                monkeypatch, capsys)[:2] == (0, "2 accounts written to the "
+                                             f"{store_url.split(':')[0].split('+')[0]} store")
+    code, _, err = _cli(["accounts", "load", "--accounts", str(bad), "--db", store_url],
+                        monkeypatch, capsys)
+    assert code == 2 and f"{bad}, row 2, column 'domain'" in err
+    opened = Store(StoreSettings(url=store_url))
+    with opened.read() as conn:  # the bad file wrote nothing
+        assert list(accounts_frame(conn)["account_id"]) == ["ACME", "GLOBEX"]
+    opened.dispose()
+
+
+def _cli(args: list[str], monkeypatch: pytest.MonkeyPatch,
+         capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from solver.app import cli
+
+    monkeypatch.setattr(sys, "argv", ["leadroute", *args])
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, " ".join(out.out.split()), out.err
+
+
+# -- properties ------------------------------------------------------------------------
+_PEOPLE = st.tuples(st.sampled_from(["jo@acme.com", "JO@ACME.COM", "j.o@gmail.com",
+                                     "jo+x@googlemail.com", "ann@globex.de", "ann@gmail.com",
+                                     ""]),
+                    st.sampled_from(["Jo Doe", "Ann Lee", ""]),
+                    st.sampled_from(["", "Acme", "Globex GmbH"]))
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(people=st.lists(_PEOPLE, min_size=1, max_size=7), cuts=st.sets(st.integers(1, 6)))
+def test_requests_find_the_duplicates_one_batch_finds(store: Store, people: list[Any],
+                                                      cuts: set[int]) -> None:
+    """However the leads are split over ingest requests, each duplicate points to the
+    same first lead as ``match_leads`` on the whole batch."""
+    from models.matching import match_leads
+
+    with store.write() as conn:
+        for table in (schema.lead_matches, schema.assignments, schema.leads):
+            conn.execute(table.delete())
+    replace_accounts(store, ACCOUNTS, now=NOW)
+    leads = leads_table(len(people), email=[p[0] for p in people],
+                        name=[p[1] for p in people], company=[p[2] for p in people],
+                        created_at=[(NOW + timedelta(minutes=i)).isoformat()
+                                    for i in range(len(people))])
+    bounds = [0, *sorted(c for c in cuts if c < len(people)), len(people)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        ingest_leads(store, leads.iloc[start:end], now=NOW)
+    with store.read() as conn:
+        stored = dict(conn.execute(select(schema.lead_matches.c.lead_id,
+                                          schema.lead_matches.c.duplicate_of)).all())
+    expected = match_leads(leads, ACCOUNTS)
+    assert [stored[lead] for lead in expected["lead_id"]] == [
+        d if isinstance(d, str) else None for d in expected["duplicate_of"]]
