@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from solver.app.service._accounts import (
     ACCOUNT_FIELDS,
     accounts_frame,
+    fitted_matcher,
     replace_accounts,
     use_match_policy,
 )
@@ -64,7 +65,10 @@ def accounts_router(store: Store, settings: BatchSettings, *, api_token: str | N
 
     @router.put("/accounts", dependencies=[Depends(writer)])
     def put_accounts(body: AccountsIn) -> dict[str, int]:
-        return {"written": replace_accounts(store, _frame(body))}
+        written = replace_accounts(store, _frame(body))
+        with store.read() as conn:  # fit now, so the next ingest does not wait for it
+            fitted_matcher(store, conn, settings.policy.match.min_confidence)
+        return {"written": written}
 
     @router.get("/accounts")
     def get_accounts() -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Connection, select
@@ -20,9 +20,10 @@ from sqlalchemy import Connection, select
 from solver.app.matching import matching_module
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
-from solver.app.service._accounts import fitted_matcher
-from solver.app.service._store import Store
 from solver.policy._match import Match
+
+if TYPE_CHECKING:
+    from models.matching import AccountMatcher
 
 _CHUNK = 500
 GIVEN = "given"
@@ -48,13 +49,13 @@ def _raw_name(attributes: dict[str, Any]) -> str:
         filter(None, (_text(attributes, "first_name"), _text(attributes, "last_name"))))
 
 
-def insert_matched(store: Store, conn: Connection, rows: list[dict[str, Any]],
-                   rule: Match) -> tuple[int, int]:
-    """Match and dedupe the leads not stored yet, then insert them with their verdicts.
-    Returns (inserted, already known)."""
+def insert_matched(conn: Connection, rows: list[dict[str, Any]], rule: Match,
+                   matcher: AccountMatcher | None) -> tuple[int, int]:
+    """Match (``matcher``: the store's accounts, None when it has none) and dedupe the
+    leads not stored yet, then insert them with their verdicts. Returns (inserted,
+    already known)."""
     known = _known_ids(conn, [row["lead_id"] for row in rows])
     new = [row for row in rows if row["lead_id"] not in known]
-    matcher = fitted_matcher(store, conn, rule.min_confidence) if new else None
     verdicts = [_verdict(matcher, row) for row in new]
     for row, verdict in zip(new, verdicts, strict=True):
         row["account_id"] = verdict.account_id
@@ -84,7 +85,7 @@ def _known_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     return known
 
 
-def _verdict(matcher: Any, row: dict[str, Any]) -> Verdict:
+def _verdict(matcher: AccountMatcher | None, row: dict[str, Any]) -> Verdict:
     if row["account_id"]:
         return Verdict(row["account_id"], 1.0, GIVEN, "account_id given on the lead")
     if matcher is None:
