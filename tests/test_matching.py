@@ -89,13 +89,26 @@ def test_free_mail_with_a_company_name_matches_by_name(matcher: AccountMatcher) 
     ("Novalink Analytics", "A3"),          # legal suffix
     ("NOVALINK ANALYTICS, INC", "A3"),     # case and punctuation
     ("Novalink-Analytics Inc", "A3"),
-    ("Novalink Analytcs", "A3"),           # small typo
-    ("Glbex Ltd", "A6"),                   # small typo in a one-word name
     ("IBM", "A4"),                         # initials
     ("Intl. Business Machines Corp", "A4"),  # abbreviation
 ])
 def test_company_name_variants(matcher: AccountMatcher, company: str, expected: str) -> None:
     assert one(matcher, company=company)[0] == expected
+
+
+@pytest.mark.parametrize(("company", "country", "expected"), [
+    ("Novalink Analytcs", "US", "A3"),     # small typo, the account's country agrees
+    ("Glbex Ltd", "GB", "A6"),             # small typo in a one-word name
+    ("Novalink Analytcs", "", None),       # the typo alone: maybe another company
+    ("Glbex Ltd", "DE", None),             # another country does not confirm it
+])
+def test_a_typo_needs_the_country_to_agree(matcher: AccountMatcher, company: str,
+                                           country: str, expected: str | None) -> None:
+    account, confidence, _, reason = one(matcher, company=company, country=country)
+    assert account == expected
+    if expected is None:
+        assert confidence < 0.8 and "nothing else confirms it" in reason
+
 
 
 @pytest.mark.parametrize("website", [
@@ -192,6 +205,15 @@ def test_duplicates_within_the_batch() -> None:
         "L6": "",
     }
     assert "duplicate of L1 (same email)" in table.loc["L2", "reason"]
+
+
+def test_the_same_name_without_an_account_is_not_a_duplicate() -> None:
+    """Two people named alike with no matched account (found by a service property: an
+    unmatched lead's account is NaN, which must not count as one shared account)."""
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "email": ["a@gmail.com", "", ""],
+                          "company": ["Acme", "", ""], "name": ["Ann Lee"] * 3})
+    table = match_leads(leads, ACCOUNTS)
+    assert table["duplicate_of"].isna().all()
 
 
 def test_earlier_means_created_at_first() -> None:

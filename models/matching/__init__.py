@@ -8,7 +8,13 @@ person; ``match_leads`` does both and returns the contract's ``matches`` table.
 Needs the ``match`` extra (``pip install 'leadroute[match]'``).
 """
 
-from models.matching._dedupe import Duplicate, DuplicateRule, email_key, find_duplicates
+from models.matching._dedupe import (
+    Duplicate,
+    DuplicateRule,
+    email_key,
+    find_duplicates,
+    person_key,
+)
 from models.matching._domains import Domain, is_free_mail, parse_host
 from models.matching._evidence import LeadMatch, MatchMethod
 from models.matching._matcher import AccountMatcher
@@ -33,4 +39,5 @@ __all__ = [
     "match_leads",
     "name_key",
     "parse_host",
+    "person_key",
 ]

@@ -96,7 +96,7 @@ def find_duplicates(leads: pd.DataFrame, account_ids: Sequence[str | None]
         if mail:
             keys.append((("email", mail), DuplicateRule.SAME_EMAIL))
         person, account = people[lead], account_ids[lead]
-        if person and account:
+        if person and isinstance(account, str) and account:  # NaN (unmatched) is truthy
             keys.append((("name", person, account), DuplicateRule.SAME_NAME_AT_ACCOUNT))
         hits = [(root[first[k]], rule) for k, rule in keys
                 if k in first and not _two_work_addresses(mail, emails[first[k]], rule)]

@@ -42,6 +42,10 @@ CONFIDENCE: Final = {
     # a name match whose lead mails from a corporate domain no account has: the name
     # may be a namesake; this much less sure
     "unknown_domain_penalty": 0.1,
+    # a name one letter off a customer's, with no agreeing country: among many accounts a
+    # near-namesake ("Lenex" for "Levex") is as likely as a typo; a website or domain of
+    # the same account still confirms it (two clues on one family)
+    "uncorroborated_typo_penalty": 0.1,
     # two clues pointing at different companies
     "disagreement_penalty": 0.15,
 }

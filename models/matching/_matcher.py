@@ -176,6 +176,10 @@ class AccountMatcher:
             clue = clue.weaker(CONFIDENCE["unknown_domain_penalty"],
                                f"but the lead mails from {corporate.registered}, "
                                "a domain no account has")
+        if level == "name_typo" and not (country and index.countries[account] == country):
+            clue = clue.weaker(CONFIDENCE["uncorroborated_typo_penalty"],
+                               "but nothing else confirms it (no country, domain or website "
+                               "agrees), and a name one letter off is often another company")
         return [clue]
 
     def _knows(self, domain: Domain) -> bool:

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "history": "solver.app.commands.learning",
     "refit": "solver.app.commands.learning",
     "match": "solver.app.commands.match",
+    "accounts": "solver.app.commands.accounts",
     "load-reps": "solver.app.commands.service",
     "ingest": "solver.app.commands.service",
     "run-batch": "solver.app.commands.service",

@@ -151,6 +151,9 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
     from solver.app.service._outcomes_api import outcomes_router  # the learning loop
 
     app.include_router(outcomes_router(store, writer))
+    from solver.app.service._accounts_api import accounts_router  # PUT/GET /accounts
+
+    app.include_router(accounts_router(store, settings, api_token=api_token))
     return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
 
 

@@ -12,20 +12,28 @@ from solver._errors import InputError
 from solver._tables import TableSource, read_raw
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
+from solver.app.service._accounts import fitted_matcher, match_policy
 from solver.app.service._errors import StoreError
 from solver.app.service._ingest import lead_rows, rep_rows
+from solver.app.service._lead_matching import insert_matched
 from solver.app.service._store import Store, as_utc, utcnow
+from solver.policy._match import Match
 
 _WORKABLE = ("assigned", "accepted")
 
 
-def ingest_leads(store: Store, source: TableSource, *, now: datetime | None = None
-                 ) -> tuple[int, int]:
-    """Validate then insert; a lead id seen before is skipped (ingest is retry-safe).
-    Returns (inserted, already known). Nothing is written when any row is invalid."""
+def ingest_leads(store: Store, source: TableSource, *, now: datetime | None = None,
+                 match: Match | None = None) -> tuple[int, int]:
+    """Validate, match to the stored accounts and dedupe (``[match]``: ``match``, else the
+    store's registered policy), then insert; a lead id seen before is skipped (ingest is
+    retry-safe). Returns (inserted, already known). Nothing is written when any row is
+    invalid."""
     rows = lead_rows(source, as_utc(now) if now else utcnow())
+    rule = match or match_policy(store)
+    with store.read() as conn:  # fitting (new accounts only) holds no write lock
+        matcher = fitted_matcher(store, conn, rule.min_confidence)
     with store.write() as conn:
-        return state.insert_leads(conn, rows)
+        return insert_matched(conn, rows, rule, matcher)
 
 
 def load_reps(store: Store, source: TableSource, *, now: datetime | None = None) -> int:

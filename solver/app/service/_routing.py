@@ -26,6 +26,7 @@ from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions
 from solver._tables import MAX_CAPACITY, load_leads, load_reps
 from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
+from solver.app.service._match_routing import match_bars, merge_notes
 from solver.policy import (
     ListRule,
     Policy,
@@ -100,10 +101,12 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
         score = score * (1.0 - sla.expiry_penalty) ** count[None, :]
     forbidden = state.previous_reps(conn, list(lead_table["lead_id"]))
     tier_forbidden, tier_notes = _tier_bars(sla, lead_table, rep_table, now)
+    match_forbidden, match_notes = match_bars(conn, lead_table, rep_table)  # ingest's match
+    tier_notes = merge_notes(tier_notes, match_notes)
     owners = state.owners_frame(conn)
     inputs = PolicyInputs(
         owners=load_owners(owners, rep_ids=rep_table["rep_id"]) if len(owners) else {},
-        forbidden=frozenset(forbidden | tier_forbidden),
+        forbidden=frozenset(forbidden | tier_forbidden | match_forbidden),
         as_of=pd.Timestamp(now),
         prior_loads=dict(zip(rep_table["rep_id"], day_load.tolist(), strict=True)),
     )

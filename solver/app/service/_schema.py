@@ -170,3 +170,33 @@ rep_prices = Table(  # each rep's capacity price for instant routing (migration 
     Column("batch_id", String(200), nullable=True),  # the batch whose solve priced it
     Column("computed_at", DateTime, nullable=False),
 )
+
+accounts = Table(  # known customer accounts for lead-to-account matching (migration 3)
+    "lr_accounts",
+    metadata,
+    Column("account_id", String(200), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("domain", Text, nullable=False, default=""),
+    Column("website", Text, nullable=False, default=""),
+    Column("country", String(64), nullable=False, default=""),
+    Column("parent_account_id", String(200), nullable=False, default=""),
+    Column("attributes", JSON, nullable=False, default=dict),
+    # one id per PUT of the whole list: the fitted matcher is cached under it
+    Column("revision", String(32), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+lead_matches = Table(  # what ingest's matcher and dedupe said of each lead (migration 3)
+    "lr_lead_matches",
+    metadata,
+    Column("lead_id", String(200), ForeignKey("lr_leads.lead_id"), primary_key=True),
+    Column("account_id", String(200), nullable=True),  # given or matched; null: none
+    Column("confidence", Float, nullable=False),
+    Column("method", String(32), nullable=False),  # MatchMethod value, or "given"
+    Column("reason", Text, nullable=False),
+    Column("email_key", String(320), nullable=True),  # johndoe@gmail.com: dedupe by email
+    Column("person_key", String(400), nullable=True),  # "john doe": dedupe at an account
+    Column("duplicate_of", String(200), nullable=True),  # the first lead of this person
+)
+Index("lr_lead_matches_email", lead_matches.c.email_key)
+Index("lr_lead_matches_person", lead_matches.c.person_key, lead_matches.c.account_id)
