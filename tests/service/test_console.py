@@ -191,7 +191,7 @@ def test_unticking_active_deactivates(client: TestClient, store: Store) -> None:
 @pytest.mark.parametrize(("form", "message"), [
     ({"capacity": "-1"}, "capacity: Input should be greater than or equal to 0"),
     ({"capacity": "lots"}, "capacity: Input should be a valid number"),
-    ({"capacity": "2", "weight": "0"}, "weight: Input should be greater than 0"),
+    ({"capacity": "2", "weight": "0"}, "weight: Input should be greater than or equal to 0.000001"),
 ])
 def test_a_bad_edit_is_shown_next_to_the_rep_and_not_written(
         client: TestClient, store: Store, form: dict[str, str], message: str) -> None:

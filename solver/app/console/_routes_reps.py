@@ -38,6 +38,21 @@ def _messages(exc: ValidationError) -> list[str]:
     return [f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()]
 
 
+def _number(text: str) -> object:
+    """A form box as the API's strict models take it: a number when it reads as one (the
+    model then names anything else as not a number)."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        return text.strip()
+
+
+def _moment(text: str) -> str:
+    """A browser's datetime-local value (``2030-01-01T09:00``) as RFC 3339 (UTC)."""
+    text = text.strip()
+    return f"{text}:00Z" if len(text) == 16 and text[10:11] == "T" else text
+
+
 def register(router: APIRouter, console: Console) -> None:
     @router.get(f"{PREFIX}/reps")
     def reps_page(request: Request, saved: str = "") -> Response:
@@ -51,7 +66,7 @@ def register(router: APIRouter, console: Console) -> None:
         console.check_csrf(session, csrf_token)
         given: dict[str, Any] = {"capacity": capacity, "capacity_week": capacity_week,
                                  "weight": weight}
-        changes: dict[str, Any] = {k: v.strip() for k, v in given.items() if v.strip()}
+        changes: dict[str, Any] = {k: _number(v) for k, v in given.items() if v.strip()}
         changes["active"] = active == "on"
         if not capacity_week.strip():
             changes["capacity_week"] = None  # an empty box clears the weekly cap
@@ -77,7 +92,8 @@ def register(router: APIRouter, console: Console) -> None:
         session = console.session(request)
         console.check_csrf(session, csrf_token)
         try:
-            body = AbsenceIn.model_validate({"starts_at": starts_at, "ends_at": ends_at})
+            body = AbsenceIn.model_validate({"starts_at": _moment(starts_at),
+                                             "ends_at": _moment(ends_at)})
         except ValidationError as exc:
             return _page(request, console, session, errors={rep_id: _messages(exc)},
                          status_code=422)
