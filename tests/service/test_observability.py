@@ -36,7 +36,8 @@ def restore_logging() -> Iterator[None]:
 def _seed(store: Store, n: int = 3) -> None:
     load_reps(store, reps_table(2, capacity=5))
     ingest_leads(store, pd.DataFrame({"lead_id": [f"L{i}" for i in range(n)],
-                                      "email": [SECRET] * n}))
+                                      # distinct people (one address would make duplicates)
+                                      "email": [f"{i}.{SECRET}" for i in range(n)]}))
 
 
 def test_each_batch_is_logged_once_without_lead_data(

@@ -163,7 +163,7 @@ def test_put_accounts_bad_body_is_a_422_naming_the_field(client: TestClient, bod
                                                          field: str) -> None:
     response = client.put("/accounts", json=body, headers=AUTH)
     assert response.status_code == 422
-    assert any(field in error["loc"] for error in response.json()["detail"])
+    assert any(field in error["loc"] for error in response.json()["errors"])
 
 
 @pytest.mark.parametrize(("accounts", "column", "match"), [

@@ -7,11 +7,11 @@ column). Including the router also tells ingest which ``[match]`` policy to foll
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from solver.app.service._accounts import (
@@ -21,6 +21,7 @@ from solver.app.service._accounts import (
     replace_accounts,
     use_match_policy,
 )
+from solver.app.service._api_errors import error_responses
 from solver.app.service._api_models import AttributeValue, Id
 from solver.app.service._batch import BatchSettings
 from solver.app.service._store import Store
@@ -49,28 +50,26 @@ class AccountsIn(BaseModel):
     accounts: list[AccountIn] = Field(max_length=200_000)  # [] clears the list
 
 
-def accounts_router(store: Store, settings: BatchSettings, *, api_token: str | None
+class AccountsWritten(BaseModel):
+    written: int
+
+
+def accounts_router(store: Store, settings: BatchSettings, writer: Callable[..., None]
                     ) -> APIRouter:
+    """``writer``: the app's bearer-token check (the same for every write)."""
     use_match_policy(store, settings.policy.match)
     router = APIRouter()
 
-    def writer(authorization: str | None = Header(None)) -> None:
-        if api_token is None:
-            return
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given.encode(),
-                                                                    api_token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
-
-    @router.put("/accounts", dependencies=[Depends(writer)])
-    def put_accounts(body: AccountsIn) -> dict[str, int]:
+    @router.put("/accounts", response_model=AccountsWritten, dependencies=[Depends(writer)],
+                operation_id="put_accounts",
+                responses=error_responses(write=True, body=True))
+    def put_accounts(body: AccountsIn) -> AccountsWritten:
         written = replace_accounts(store, _frame(body))
         with store.read() as conn:  # fit now, so the next ingest does not wait for it
             fitted_matcher(store, conn, settings.policy.match.min_confidence)
-        return {"written": written}
+        return AccountsWritten(written=written)
 
-    @router.get("/accounts")
+    @router.get("/accounts", operation_id="get_accounts", responses=error_responses())
     def get_accounts() -> list[dict[str, Any]]:
         with store.read() as conn:
             frame = accounts_frame(conn)

@@ -153,7 +153,7 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
     app.include_router(outcomes_router(store, writer))
     from solver.app.service._accounts_api import accounts_router  # PUT/GET /accounts
 
-    app.include_router(accounts_router(store, settings, api_token=api_token))
+    app.include_router(accounts_router(store, settings, writer))
     return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
 
 

@@ -126,10 +126,12 @@ def _duplicates(conn: Connection, new: list[dict[str, Any]]) -> list[First | Non
     root = {str(k): str(v) for k, v in zip(stored["lead_id"], stored["duplicate_of"],
                                             strict=True) if isinstance(v, str) and v}
     out: list[First | None] = [None] * len(new)
-    for position, i in enumerate(order):
+    for position, i in enumerate(order):  # earlier leads first, so chains resolve
         duplicate = found[len(stored) + position]
         if duplicate is not None:
-            out[i] = First(root.get(duplicate.of, duplicate.of), duplicate.rule.value)
+            first = root.get(duplicate.of, duplicate.of)
+            out[i] = First(first, duplicate.rule.value)
+            root[str(new[i]["lead_id"])] = first  # a later lead of this person points here
     return out
 
 
@@ -138,13 +140,20 @@ def _stored_candidates(conn: Connection, emails: set[str], people: set[str]) -> 
     columns = ["lead_id", "email_key", "person_key", "account_id", "duplicate_of",
                "created_at"]
     rows: dict[str, tuple[Any, ...]] = {}
-    for column, keys in ((m.c.email_key, sorted(emails)), (m.c.person_key, sorted(people))):
+
+    def fetch(column: Any, keys: list[str]) -> None:
         for start in range(0, len(keys), _CHUNK):
             query = (select(m.c.lead_id, m.c.email_key, m.c.person_key, m.c.account_id,
                             m.c.duplicate_of, t.leads.c.created_at)
                      .join(t.leads, t.leads.c.lead_id == m.c.lead_id)
                      .where(column.in_(keys[start:start + _CHUNK])))
             rows.update({str(r[0]): tuple(r) for r in conn.execute(query).all()})
+
+    fetch(m.c.email_key, sorted(emails))
+    fetch(m.c.person_key, sorted(people))
+    # the first leads of those people too, so a new lead is compared with whole persons
+    # (as one batch would): its first lead is the earliest first lead among its matches
+    fetch(m.c.lead_id, sorted({str(r[4]) for r in rows.values() if r[4]} - set(rows)))
     frame = pd.DataFrame(list(rows.values()), columns=columns)
     return frame.sort_values(["created_at", "lead_id"]).reset_index(drop=True)
 
