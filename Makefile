@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check solver models tests benchmarks
+	$(BIN)/ruff check solver models tests benchmarks notebooks
 	$(BIN)/mypy
 
 bench: $(STAMP)
