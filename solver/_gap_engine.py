@@ -37,6 +37,7 @@ from solver._gap_lp import (
     lp_prices,
     reduced_costs,
 )
+from solver._gap_mip import solve_restricted_mip
 from solver._gap_search import balance, improve, repair, within_band
 from solver._problem import RoutingProblem
 from solver._scaling import ScaledScores, scale_scores
@@ -200,6 +201,14 @@ class _Search:
         if self.best is not None:
             keep[np.arange(n), self.best] = True
         seconds = share * max(self.deadline - time.perf_counter(), 0.0)
+        if not exact:
+            # HiGHS first (``_gap_mip``: faster to a near-optimal incumbent); CP-SAT only
+            # when it finds nothing
+            found = solve_restricted_mip(gap, self.values, keep, seconds, self.gap_limit)
+            if found is not None:
+                self.offer(found, proven=False)
+                return
+            seconds = share * max(self.deadline - time.perf_counter(), 0.0)
         assign, optimal = _solve_restricted(gap, self.values, keep, self.best, self, seconds)
         if assign is not None:
             self.offer(assign, proven=optimal and exact)
