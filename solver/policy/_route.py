@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from solver._band import LoadBand
-from solver._cpsat import SplitPenalty
+from solver._cpsat_types import SplitPenalty
 from solver._explain import NO_ELIGIBLE_REP, capacity_exhausted, rep_loads
 from solver._metrics import share_deviation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
