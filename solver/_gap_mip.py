@@ -41,6 +41,8 @@ def solve_restricted_mip(gap: DenseGap, values: IntArray, keep: BoolArray,
     n, m = gap.shape
     cell_i, cell_j = np.nonzero(keep)
     k = len(cell_i)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
     if k == 0 or seconds <= 0:
         return None
     cols = np.arange(k)
@@ -69,7 +71,7 @@ def solve_restricted_mip(gap: DenseGap, values: IntArray, keep: BoolArray,
 def _feasible(gap: DenseGap, rows: IntArray, efforts: IntArray, reps: IntArray,
               n: int) -> bool:
     """Each row exactly once, every load within ``[L, U]`` (exact integer arithmetic)."""
-    if len(rows) != n or np.bincount(rows, minlength=n).max(initial=0) != 1:
+    if len(rows) != n or not np.all(np.bincount(rows, minlength=n) == 1):
         return False
     load = np.bincount(reps, weights=efforts, minlength=gap.shape[1]).astype(np.int64)
     return bool(np.all(load >= gap.lower) and np.all(load <= gap.upper))
