@@ -22,7 +22,6 @@ from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._result import pair_index_of
 from solver._scaling import EFFORT_SCALE, INT_LIMIT, ScaledScores, scale_efforts, scale_scores
 
-
 # Most out-of-band load units (sum over reps of under- plus over-band units, one boolean
 # each) the exact integer band model builds; beyond it the effort-scaled model is used.
 _MAX_BAND_PIECES = 50_000
