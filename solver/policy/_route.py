@@ -43,7 +43,7 @@ _PENALTY_BANDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, float("inf"))
 # dense 1,000 x 100 micro-batches the engine's local search gets there before its HiGHS and
 # CP-SAT stages, which halves the routing time (bench_microbatch.py). Flow-shaped and
 # exact-model parts are solved exactly as before (the gap limit does not apply to them).
-_REFERENCE_GAP_LIMIT = 0.005
+_REFERENCE_GAP_LIMIT = 0.01
 
 
 @dataclass(frozen=True, kw_only=True)
