@@ -98,3 +98,44 @@ def test_the_exact_check_rejects_a_row_twice_a_missing_row_and_an_overload() -> 
     assert not _feasible(gap, np.array([0, 1, 2]), efforts[:3], ok[:3], 4)  # row 3 missing
     assert not _feasible(gap, np.arange(4), efforts, np.zeros(4, np.int64), 4) or \
         efforts.sum() <= gap.upper[0]
+
+
+@pytest.mark.parametrize("seed", [0, 7])  # seeds whose local search stops short of 0.01%
+def test_the_engine_with_a_gap_limit_uses_highs_and_stays_within_it_of_the_exact_optimum(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CP-SAT slice made to find nothing: HiGHS's incumbent must carry
+    the neighbourhood stage, and the answer stays within the gap limit of the exact
+    CP-SAT optimum, with a valid bound."""
+    import solver._gap_engine as engine
+    import solver._solve as solve_module
+    from solver import SolveOptions, SolveStatus, solve
+
+    calls: list[int] = []
+    inner = engine.solve_restricted_mip
+
+    def spy(*args: object, **kwargs: object) -> object:
+        found = inner(*args, **kwargs)  # type: ignore[arg-type]
+        calls.append(0 if found is None else 1)
+        return found
+
+    problem = random_gap(120, 12, seed=seed)
+    exact = solve(problem, SolveOptions(time_limit_s=20))  # the engine proves it, no limit
+    assert exact.status is SolveStatus.OPTIMAL
+    cp_sat = engine._solve_restricted
+
+    def no_slice(*args: object, deterministic: float | None = None, **kwargs: object
+                 ) -> tuple[object, bool]:
+        if deterministic is not None:
+            return None, False  # the slice finds nothing
+        return cp_sat(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_solve_restricted", no_slice)
+    monkeypatch.setattr(engine, "solve_restricted_mip", spy)
+    ours = solve(problem, SolveOptions(time_limit_s=20, gap_limit=1e-4))
+    assert calls and calls[0] == 1
+    assert ours.n_assigned == problem.n_leads
+    assert ours.objective >= exact.objective * (1 - 1e-4) - 1e-9
+    assert ours.bound >= exact.objective - 1e-6
+    monkeypatch.setattr(solve_module, "solve_gap", lambda *args, **kwargs: None)
+    reference = solve(problem, SolveOptions(time_limit_s=20))  # the exact weighted model
+    assert reference.objective == pytest.approx(exact.objective, abs=1e-4)
