@@ -7,9 +7,10 @@ to the bound is small enough (``gap_limit``) or proven zero.
    percent of the bound in milliseconds.
 3. Each row's few best pairs by reduced cost (plus the LP's and the incumbent's): such a
    neighbourhood holds near-optimal assignments (measured: 0.005–0.014% below the optimum
-   at 400 × 40 and 1,000 × 100). HiGHS branch and bound solves it first (``_gap_mip``:
-   0.3 s at 400 × 40, 1–2 s at 1,000 × 100, where CP-SAT took 2–3 s to get less close);
-   CP-SAT, hinted with the incumbent, only when HiGHS finds nothing. Then wider ones, and
+   at 400 × 40 and 1,000 × 100). With a gap limit: a short CP-SAT slice hinted with the
+   incumbent (enough on easy ones), then HiGHS branch and bound (``_gap_mip``: 1–2 s at
+   1,000 × 100, where CP-SAT took 1.2–3.2 s to get less close), and CP-SAT for the rest
+   of the stage only when both find nothing; without one, CP-SAT alone. Then wider ones, and
    last every pair whose reduced cost is within the gap (pairs beyond cannot be in a
    better assignment), where CP-SAT's proof is a proof.
 

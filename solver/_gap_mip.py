@@ -9,7 +9,9 @@ worker, linearisation 2) needed 2.7 s to get 0.05% further away; at 400 × 40, 0
 0.006% below the proven optimum. HiGHS takes no hint and no stopping callback, so it runs
 to its relative gap; the answer is checked exactly here (integral efforts, each row once,
 loads within ``[L, U]``) and only ever offered as an incumbent, never as a proof: HiGHS's
-tolerances are not CP-SAT's exact integer arithmetic.
+tolerances are not CP-SAT's exact integer arithmetic. The engine calls it only when a gap
+limit is set (on OR-Library gapb-gapd without one it was better on some instances and
+worse on others: benchmarks/README.md).
 """
 
 from __future__ import annotations
