@@ -15,45 +15,12 @@ import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from solver._band import LoadBand, band_penalty_weight
+from solver._cpsat_types import CpSatSettings, SplitPenalty
 from solver._errors import SolverError
 from solver._lp import round_relaxation, solve_lp_relaxation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._result import pair_index_of
 from solver._scaling import EFFORT_SCALE, INT_LIMIT, ScaledScores, scale_efforts, scale_scores
-
-
-@dataclass(frozen=True, kw_only=True)
-class CpSatSettings:
-    time_limit_s: float
-    seed: int
-    workers: int
-
-
-@dataclass(frozen=True)
-class SplitPenalty:
-    """Soft account groups: ``penalty`` (objective units) per extra rep a group's leads are
-    split across. ``group`` per lead of the problem: group id, or -1 for no group."""
-
-    group: npt.NDArray[np.int64]
-    penalty: float
-
-    def restricted(self, leads: npt.NDArray[np.int64]) -> SplitPenalty:
-        return SplitPenalty(self.group[leads], self.penalty)
-
-    def grouped(self) -> npt.NDArray[np.bool_]:
-        """Leads that share their group with another lead (only those can be split)."""
-        ids, counts = np.unique(self.group[self.group >= 0], return_counts=True)
-        return np.isin(self.group, ids[counts > 1])
-
-    def splits(self, rep_index: npt.NDArray[np.int64]) -> dict[int, int]:
-        """Group → number of reps its routed leads went to (groups on 2+ reps only)."""
-        routed = (self.group >= 0) & (rep_index >= 0)
-        pairs = set(zip(self.group[routed].tolist(), rep_index[routed].tolist(), strict=True))
-        count: dict[int, int] = {}
-        for group, _ in pairs:
-            count[group] = count.get(group, 0) + 1
-        return {g: c for g, c in count.items() if c > 1}
-
 
 # Most out-of-band load units (sum over reps of under- plus over-band units, one boolean
 # each) the exact integer band model builds; beyond it the effort-scaled model is used.

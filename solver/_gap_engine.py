@@ -5,11 +5,14 @@ to the bound is small enough (``gap_limit``) or proven zero.
 1. LP prices (``_gap_lp``): the bound, and each pair's reduced cost.
 2. Repair the LP's split rows and local search (``_gap_search``): within a few tenths of a
    percent of the bound in milliseconds.
-3. CP-SAT, hinted with the incumbent, on each row's few best pairs by reduced cost (plus the
-   LP's and the incumbent's): such a neighbourhood holds near-optimal assignments and
-   solves in a fraction of a second (measured: 0.005–0.014% below the optimum at 400 × 40
-   and 1,000 × 100); then wider ones, and last every pair whose reduced cost is within the
-   gap (pairs beyond cannot be in a better assignment), where CP-SAT's proof is a proof.
+3. Each row's few best pairs by reduced cost (plus the LP's and the incumbent's): such a
+   neighbourhood holds near-optimal assignments (measured: 0.005–0.014% below the optimum
+   at 400 × 40 and 1,000 × 100). With a gap limit: a short CP-SAT slice hinted with the
+   incumbent (enough on easy ones), then HiGHS branch and bound (``_gap_mip``: 1–2 s at
+   1,000 × 100, where CP-SAT took 1.2–3.2 s to get less close), and CP-SAT for the rest
+   of the stage only when both find nothing; without one, CP-SAT alone. Then wider ones, and
+   last every pair whose reduced cost is within the gap (pairs beyond cannot be in a
+   better assignment), where CP-SAT's proof is a proof.
 
 Applies when every row can be routed within the reps' capacities (or band): coverage is
 then maximal by construction and the band shortfall zero, so only the score is left to
@@ -37,6 +40,7 @@ from solver._gap_lp import (
     lp_prices,
     reduced_costs,
 )
+from solver._gap_mip import solve_restricted_mip
 from solver._gap_search import balance, improve, repair, within_band
 from solver._problem import RoutingProblem
 from solver._scaling import ScaledScores, scale_scores
@@ -57,6 +61,10 @@ _BOUND_EVALUATIONS = (3, 60, 120)
 # with the better incumbent (a neighbourhood that cannot meet the gap limit would
 # otherwise spend all of it proving its own optimum).
 _STAGE_SHARE = (0.35, 0.5, 1.0)
+# CP-SAT's deterministic-time budget (load-independent) on a restricted neighbourhood
+# before HiGHS takes over. Measured to reach the gap limit: 0.05 on 400 x 40 (0.13 s; HiGHS
+# took 0.3 s to its optimum), 0.5-1.4 on 1,000 x 100 (1.2-3.2 s; HiGHS 1-2 s).
+_CP_SAT_SLICE = 0.1
 
 
 @dataclass(frozen=True)
@@ -200,9 +208,32 @@ class _Search:
         if self.best is not None:
             keep[np.arange(n), self.best] = True
         seconds = share * max(self.deadline - time.perf_counter(), 0.0)
+        # with a gap limit, reach it sooner; without one (prove the optimum, e.g. the
+        # OR-Library runs) CP-SAT alone, as before: on gapb-gapd at 20 s HiGHS's stage
+        # gave mixed results (better on gapd-3..6, worse on gapb-4, gapd-1/2; one run each)
+        if not exact and self.gap_limit > 0 and self._restricted_quickly(keep, seconds):
+            return
+        seconds = share * max(self.deadline - time.perf_counter(), 0.0)
         assign, optimal = _solve_restricted(gap, self.values, keep, self.best, self, seconds)
         if assign is not None:
             self.offer(assign, proven=optimal and exact)
+
+    def _restricted_quickly(self, keep: BoolArray, seconds: float) -> bool:
+        """A short CP-SAT slice (stops at the gap limit: enough on easy neighbourhoods),
+        then HiGHS (``_gap_mip``: faster to a near-optimal incumbent on hard ones). False
+        when neither found anything: CP-SAT then gets the stage's time."""
+        started = time.perf_counter()
+        assign, optimal = _solve_restricted(self.gap, self.values, keep, self.best, self,
+                                            seconds, deterministic=_CP_SAT_SLICE)
+        if assign is not None:
+            self.offer(assign, proven=False)
+        if optimal or self.done():
+            return assign is not None
+        left = seconds - (time.perf_counter() - started)
+        found = solve_restricted_mip(self.gap, self.values, keep, left, self.gap_limit)
+        if found is not None:
+            self.offer(found, proven=False)
+        return found is not None or assign is not None
 
 
 class _StopAtTarget(cp_model.CpSolverSolutionCallback):
@@ -218,9 +249,10 @@ class _StopAtTarget(cp_model.CpSolverSolutionCallback):
 
 
 def _solve_restricted(gap: DenseGap, values: IntArray, keep: BoolArray,
-                      hint: IntArray | None, search: _Search, seconds: float
-                      ) -> tuple[IntArray | None, bool]:
-    """CP-SAT on the kept cells: each row exactly once, loads within ``[L, U]``."""
+                      hint: IntArray | None, search: _Search, seconds: float,
+                      deterministic: float | None = None) -> tuple[IntArray | None, bool]:
+    """CP-SAT on the kept cells: each row exactly once, loads within ``[L, U]``
+    (``deterministic``: also a deterministic-time limit)."""
     n, m = gap.shape
     cell_i, cell_j = np.nonzero(keep)
     model = cp_model.CpModel()
@@ -251,6 +283,8 @@ def _solve_restricted(gap: DenseGap, values: IntArray, keep: BoolArray,
         proto.values.extend((hint[cell_i] == cell_j).astype(np.int64).tolist())
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+    if deterministic is not None:
+        solver.parameters.max_deterministic_time = deterministic
     solver.parameters.random_seed = search.settings.seed
     solver.parameters.num_workers = search.settings.workers
     solver.parameters.interleave_search = search.settings.workers > 1

@@ -14,26 +14,48 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from solver._band import LoadBand
-from solver._cpsat import CpSatSettings, SplitPenalty, solve_cpsat
+from solver._cpsat_types import CpSatSettings, SplitPenalty
 from solver._explain import explain
 from solver._flow import solve_flow
-from solver._gap_engine import solve_gap
 from solver._greedy import greedy_best_fit
 from solver._problem import RoutingProblem
 from solver._result import Engine, SolveResult, SolveStatus, pair_index_of
 from solver._scaling import SCORE_SCALE
 
+if TYPE_CHECKING:
+    from solver._cpsat import CpSatSolution
+    from solver._gap_engine import GapSolution
+
 # The gap limit for micro-batch routing (the CLI's ``route --gap`` and the service):
 # stopping at 0.1% keeps every batch within 0.1% of its optimum; on dense micro-batches the
 # knapsack bound proves it about as soon as the search gets there (bench_microbatch.py).
 MICRO_BATCH_GAP_LIMIT = 0.001
+
+
+def solve_gap(problem: RoutingProblem, settings: CpSatSettings, gap_limit: float,
+              band: LoadBand | None = None) -> GapSolution | None:
+    """``_gap_engine.solve_gap``, imported on first use: CP-SAT, HiGHS and the GAP engine
+    take ~0.5 s to import, which a flow-shaped batch (the common ``route --scores`` case)
+    never needs."""
+    from solver._gap_engine import solve_gap as engine
+
+    return engine(problem, settings, gap_limit, band)
+
+
+def solve_cpsat(problem: RoutingProblem, settings: CpSatSettings,
+                hint: npt.NDArray[np.int64] | None = None, *, band: LoadBand | None = None,
+                split: SplitPenalty | None = None,
+                max_coverage: npt.NDArray[np.int64] | None = None) -> CpSatSolution:
+    """``_cpsat.solve_cpsat`` (the exact weighted model), imported on first use."""
+    from solver._cpsat import solve_cpsat as exact
+
+    return exact(problem, settings, hint, band=band, split=split, max_coverage=max_coverage)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +93,11 @@ def _components(problem: RoutingProblem, split: SplitPenalty | None = None
                 ) -> npt.NDArray[np.int64]:
     """Component label per lead and per rep (reps after leads). Leads of one soft account
     group are linked: their split penalty couples them."""
+    # imported here: a flow-shaped batch (the common ``route --scores`` case) never needs
+    # scipy, and importing it is a noticeable share of the CLI's start-up
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     n, m = problem.n_leads, problem.n_reps
     rows, cols = problem.pair_lead, n + problem.pair_rep
     if split is not None:

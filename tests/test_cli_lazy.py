@@ -73,3 +73,26 @@ def test_help_lists_a_command_whose_extra_is_missing() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0
     assert "serve" in run.stdout and "leadroute[service]" in run.stdout
+
+
+def test_a_flow_shaped_route_loads_neither_scipy_nor_cp_sat(tmp_path: Path) -> None:
+    """Every pair at effort 1: min-cost flow only; the GAP engine, CP-SAT and scipy (half
+    a second of imports) load only for a part that needs them."""
+    (tmp_path / "leads.csv").write_text("lead_id\nL1\nL2\nL3\n")
+    (tmp_path / "reps.csv").write_text("rep_id,capacity\nR1,2\nR2,2\n")
+    (tmp_path / "scores.csv").write_text(
+        "lead_id,rep_id,score\nL1,R1,0.9\nL1,R2,0.1\nL2,R1,0.8\nL2,R2,0.7\nL3,R1,0.6\n")
+    out = tmp_path / "out.csv"
+    args = ["route", "--leads", str(tmp_path / "leads.csv"), "--reps",
+            str(tmp_path / "reps.csv"), "--scores", str(tmp_path / "scores.csv"),
+            "--out", str(out), "--quiet"]
+    code = (f"import sys\nsys.argv = ['leadroute', *{args!r}]\n"
+            "from solver.app.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+            "print(sorted(m for m in sys.modules if m == 'scipy' or m.startswith("
+            "('ortools.sat', 'solver._gap', 'solver._cpsat.', 'solver._lp'))"
+            " or m == 'solver._cpsat'))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert run.stdout.splitlines()[-1] == "[]"
+    assert out.read_text().count("assigned") == 3

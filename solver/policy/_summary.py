@@ -20,7 +20,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from solver._flow import capacity_prices
-from solver._lp import solve_lp_relaxation
 from solver._problem import RoutingProblem
 
 FloatArray = npt.NDArray[np.float64]
@@ -43,6 +42,8 @@ def shadow_prices(
     prices = capacity_prices(sub, score[keep], capacity)
     if prices is not None:
         return prices
+    from solver._lp import solve_lp_relaxation  # scipy: only for non-flow-shaped summaries
+
     relaxation = solve_lp_relaxation(sub, score[keep], sub.pair_effort, capacity)
     if relaxation is None:
         return np.full(problem.n_reps, np.nan)

@@ -180,7 +180,8 @@ def _route(
         lead_table = matched.leads
     if scores is not None:
         score_table = load_scores(scores, lead_ids=every_lead, rep_ids=rep_table["rep_id"])
-        score_table = score_table[score_table["lead_id"].isin(lead_table["lead_id"])]
+        if matched is not None:  # folded duplicates leave the batch with their pairs
+            score_table = score_table[score_table["lead_id"].isin(lead_table["lead_id"])]
         problem = problem_from_scores(lead_table, rep_table, score_table)
     else:
         assert model is not None
