@@ -41,6 +41,13 @@ def _attributes(row: pd.Series, skip: set[str]) -> dict[str, Any]:
 
 def lead_rows(source: TableSource, now: datetime) -> list[dict[str, Any]]:
     """Validated leads as ``lr_leads`` rows (status pending); missing created_at = now."""
+    return validated_leads(source, now)[0]
+
+
+def validated_leads(source: TableSource, now: datetime
+                    ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """``lead_rows`` and the loader's table they come from (instant routing routes that
+    table as it is, instead of validating the stored rows a second time)."""
     table = load_leads(source)
     reserved = {"lead_id", "account_id", "value", "effort", "created_at"}
     rows = []
@@ -59,7 +66,7 @@ def lead_rows(source: TableSource, now: datetime) -> list[dict[str, Any]]:
             "reason": "waiting for the next batch",
             "updated_at": now,
         })
-    return rows
+    return rows, table
 
 
 def rep_rows(source: TableSource, now: datetime) -> list[dict[str, Any]]:
