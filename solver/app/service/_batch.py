@@ -318,6 +318,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
     changes: list[dict[str, Any]] = []
     table = routed.outcome.assignments
     learning = learning_columns(table, policy)
+    engine = routed.outcome.engine  # a property that joins the engines: once, not per lead
     for lead_id, rep_id, raw_score, status, raw_reason, logged in zip(
             table["lead_id"].astype(str), table["rep_id"].astype(str),
             table["score"].to_numpy(dtype=float), table["status"].astype(str),
@@ -350,8 +351,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
             "lead_id": lead_id, "rep_id": rep_id or None, "batch_id": batch_id,
             "event": status, "effort": float(effort[lead_id]) if status == "assigned" else 0.0,
             "score": score, "reason": reason,
-            "engine": routed.outcome.engine, "policy_version": version, "created_at": now,
-            **logged,
+            "engine": engine, "policy_version": version, "created_at": now, **logged,
         })
     state.set_leads(conn, changes, now)
     state.log_events(conn, events)
