@@ -55,7 +55,8 @@ def validated_leads(source: TableSource, now: datetime
         created = lead["created_at"]
         rows.append({
             "lead_id": str(lead["lead_id"]),
-            "account_id": lead["account_id"],
+            # pandas reads a blank id back as NaN: stored (and routed) as none
+            "account_id": None if pd.isna(lead["account_id"]) else str(lead["account_id"]),
             "value": float(lead["value"]),
             "effort": float(lead["effort"]),
             "created_at": now if pd.isna(created)
