@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +30,10 @@ def _text(series: pd.Series) -> npt.NDArray[np.object_]:
 # change (instant routing evaluates the rules for one lead at a time): it is kept for the
 # last few distinct rep columns, keyed on their values, and shared read-only.
 _REP_SIDE_CACHE: Final = 16
+_Key = tuple[Any, tuple[object, ...]]  # a column's dtype and values
 
 
-def _column_key(series: pd.Series) -> tuple[object, tuple[object, ...]] | None:
+def _column_key(series: pd.Series) -> _Key | None:
     """The column's dtype and values; None when a value cannot be a key (a list)."""
     key = (series.dtype, tuple(series.tolist()))
     try:
@@ -48,9 +49,9 @@ def _rep_text(series: pd.Series) -> npt.NDArray[np.object_]:
 
 
 @lru_cache(maxsize=_REP_SIDE_CACHE)
-def _cached_rep_text(key: tuple[object, tuple[object, ...]]) -> npt.NDArray[np.object_]:
+def _cached_rep_text(key: _Key) -> npt.NDArray[np.object_]:
     dtype, values = key
-    out = _text(pd.Series(list(values), dtype=dtype))  # type: ignore[call-overload]
+    out = _text(pd.Series(list(values), dtype=dtype))
     out.flags.writeable = False
     return out
 
@@ -62,7 +63,7 @@ def _rep_tokens(series: pd.Series) -> tuple[IntArray, npt.NDArray[np.object_]]:
 
 
 @lru_cache(maxsize=_REP_SIDE_CACHE)
-def _cached_rep_tokens(key: tuple[object, tuple[object, ...]]
+def _cached_rep_tokens(key: _Key
                        ) -> tuple[IntArray, npt.NDArray[np.object_]]:
     dtype, values = key
     rep_index, tokens = _rep_tokens_of(pd.Series(list(values), dtype=dtype))

@@ -6,7 +6,7 @@ polls for the write lock still excludes every other writer and still gives up in
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -141,9 +141,9 @@ def test_a_sqlite_writer_gives_up_after_the_lock_timeout(store: Store) -> None:
     _sqlite_only(store)
     impatient = Store(StoreSettings(url=store.settings.url, lock_timeout_s=0.2))
     try:
-        with store.write():
-            with pytest.raises(BatchBusyError, match="the store is busy"), impatient.write():
-                pass
+        with (store.write(), pytest.raises(BatchBusyError, match="the store is busy"),
+              impatient.write()):
+            pass
         with impatient.write() as conn:  # free again: taken at once, and usable
             assert conn.execute(select(schema.reps.c.rep_id)).all() == []
     finally:
@@ -152,7 +152,7 @@ def test_a_sqlite_writer_gives_up_after_the_lock_timeout(store: Store) -> None:
 
 def test_instant_leads_keep_their_moment_to_the_microsecond(store: Store) -> None:
     load_reps(store, reps_table(1), now=NOW)
-    moment = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=UTC) + timedelta(hours=0)
+    moment = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=UTC)
     frame = leads_table(1, prefix="M", created_at=[moment.isoformat()])
     rows, table = validated_leads(frame, NOW)
     built = instant_lead_table(table, rows, Policy())
