@@ -240,10 +240,10 @@ def _begin_immediate(conn: Connection, lock_timeout_s: float) -> None:
                 return
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc):
-                    raise
+                    break  # the last try below raises it, as SQLAlchemy's error
             time.sleep(pause)
             pause = min(pause * 2, _POLL_S[1])
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try: its error says "locked"
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try (timed out: "locked")
     finally:
         raw.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
 
