@@ -239,7 +239,7 @@ def _timestamps(frame: pd.DataFrame, label: str, column: str, *, date_only: bool
     return stamps.astype("datetime64[ns]")
 
 
-def _keep_attributes(frame: pd.DataFrame, reserved: frozenset[str]) -> pd.DataFrame:
+def keep_attributes(frame: pd.DataFrame, reserved: frozenset[str]) -> pd.DataFrame:
     """Extra columns stay; numeric-looking text columns become numbers for rules."""
     extra = frame[[c for c in frame.columns if c not in reserved]].copy()
     for column in extra.columns:
@@ -281,7 +281,7 @@ def load_leads(source: TableSource) -> pd.DataFrame:
         _NumberRule(column="effort", default=1.0, strictly_positive=True, maximum=MAX_EFFORT),
     )
     out["created_at"] = _timestamps(raw, label, "created_at", date_only=False)
-    return pd.concat([out, _keep_attributes(raw, LEAD_COLUMNS)], axis=1)
+    return pd.concat([out, keep_attributes(raw, LEAD_COLUMNS)], axis=1)
 
 
 def load_reps(source: TableSource) -> pd.DataFrame:
@@ -300,7 +300,7 @@ def load_reps(source: TableSource) -> pd.DataFrame:
         _NumberRule(column="weight", default=1.0, strictly_positive=True, maximum=MAX_WEIGHT),
     )
     out["start_date"] = _timestamps(raw, label, "start_date", date_only=True)
-    return pd.concat([out, _keep_attributes(raw, REP_COLUMNS)], axis=1)
+    return pd.concat([out, keep_attributes(raw, REP_COLUMNS)], axis=1)
 
 
 def load_scores(
@@ -411,4 +411,4 @@ def load_history(source: TableSource) -> pd.DataFrame:
                 source=label, row=row + 1, column="propensity",
             )
         out["propensity"] = propensity
-    return pd.concat([out, _keep_attributes(raw, HISTORY_COLUMNS)], axis=1)
+    return pd.concat([out, keep_attributes(raw, HISTORY_COLUMNS)], axis=1)

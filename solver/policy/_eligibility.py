@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any, Final
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -23,10 +26,63 @@ def _text(series: pd.Series) -> npt.NDArray[np.object_]:
     return series.astype(str).str.strip().str.lower().to_numpy(dtype=object)
 
 
+# The reps' side of a rule is the same from one call to the next while the reps do not
+# change (instant routing evaluates the rules for one lead at a time): it is kept for the
+# last few distinct rep columns, keyed on their values, and shared read-only.
+_REP_SIDE_CACHE: Final = 16
+_Key = tuple[Any, tuple[object, ...]]  # a column's dtype and values
+
+
+def _column_key(series: pd.Series) -> _Key | None:
+    """The column's dtype and values; None when a value cannot be a key (a list)."""
+    key = (series.dtype, tuple(series.tolist()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _rep_text(series: pd.Series) -> npt.NDArray[np.object_]:
+    key = _column_key(series)
+    return _text(series) if key is None else _cached_rep_text(key)
+
+
+@lru_cache(maxsize=_REP_SIDE_CACHE)
+def _cached_rep_text(key: _Key) -> npt.NDArray[np.object_]:
+    dtype, values = key
+    out = _text(pd.Series(list(values), dtype=dtype))
+    out.flags.writeable = False
+    return out
+
+
+def _rep_tokens(series: pd.Series) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    """Each rep's ``;``-separated list as (rep position, token) rows."""
+    key = _column_key(series)
+    return _rep_tokens_of(series) if key is None else _cached_rep_tokens(key)
+
+
+@lru_cache(maxsize=_REP_SIDE_CACHE)
+def _cached_rep_tokens(key: _Key
+                       ) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    dtype, values = key
+    rep_index, tokens = _rep_tokens_of(pd.Series(list(values), dtype=dtype))
+    tokens.flags.writeable = False
+    rep_index.flags.writeable = False
+    return rep_index, tokens
+
+
+def _rep_tokens_of(column: pd.Series) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    lists = column.fillna("").astype(str).str.lower().str.split(";")
+    tokens = lists.explode().str.strip().to_numpy(dtype=object)
+    rep_index = np.repeat(np.arange(len(column)), lists.map(len).to_numpy(dtype=np.int64))
+    return rep_index.astype(np.int64, copy=False), tokens
+
+
 def equals_mask(rule: EqualsRule, leads: pd.DataFrame, reps: pd.DataFrame,
                 pair_lead: IntArray, pair_rep: IntArray) -> BoolArray:
     lead_values = _text(_column(leads, rule.lead, "leads"))
-    rep_values = _text(_column(reps, rule.rep, "reps"))
+    rep_values = _rep_text(_column(reps, rule.rep, "reps"))
     codes, _ = pd.factorize(np.concatenate([lead_values, rep_values]))
     lead_codes, rep_codes = codes[: len(lead_values)], codes[len(lead_values):]
     return np.asarray(lead_codes[pair_lead] == rep_codes[pair_rep])
@@ -35,10 +91,7 @@ def equals_mask(rule: EqualsRule, leads: pd.DataFrame, reps: pd.DataFrame,
 def contains_mask(rule: ContainsRule, leads: pd.DataFrame, reps: pd.DataFrame,
                   pair_lead: IntArray, pair_rep: IntArray) -> BoolArray:
     lead_values = _text(_column(leads, rule.lead, "leads"))
-    lists = _column(reps, rule.rep, "reps").fillna("").astype(str).str.lower().str.split(";")
-    exploded = lists.explode().str.strip()
-    rep_index = np.repeat(np.arange(len(reps)), lists.map(len).to_numpy(dtype=np.int64))
-    tokens = exploded.to_numpy(dtype=object)
+    rep_index, tokens = _rep_tokens(_column(reps, rule.rep, "reps"))
     codes, uniques = pd.factorize(np.concatenate([lead_values, tokens]))
     lead_codes, token_codes = codes[: len(lead_values)], codes[len(lead_values):]
     width = len(uniques) + 1

@@ -58,7 +58,7 @@ def rep_rows(conn: Connection, policy: Policy, now: datetime) -> list[RepRow]:
         return []
     spans = cap.windows(reps, now)
     day, week = cap.window_loads(
-        reps, spans, lambda since, ids: state.effort_by_rep_since(conn, since, ids))
+        reps, spans, lambda starts: state.effort_by_rep_windows(conn, starts))
     adaptive = policy.sla.adaptive_caps if policy.sla is not None else None
     lookback = timedelta(days=adaptive.lookback_days) if adaptive else DEFAULT_LOOKBACK
     follow = state.follow_up(conn, now, lookback)

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
@@ -107,16 +108,18 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
 
 
 def route_leads(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]], *,
-                batch_id: str, now: datetime) -> BatchReport:
+                batch_id: str, now: datetime, lead_table: pd.DataFrame | None = None
+                ) -> BatchReport:
     """Route exactly ``pending`` (rows of the leads table) in the caller's write
     transaction, the way a batch routes its pending leads (instant routing: the caller
-    inserted them in the same transaction, so no batch can see them pending)."""
+    inserted them in the same transaction, so no batch can see them pending).
+    ``lead_table``: the leads already validated (see ``route``)."""
     plan = _Plan(lead_ids=sorted(lead["lead_id"] for lead in pending), fingerprint="",
                  overdue=[], pending=pending, log_mark=0)
     if pending and not state.has_reps(conn):
         plan.no_reps = True
     elif pending:
-        _route_pending(conn, settings, plan, now)
+        _route_pending(conn, settings, plan, now, lead_table=lead_table)
     return _apply(conn, settings, plan, batch_id, now, utcnow())
 
 
@@ -182,14 +185,15 @@ def _caps_still_hold(conn: Connection, plan: _Plan) -> bool:
 
 
 def _route_pending(conn: Connection, settings: BatchSettings, plan: _Plan,
-                   now: datetime) -> None:
+                   now: datetime, *, lead_table: pd.DataFrame | None = None) -> None:
     """Route the pending leads; a lead whose own data is refused (a located error in the
     leads table, or the largest value or effort when the batch overflows the integer
     scaling) is set aside as unrouted, reported, and the rest routed again."""
     routable = list(plan.pending)
     while routable:
         try:
-            plan.routed, plan.routable = route(conn, settings, routable, now), routable
+            plan.routed = route(conn, settings, routable, now, lead_table=lead_table)
+            plan.routable = routable
             return
         except InputError as exc:
             if exc.source != LEADS_SOURCE or exc.row is None:
@@ -304,7 +308,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
     policy = settings.policy
     version = policy_version(policy)
     sla = policy.sla
-    due = sla_deadlines(sla, state.reps_frame(conn), now)  # per rep: its working hours
+    due = sla_deadlines(sla, routed.stored_reps, now)  # per rep: its working hours
     by_id = {lead["lead_id"]: lead for lead in pending}
     rep_pos = {rep: j for j, rep in enumerate(routed.reps["rep_id"].astype(str))}
     effort = dict(zip(routed.leads["lead_id"], routed.leads["effort"], strict=True))
@@ -314,6 +318,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
     changes: list[dict[str, Any]] = []
     table = routed.outcome.assignments
     learning = learning_columns(table, policy)
+    engine = routed.outcome.engine  # a property that joins the engines: once, not per lead
     for lead_id, rep_id, raw_score, status, raw_reason, logged in zip(
             table["lead_id"].astype(str), table["rep_id"].astype(str),
             table["score"].to_numpy(dtype=float), table["status"].astype(str),
@@ -346,8 +351,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
             "lead_id": lead_id, "rep_id": rep_id or None, "batch_id": batch_id,
             "event": status, "effort": float(effort[lead_id]) if status == "assigned" else 0.0,
             "score": score, "reason": reason,
-            "engine": routed.outcome.engine, "policy_version": version, "created_at": now,
-            **logged,
+            "engine": engine, "policy_version": version, "created_at": now, **logged,
         })
     state.set_leads(conn, changes, now)
     state.log_events(conn, events)

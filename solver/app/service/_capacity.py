@@ -29,14 +29,15 @@ class Windows:
 
 
 def windows(reps: pd.DataFrame, now: datetime) -> Windows:
-    day, week = [], []
-    for zone in reps["timezone"]:
-        local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(str(zone)))
+    by_zone: dict[str, tuple[datetime, datetime]] = {}  # reps share a few time zones
+    for zone in set(map(str, reps["timezone"])):
+        local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(zone))
         midnight = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
         monday = midnight - timedelta(days=local.weekday())
-        day.append(midnight.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
-        week.append(monday.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
-    return Windows(day, week)
+        by_zone[zone] = (midnight.astimezone(ZoneInfo("UTC")).replace(tzinfo=None),
+                         monday.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
+    starts = [by_zone[str(zone)] for zone in reps["timezone"]]
+    return Windows([day for day, _ in starts], [week for _, week in starts])
 
 
 def available(reps: pd.DataFrame, absent: set[str], now: datetime) -> list[str | None]:
@@ -78,22 +79,17 @@ def _on_shift(zone: str, work_start: str, work_end: str, now: datetime) -> bool:
 
 
 def window_loads(reps: pd.DataFrame, spans: Windows,
-                 effort_since: Callable[[datetime, list[str]], dict[str, float]]
+                 effort_since: Callable[[list[datetime]], dict[datetime, dict[str, float]]]
                  ) -> tuple[FloatArray, FloatArray]:
-    """Effort each rep received since its local day start and since its week start; one
-    query per distinct window start (reps sharing a time zone share it)."""
+    """Effort each rep received since its local day start and since its week start;
+    ``effort_since`` answers every distinct window start at once (one query)."""
     rep_ids = [str(r) for r in reps["rep_id"]]
+    found = effort_since(sorted({*spans.day_start, *spans.week_start}))
     loads = []
     for starts in (spans.day_start, spans.week_start):
-        out = np.zeros(len(rep_ids))
-        groups: dict[datetime, list[int]] = {}
-        for j, start in enumerate(starts):
-            groups.setdefault(start, []).append(j)
-        for start, members in groups.items():
-            found = effort_since(start, [rep_ids[j] for j in members])
-            for j in members:
-                out[j] = found.get(rep_ids[j], 0.0)
-        loads.append(out)
+        loads.append(np.array([found.get(start, {}).get(rep, 0.0)
+                               for rep, start in zip(rep_ids, starts, strict=True)],
+                              dtype=float).reshape(len(rep_ids)))
     return loads[0], loads[1]
 
 
@@ -101,6 +97,11 @@ def window_loads(reps: pd.DataFrame, spans: Windows,
 class CapFactors:
     factor: FloatArray
     notes: list[str]  # per rep, "" when the cap was not adapted
+
+
+def unit_factors(n_reps: int) -> CapFactors:
+    """No adaptive caps: every cap as stated."""
+    return CapFactors(np.ones(n_reps), [""] * n_reps)
 
 
 def adaptive_factors(reps: pd.DataFrame, follow_up: pd.DataFrame,

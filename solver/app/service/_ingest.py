@@ -41,6 +41,13 @@ def _attributes(row: pd.Series, skip: set[str]) -> dict[str, Any]:
 
 def lead_rows(source: TableSource, now: datetime) -> list[dict[str, Any]]:
     """Validated leads as ``lr_leads`` rows (status pending); missing created_at = now."""
+    return validated_leads(source, now)[0]
+
+
+def validated_leads(source: TableSource, now: datetime
+                    ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """``lead_rows`` and the loader's table they come from (instant routing routes that
+    table as it is, instead of validating the stored rows a second time)."""
     table = load_leads(source)
     reserved = {"lead_id", "account_id", "value", "effort", "created_at"}
     rows = []
@@ -48,7 +55,8 @@ def lead_rows(source: TableSource, now: datetime) -> list[dict[str, Any]]:
         created = lead["created_at"]
         rows.append({
             "lead_id": str(lead["lead_id"]),
-            "account_id": lead["account_id"],
+            # pandas reads a blank id back as NaN: stored (and routed) as none
+            "account_id": None if pd.isna(lead["account_id"]) else str(lead["account_id"]),
             "value": float(lead["value"]),
             "effort": float(lead["effort"]),
             "created_at": now if pd.isna(created)
@@ -59,7 +67,7 @@ def lead_rows(source: TableSource, now: datetime) -> list[dict[str, Any]]:
             "reason": "waiting for the next batch",
             "updated_at": now,
         })
-    return rows
+    return rows, table
 
 
 def rep_rows(source: TableSource, now: datetime) -> list[dict[str, Any]]:

@@ -26,8 +26,9 @@ from solver.app.service import _schema as t
 from solver.app.service import _state as state
 from solver.app.service._api_types import MomentOut
 from solver.app.service._batch import BatchSettings, route_leads
-from solver.app.service._ingest import lead_rows
+from solver.app.service._ingest import validated_leads
 from solver.app.service._prices import latest_prices
+from solver.app.service._routing import instant_lead_table
 from solver.app.service._store import Store, as_utc, utcnow
 from solver.strategies import BidPrice, PriceSource
 
@@ -58,15 +59,21 @@ def route_instant(store: Store, settings: BatchSettings, source: TableSource, *,
                   now: datetime | None = None) -> InstantOut:
     """Store and route the leads of ``source`` at once (see the module docstring)."""
     now = as_utc(now) if now is not None else utcnow()
-    rows = lead_rows(source, now)  # validated before anything is written
+    rows, table = validated_leads(source, now)  # validated before anything is written
     ids = [row["lead_id"] for row in rows]
     batch_id = f"instant-{uuid.uuid4().hex}"
     with store.write() as conn:
         inserted, known = state.insert_leads(conn, rows)
-        pending = [lead for lead in _leads(conn, ids) if lead["status"] == "pending"]
+        if known:  # a retry: what the store holds counts, read back and validated there
+            pending = [lead for lead in _leads(conn, ids) if lead["status"] == "pending"]
+            lead_table = None
+        else:  # every lead is new: the rows just written, and their validated table
+            pending = sorted(rows, key=lambda lead: (lead["created_at"], lead["lead_id"]))
+            lead_table = instant_lead_table(table, rows, settings.policy)
         prices = latest_prices(conn, now)
         bid = BidPrice(prices=prices.by_rep, source=prices.source)
-        route_leads(conn, replace(settings, routing=bid), pending, batch_id=batch_id, now=now)
+        route_leads(conn, replace(settings, routing=bid), pending, batch_id=batch_id, now=now,
+                    lead_table=lead_table)
         stored = {lead["lead_id"]: lead for lead in _leads(conn, ids)}
     routed = {lead["lead_id"] for lead in pending}
     return InstantOut(

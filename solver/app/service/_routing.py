@@ -23,10 +23,11 @@ from sqlalchemy import Connection
 from solver._build import problem_from_matrix
 from solver._errors import InputError
 from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions
-from solver._tables import MAX_CAPACITY, load_leads, load_reps
+from solver._tables import MAX_CAPACITY, keep_attributes, load_leads, load_reps
 from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
 from solver.app.service._match_routing import match_bars, merge_notes
+from solver.app.service._rep_cache import StoredReps, stored_reps
 from solver.policy import (
     ListRule,
     Policy,
@@ -69,22 +70,29 @@ class Routed:
     cap_notes: list[str]
     tier_notes: dict[str, str]
     reps_set_aside: dict[str, str]  # rep id → why it sat this batch out
+    stored_reps: pd.DataFrame  # the reps table the decision read (working hours for SLAs)
 
 
 REPS_SOURCE = "reps table"  # how the contract's loader names a DataFrame of reps
 
 
 def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]],
-           now: datetime) -> Routed:
+          now: datetime, *, lead_table: pd.DataFrame | None = None) -> Routed:
+    """``lead_table``: the pending leads already validated by ``load_leads`` (instant
+    routing validated them on arrival; see ``instant_lead_table``), by lead id; None: the
+    stored rows are validated here."""
     policy = settings.policy
-    reps = state.reps_frame(conn)
+    stored = stored_reps(conn)
+    reps = stored.frame
     spans = cap.windows(reps, now)
     day_load, week_load = cap.window_loads(
-        reps, spans, lambda since, rep_ids: state.effort_by_rep_since(conn, since, rep_ids))
+        reps, spans, lambda starts: state.effort_by_rep_windows(conn, starts))
     sla = policy.sla
     adaptive = sla.adaptive_caps if sla is not None else None
     lookback = timedelta(days=adaptive.lookback_days if adaptive else 14)
-    factors = cap.adaptive_factors(reps, state.follow_up(conn, now, lookback), adaptive)
+    # without adaptive caps the follow-up figures change nothing: not read
+    factors = (cap.adaptive_factors(reps, state.follow_up(conn, now, lookback), adaptive)
+               if adaptive is not None else cap.unit_factors(len(reps)))
     remaining = reps["capacity"].to_numpy(dtype=float) * factors.factor - day_load
     weekly = reps["capacity_week"].to_numpy(dtype=float)
     remaining = np.where(np.isnan(weekly), remaining,
@@ -92,8 +100,9 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     why_not = cap.available(reps, state.absent_reps(conn, now), now)
 
     remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
-    rep_table, set_aside = _rep_table(reps, remaining, why_not)
-    lead_table = load_leads(lead_frame(pending, policy))
+    rep_table, set_aside = _rep_table(stored, remaining, why_not)
+    lead_table = (load_leads(lead_frame(pending, policy)) if lead_table is None
+                  else _in_order(lead_table, pending))
     score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
     if sla is not None and sla.expiry_penalty > 0:
         expiries = state.expiries_since(conn, now - lookback)
@@ -122,27 +131,35 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
         options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed,
                              gap_limit=settings.gap_limit),
     )
-    return Routed(outcome, lead_table, rep_table, factors.notes, tier_notes, set_aside)
+    return Routed(outcome, lead_table, rep_table, factors.notes, tier_notes, set_aside, reps)
 
 
-_REP_TABLES: dict[str, tuple[pd.DataFrame, dict[str, str]]] = {}  # the last one only
+_REP_TABLES: dict[tuple[int, tuple[str | None, ...]],
+                  tuple[pd.DataFrame, dict[str, str]]] = {}  # the last one only
 
 
-def _rep_table(reps: pd.DataFrame, remaining: npt.NDArray[np.float64],
+def _rep_table(stored: StoredReps, remaining: npt.NDArray[np.float64],
                why_not: list[str | None]) -> tuple[pd.DataFrame, dict[str, str]]:
     """``valid_reps(rep_frame(...))`` with the validation cached on the stored rows and
     availability (instant routing validates the same reps at every request); only the
     remaining capacities, valid by construction, change between two calls."""
-    key = repr((reps.drop(columns=["updated_at"]).to_numpy().tolist(), why_not))
+    key = (stored.version, tuple(why_not))
     found = _REP_TABLES.get(key)
     if found is None:
-        found = valid_reps(rep_frame(reps, np.zeros(len(reps)), why_not))
+        found = valid_reps(rep_frame(stored.frame, np.zeros(len(stored.frame)), why_not))
         _REP_TABLES.clear()
         _REP_TABLES[key] = found
     table, set_aside = found
     table = table.copy()
     table["capacity"] = np.where(table["rep_id"].isin(list(set_aside)), 0.0, remaining)
     return table, dict(set_aside)
+
+
+def _in_order(table: pd.DataFrame, pending: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows of a validated lead table for ``pending``, in its order."""
+    position = {lead_id: i for i, lead_id in enumerate(table["lead_id"].astype(str))}
+    rows = [position[lead["lead_id"]] for lead in pending]
+    return table.iloc[rows].reset_index(drop=True)
 
 
 def valid_reps(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -194,6 +211,23 @@ def lead_frame(pending: list[dict[str, Any]], policy: Policy) -> pd.DataFrame:
     # a column the policy reads but no lead of this batch has is blank, not an error
     missing = [c for c in policy_lead_columns(policy) if c not in frame.columns]
     return frame.assign(**dict.fromkeys(missing, "")) if missing else frame
+
+
+def instant_lead_table(table: pd.DataFrame, rows: list[dict[str, Any]], policy: Policy
+                       ) -> pd.DataFrame:
+    """What ``load_leads(lead_frame(rows, policy))`` gives for ``rows`` stored just now from
+    the validated ``table`` (``validated_leads``), without validating them again: the
+    stored created_at (now for a lead without one, to the microsecond) and, as blank text,
+    a column the policy reads that no lead has."""
+    out = table.copy()
+    out["created_at"] = pd.Series([pd.Timestamp(row["created_at"]) for row in rows],
+                                  index=out.index, dtype=object).astype("datetime64[ns]")
+    missing = [c for c in policy_lead_columns(policy) if c not in out.columns]
+    if not missing:
+        return out
+    blank = keep_attributes(pd.DataFrame(dict.fromkeys(missing, ""), index=out.index),
+                            frozenset())
+    return pd.concat([out, blank], axis=1)
 
 
 def policy_lead_columns(policy: Policy) -> list[str]:

@@ -171,15 +171,23 @@ def previous_reps(conn: Connection, lead_ids: Sequence[str]) -> set[tuple[str, s
     return pairs
 
 
-def effort_by_rep_since(conn: Connection, since: datetime, rep_ids: Sequence[str]
-                        ) -> dict[str, float]:
-    """Effort assigned to each of ``rep_ids`` since ``since`` (summed by the database)."""
-    query = (select(t.assignments.c.rep_id, func.sum(t.assignments.c.effort))
-             .where(and_(t.assignments.c.event == "assigned",
-                         t.assignments.c.created_at >= since,
-                         t.assignments.c.rep_id.in_(list(rep_ids))))
-             .group_by(t.assignments.c.rep_id))
-    return {str(rep): float(total or 0.0) for rep, total in conn.execute(query).all()}
+def effort_by_rep_windows(conn: Connection, starts: Sequence[datetime]
+                          ) -> dict[datetime, dict[str, float]]:
+    """For each of ``starts``: effort assigned to each rep since then, every window summed
+    by the database in one pass over the audit rows since the earliest start."""
+    if not starts:
+        return {}
+    assigned = t.assignments.c
+    sums = [func.sum(case((assigned.created_at >= start, assigned.effort), else_=0.0))
+            for start in starts]
+    query = (select(assigned.rep_id, *sums)
+             .where(and_(assigned.event == "assigned", assigned.created_at >= min(starts)))
+             .group_by(assigned.rep_id))
+    out: dict[datetime, dict[str, float]] = {start: {} for start in starts}
+    for rep, *totals in conn.execute(query).all():
+        for start, total in zip(starts, totals, strict=True):
+            out[start][str(rep)] = float(total or 0.0)
+    return out
 
 
 def expiries_since(conn: Connection, since: datetime) -> dict[str, int]:

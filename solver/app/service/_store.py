@@ -9,7 +9,9 @@ transaction-scoped advisory lock for the same purpose.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -212,8 +214,43 @@ def _sqlite_pragmas(engine: Engine, lock_timeout_s: float) -> None:
     def _begin(conn: Connection) -> None:
         # writers take the write lock up front (so two runs cannot read the same pending
         # leads); readers see the last commit under WAL without waiting for a writer
-        writer = conn.get_execution_options().get(_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        if conn.get_execution_options().get(_WRITE_OPTION, False):
+            _begin_immediate(conn, lock_timeout_s)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+_POLL_S: Final = (0.0005, 0.002)  # first and longest pause between two tries of the lock
+
+
+def _begin_immediate(conn: Connection, lock_timeout_s: float) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another writer by polling every few milliseconds.
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms) and so wakes up to
+    tens of milliseconds after the writer commits: an instant request queued behind a
+    batch's commit would pay that on top of the wait."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    deadline = time.monotonic() + lock_timeout_s
+    pause = _POLL_S[0]
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    break  # the last try below raises it, as SQLAlchemy's error
+            time.sleep(pause)
+            pause = min(pause * 2, _POLL_S[1])
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try (timed out: "locked")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
 
 
 def _sqlite_lock_path(url: str) -> str | None:
