@@ -3,8 +3,9 @@
 Every check of the installed scikit-learn passes except the sample-weight equivalence
 check (``EXPECTED_FAILED`` says why). What the checks cannot reach, by design: the table
 API (``fit(history, reps)`` and ``score_matrix(leads, reps)``) takes DataFrames with
-contract columns that generic checks cannot generate; it is covered by ``test_affinity_model.py``. The estimator is declared
-binary-only (``classifier_tags.multi_class = False``): P(convert) has two classes, and
+contract columns that generic checks cannot generate; it is covered by
+``test_affinity_model.py``. The estimator is declared binary-only
+(``classifier_tags.multi_class = False``): P(convert) has two classes, and
 ``check_classifier_not_supporting_multiclass`` verifies it refuses three.
 """
 

@@ -6,9 +6,9 @@ is about newer data, not a different learner. What ships is the candidate that w
 compared (fitted before the window), so the figures printed are the figures of the
 promoted file. The candidate's rows are weighted exactly as ``leadroute fit`` weighs them
 (:class:`models.propensity_weights.Weighting`: clipped inverse propensities when the
-history was logged with exploration). Promotion keeps the previous file as ``<stem>.v<N><suffix>`` next to it,
-then replaces the model atomically: a crash leaves either the old or the new model in
-place, never a half-written one.
+history was logged with exploration). Promotion keeps the previous file as
+``<stem>.v<N><suffix>`` next to it, then replaces the model atomically: a crash leaves
+either the old or the new model in place, never a half-written one.
 """
 
 from __future__ import annotations
@@ -78,10 +78,12 @@ def score(model: AffinityModel, holdout: pd.DataFrame) -> ModelScore:
 
 def refit_model(history_path: Path, reps_path: Path, model_path: Path, *,
                 holdout_days: float = 14.0, tolerance: float = 0.0, seed: int = 0,
-                weighting: Weighting = Weighting()) -> RefitResult:
+                weighting: Weighting | None = None) -> RefitResult:
     history, reps = read_history(history_path), load_reps(reps_path)
     train, holdout, cutoff = split_at_holdout(history, holdout_days, str(history_path))
-    row_weights = weighting.weights(train.reset_index(drop=True), source=str(history_path))
+    # weights of the whole file (so a bad propensity is named by its file row), then the
+    # candidate's rows
+    row_weights = (weighting or Weighting()).weights(history, source=str(history_path))
     notes: list[str] = [row_weights.note]
     current: AffinityModel | None = None
     if model_path.exists():
@@ -93,7 +95,8 @@ def refit_model(history_path: Path, reps_path: Path, model_path: Path, *,
     else:
         notes.append(f"no current model at {model_path}: the candidate becomes the first")
     template = clone(current) if current is not None else AffinityModel(random_state=seed)
-    candidate = template.fit(train, reps, row_weights.weights)
+    weights = None if row_weights.weights is None else row_weights.weights[train.index]
+    candidate = template.fit(train, reps, weights)
     candidate_score = score(candidate, holdout)
     current_score = score(current, holdout) if current is not None else None
     promoted = (current_score is None
