@@ -35,10 +35,16 @@ def register(app: typer.Typer) -> None:
 
         store = _store(db)
         try:
-            written = import_outcomes(store, outcomes_csv)
+            found = import_outcomes(store, outcomes_csv)
         finally:
             store.dispose()
-        Console().print(f"{written} outcomes recorded")
+        if found.ignored_revenue:
+            rows = found.ignored_revenue
+            shown = ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+            typer.echo(f"warning: {found.label}, column 'revenue': revenue on {len(rows)} "
+                       f"row(s) that did not convert (row {shown}) ignored and stored as "
+                       "none", err=True)
+        Console().print(f"{len(found.outcomes)} outcomes recorded")
 
     @history.command("export")
     def history_export(
