@@ -510,8 +510,10 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         """What the fit chose, one line each: printed by ``leadroute fit``, stored with
         the model."""
         check_is_fitted(self, "estimator_")
+        weighted = (("fitted with per-row sample weights",)
+                    if getattr(self, "weighted_", False) else ())
         if self.learner == "hgb":
-            return (f"learner hgb: {self.n_iter_} boosting rounds (early stopping)",)
+            return (f"learner hgb: {self.n_iter_} boosting rounds (early stopping)", *weighted)
         rule = self.blocks if isinstance(self.blocks, str) else "given by name"
         if getattr(self, "legacy_format_", False):
             return (f"saved by an older leadroute: blocks {rule}, C = {self.C_:g} (fixed)",)
@@ -524,9 +526,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                          f"at screening (threshold {self.block_threshold:g} SE)")
         how = "cross-validated" if self.C is None else "given"
         lines.append(f"C = {self.C_:g} ({how}), rep_shrinkage = {self.rep_shrinkage:g}")
-        if getattr(self, "weighted_", False):
-            lines.append("fitted with per-row sample weights")
-        return tuple(lines)
+        return (*lines, *weighted)
 
     # --- scoring ------------------------------------------------------------------------
     def score_matrix(self, leads: pd.DataFrame, reps: pd.DataFrame) -> FloatArray:
