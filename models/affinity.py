@@ -58,7 +58,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from models._errors import DataError, ModelError
 from models.blocks import (
@@ -71,6 +71,7 @@ from models.blocks import (
     resolve_blocks,
     row_log_loss,
     select_blocks,
+    weighted_mean,
 )
 from models.calibration import CalibrationMap, fit_calibration
 from models.features import (
@@ -188,6 +189,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         self,
         X: pd.DataFrame | npt.ArrayLike,
         y: pd.DataFrame | npt.ArrayLike | None = None,
+        sample_weight: npt.ArrayLike | None = None,
         *,
         progress: Progress | None = None,
     ) -> AffinityModel:
@@ -196,6 +198,9 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
 
         The arguments are named ``X, y`` because scikit-learn's conventions require it;
         a DataFrame ``y`` with a ``rep_id`` column is what selects the table mode.
+        ``sample_weight`` (one per history row, e.g. clipped inverse propensities from
+        :mod:`models.propensity_weights`) weighs every internal fit: block selection,
+        the choice of C, the final fit and the calibration map (or the hgb learner).
         ``progress(stage, step, of_steps)`` is called as the fit advances."""
         self._check_params()
         report = progress or _no_progress
@@ -205,7 +210,10 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             labels, encoded = self._prepare_tables(X, y)
         else:
             labels, encoded = self._prepare_arrays(X, y)
-        self._fit_encoded(encoded, labels, report)
+        weights = None if sample_weight is None else _check_sample_weight(
+            sample_weight, encoded.u, dtype=np.float64, ensure_non_negative=True)
+        self.weighted_ = weights is not None
+        self._fit_encoded(encoded, labels, report, weights)
         return self
 
     def _check_params(self) -> None:
@@ -305,16 +313,17 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         v = encode_reps(self.schema_, reps_for_rows, "reps table")
         return _Encoded(u, v, limit_rows(self.schema_, rows, reps_for_rows, source))
 
-    def _fit_encoded(self, data: _Encoded, y: npt.NDArray[np.int64], report: Progress) -> None:
+    def _fit_encoded(self, data: _Encoded, y: npt.NDArray[np.int64], report: Progress,
+                     sw: FloatArray | None) -> None:
         n_pos = int(y.sum())
         if n_pos == 0 or n_pos == len(y):
             raise DataError("history needs both outcomes (converted 0 and 1); got one class",
                             source="history table", column="converted")
         tuning = self._tuning(y)
         if self.learner == "hgb":
-            self._fit_hgb(data, y, tuning, report)
+            self._fit_hgb(data, y, tuning, report, sw)
         else:
-            self._fit_logistic(data, y, tuning, report)
+            self._fit_logistic(data, y, tuning, report, sw)
 
     def _tuning(self, y: npt.NDArray[np.int64]) -> _Tuning | None:
         """Rows and folds of every data-driven choice (blocks, C, calibration): all rows up
@@ -332,11 +341,11 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         return _Tuning(rows, Folds(splits, len(rows)))
 
     def _fit_logistic(self, data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None,
-                      report: Progress) -> None:
+                      report: Progress, sw: FloatArray | None) -> None:
         base = self._base_design(data)
         candidates = candidate_blocks(self.schema_) if self.rep_features else ()
         report("choosing interaction blocks", 1, 3)
-        chosen = self._choose_blocks(base, candidates, data, y, tuning)
+        chosen = self._choose_blocks(base, candidates, data, y, tuning, sw)
         by_name = {b.name: b for b in candidates}
         self.blocks_ = tuple(chosen)
         # group-wise ridge: a block with its own C_b enters scaled by sqrt(C_b / C_ref)
@@ -346,17 +355,17 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                                     * self._penalty_scale(b.name) for b in self._block_specs)],
                            format="csr")
         report("choosing C by cross-validation", 2, 3)
-        oof = self._choose_c(design, y, tuning)
+        oof = self._choose_c(design, y, tuning, sw)
         report("fitting on all rows", 3, 3)
         model = logistic(self.C_, int(self.max_iter), design.shape[1], tol=1e-5)
-        self.estimator_ = _Learner(model).fit(design, y)
+        self.estimator_ = _Learner(model).fit(design, y, sw)
         self.n_iter_ = self.estimator_.n_iter
-        self._set_calibration(oof, y, tuning)
+        self._set_calibration(oof, y, tuning, sw)
         self._unpack_coefficients()
 
     def _choose_blocks(self, base: sp.csr_matrix, candidates: tuple[Block, ...],
-                       data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None
-                       ) -> dict[str, float]:
+                       data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None,
+                       sw: FloatArray | None) -> dict[str, float]:
         """Block name -> its own C (``_SCREEN_C`` when not chosen by the data). Candidate
         columns are built on the tuning rows only (all blocks, at most ``_TUNING_ROWS``)."""
         self.block_scores_: tuple[BlockScore, ...] = ()
@@ -372,14 +381,14 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             base[rows], [(b, b.columns(u, v, self._scale(b))) for b in candidates], y[rows],
             tuning.folds,
             C=_SCREEN_C, block_cs=_BLOCK_C_GRID, threshold=float(self.block_threshold),
-            max_iter=int(self.max_iter))
+            max_iter=int(self.max_iter), sample_weight=_rows(sw, rows))
         return kept
 
     def _penalty_scale(self, name: str) -> float:
         return float(1.0 / np.sqrt(dict(self.block_penalties_)[name]))
 
     def _choose_c(self, design: sp.csr_matrix, y: npt.NDArray[np.int64],
-                  tuning: _Tuning | None) -> FloatArray | None:
+                  tuning: _Tuning | None, sw: FloatArray | None) -> FloatArray | None:
         """Set ``C_`` (the given C, or the grid value with the least out-of-fold log loss)
         and return that C's out-of-fold logits on the tuning rows (for calibration)."""
         grid = C_GRID if self.C is None else (float(self.C),)
@@ -388,23 +397,25 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             self.C_ = float(self.C) if self.C is not None else _FALLBACK_C
             return None
         rows = tuning.rows
-        logits = oof_logits_path(design[rows], y[rows], tuning.folds, grid, int(self.max_iter))
-        losses = [float(row_log_loss(y[rows], z).mean()) for z in logits]
+        logits = oof_logits_path(design[rows], y[rows], tuning.folds, grid, int(self.max_iter),
+                                 sample_weight=_rows(sw, rows))
+        losses = [weighted_mean(row_log_loss(y[rows], z), _rows(sw, rows)) for z in logits]
         best = int(np.argmin(losses))
         self.C_ = float(grid[best])
         self.C_scores_ = tuple(zip(grid, losses, strict=True))
         return logits[best]
 
     def _set_calibration(self, oof: FloatArray | None, y: npt.NDArray[np.int64],
-                         tuning: _Tuning | None) -> None:
+                         tuning: _Tuning | None, sw: FloatArray | None) -> None:
         kind = self.calibration if oof is not None and tuning is not None else "none"
         if kind == "none" or oof is None or tuning is None:
             self.calibration_ = CalibrationMap("none")
         else:
-            self.calibration_ = fit_calibration(kind, oof, y[tuning.rows])
+            self.calibration_ = fit_calibration(kind, oof, y[tuning.rows],
+                                                _rows(sw, tuning.rows))
 
     def _fit_hgb(self, data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None,
-                 report: Progress) -> None:
+                 report: Progress, sw: FloatArray | None) -> None:
         design = self._hgb_design(data)
         self.blocks_, self.block_scores_, self._block_specs = (), (), ()
         self.block_penalties_ = ()
@@ -414,12 +425,13 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             rows, oof = tuning.rows, np.zeros(len(tuning.rows))
             for k, (train, test) in enumerate(tuning.folds.splits):
                 report("cross-fitting calibration", k + 1, len(tuning.folds.splits) + 1)
-                learner = self._new_hgb(design.shape[1]).fit(design[rows[train]], y[rows[train]])
+                learner = self._new_hgb(design.shape[1]).fit(
+                    design[rows[train]], y[rows[train]], _rows(sw, rows[train]))
                 oof[test] = learner.decision_function(design[rows[test]])
         report("fitting on all rows", 1, 1)
-        self.estimator_ = self._new_hgb(design.shape[1]).fit(design, y)
+        self.estimator_ = self._new_hgb(design.shape[1]).fit(design, y, sw)
         self.n_iter_ = self.estimator_.n_iter
-        self._set_calibration(oof, y, tuning)
+        self._set_calibration(oof, y, tuning, sw)
 
     def _new_hgb(self, width: int) -> _Learner:
         categorical = np.zeros(width, dtype=bool)
@@ -498,8 +510,10 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         """What the fit chose, one line each: printed by ``leadroute fit``, stored with
         the model."""
         check_is_fitted(self, "estimator_")
+        weighted = (("fitted with per-row sample weights",)
+                    if getattr(self, "weighted_", False) else ())
         if self.learner == "hgb":
-            return (f"learner hgb: {self.n_iter_} boosting rounds (early stopping)",)
+            return (f"learner hgb: {self.n_iter_} boosting rounds (early stopping)", *weighted)
         rule = self.blocks if isinstance(self.blocks, str) else "given by name"
         if getattr(self, "legacy_format_", False):
             return (f"saved by an older leadroute: blocks {rule}, C = {self.C_:g} (fixed)",)
@@ -512,7 +526,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                          f"at screening (threshold {self.block_threshold:g} SE)")
         how = "cross-validated" if self.C is None else "given"
         lines.append(f"C = {self.C_:g} ({how}), rep_shrinkage = {self.rep_shrinkage:g}")
-        return tuple(lines)
+        return (*lines, *weighted)
 
     # --- scoring ------------------------------------------------------------------------
     def score_matrix(self, leads: pd.DataFrame, reps: pd.DataFrame) -> FloatArray:
@@ -616,10 +630,11 @@ class _Learner:
     def __init__(self, model: LogisticRegression | HistGradientBoostingClassifier) -> None:
         self.model = model
 
-    def fit(self, X: sp.csr_matrix | FloatArray, y: npt.NDArray[np.int64]) -> _Learner:
+    def fit(self, X: sp.csr_matrix | FloatArray, y: npt.NDArray[np.int64],
+            sample_weight: FloatArray | None = None) -> _Learner:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.model.fit(X, y)
+            self.model.fit(X, y, sample_weight=sample_weight)
         return self
 
     @property
@@ -628,6 +643,10 @@ class _Learner:
 
     def decision_function(self, X: sp.csr_matrix | FloatArray) -> FloatArray:
         return np.asarray(self.model.decision_function(X), dtype=float).ravel()
+
+
+def _rows(sw: FloatArray | None, rows: npt.NDArray[np.intp]) -> FloatArray | None:
+    return None if sw is None else sw[rows]
 
 
 def _two_columns(p: FloatArray) -> FloatArray:

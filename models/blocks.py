@@ -144,20 +144,21 @@ def logistic(C: float, max_iter: int, width: int, *, warm_start: bool = False,
 
 
 def oof_logits(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds, C: float,
-               max_iter: int) -> FloatArray:
+               max_iter: int, sample_weight: FloatArray | None = None) -> FloatArray:
     """Out-of-fold logits of an L2 logistic regression with inverse strength ``C``."""
     out = np.zeros(folds.n_rows)
     for train, test in folds.splits:
         model = logistic(C, max_iter, design.shape[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(design[train], y[train])
+            model.fit(design[train], y[train], sample_weight=_take(sample_weight, train))
         out[test] = model.decision_function(design[test])
     return out
 
 
 def oof_logits_path(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds,
-                    grid: Sequence[float], max_iter: int) -> list[FloatArray]:
+                    grid: Sequence[float], max_iter: int,
+                    sample_weight: FloatArray | None = None) -> list[FloatArray]:
     """Out-of-fold logits for each C of ``grid``; each fold's solver is warm-started from
     the previous C (solutions along the path are close)."""
     out = [np.zeros(folds.n_rows) for _ in grid]
@@ -167,7 +168,8 @@ def oof_logits_path(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Fold
         for k in order:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                model.set_params(C=float(grid[k])).fit(design[train], y[train])
+                model.set_params(C=float(grid[k])).fit(
+                    design[train], y[train], sample_weight=_take(sample_weight, train))
             out[k][test] = model.decision_function(design[test])
     return out
 
@@ -177,9 +179,24 @@ def row_log_loss(y: npt.NDArray[np.int64], logit: FloatArray) -> FloatArray:
     return np.asarray(np.logaddexp(0.0, logit) - y * logit, dtype=np.float64)
 
 
-def _gain(before: FloatArray, after: FloatArray) -> tuple[float, float]:
+def _take(sample_weight: FloatArray | None, rows: IntArray) -> FloatArray | None:
+    return None if sample_weight is None else sample_weight[rows]
+
+
+def weighted_mean(values: FloatArray, sample_weight: FloatArray | None) -> float:
+    """Mean of per-row values, weighted when the fit is (inverse-propensity weights)."""
+    return float(np.average(values, weights=sample_weight))
+
+
+def _gain(before: FloatArray, after: FloatArray,
+          sample_weight: FloatArray | None = None) -> tuple[float, float]:
     diff = before - after
-    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    if sample_weight is None:
+        return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
+    # weighted mean and the sandwich standard error of a ratio estimator
+    total = float(sample_weight.sum())
+    mean = float(np.dot(sample_weight, diff) / total)
+    return mean, float(np.sqrt(np.sum((sample_weight * (diff - mean)) ** 2)) / total)
 
 
 @dataclass
@@ -193,28 +210,31 @@ class _FoldState:
 
 
 def newton_block(x: sp.csr_matrix, y: npt.NDArray[np.int64], offset: FloatArray, C: float,
-                 steps: int = 2) -> FloatArray:
+                 steps: int = 2, sample_weight: FloatArray | None = None) -> FloatArray:
     """Ridge-logistic coefficients of a block given the current logits ``offset``: Newton
     steps from zero. The blocks are one-hot products, so ``X'WX`` is (nearly) diagonal and
     a sparse solve is cheap even for thousands of columns."""
     beta = np.zeros(x.shape[1])
     ridge = sp.identity(x.shape[1], format="csc") / C
+    w = np.ones(len(y)) if sample_weight is None else sample_weight
     for _ in range(steps):
         p = 1.0 / (1.0 + np.exp(-(offset + x @ beta)))
-        grad = x.T @ (y - p) - beta / C
-        hess = (x.T @ x.multiply((p * (1.0 - p))[:, None])).tocsc() + ridge
+        grad = x.T @ (w * (y - p)) - beta / C
+        hess = (x.T @ x.multiply((w * p * (1.0 - p))[:, None])).tocsc() + ridge
         beta = beta + np.atleast_1d(spsolve(hess, grad))
     return beta
 
 
-def _trial(state: list[_FoldState], cols: sp.csr_matrix, y: npt.NDArray[np.int64], C: float
+def _trial(state: list[_FoldState], cols: sp.csr_matrix, y: npt.NDArray[np.int64], C: float,
+           sample_weight: FloatArray | None = None
            ) -> tuple[FloatArray, list[tuple[FloatArray, FloatArray]]]:
     """Held-out row losses with the block added to the current model, fold by fold, and
     the block's contribution to each fold's logits (train, test)."""
     loss = np.zeros(len(y))
     parts = []
     for f in state:
-        beta = newton_block(cols[f.train], y[f.train], f.offset_train, C)
+        beta = newton_block(cols[f.train], y[f.train], f.offset_train, C,
+                            sample_weight=_take(sample_weight, f.train))
         add_train, add_test = cols[f.train] @ beta, cols[f.test] @ beta
         loss[f.test] = row_log_loss(y[f.test], f.offset_test + add_test)
         parts.append((add_train, add_test))
@@ -222,13 +242,14 @@ def _trial(state: list[_FoldState], cols: sp.csr_matrix, y: npt.NDArray[np.int64
 
 
 def _base_state(base: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds, C: float,
-                max_iter: int) -> tuple[list[_FoldState], FloatArray]:
+                max_iter: int, sample_weight: FloatArray | None = None
+                ) -> tuple[list[_FoldState], FloatArray]:
     state, loss = [], np.zeros(len(y))
     for train, test in folds.splits:
         model = logistic(C, max_iter, base.shape[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(base[train], y[train])
+            model.fit(base[train], y[train], sample_weight=_take(sample_weight, train))
         state.append(_FoldState(train, test, model.decision_function(base[train]),
                                 model.decision_function(base[test])))
         loss[test] = row_log_loss(y[test], state[-1].offset_test)
@@ -245,6 +266,7 @@ def select_blocks(
     block_cs: Sequence[float],
     threshold: float,
     max_iter: int,
+    sample_weight: FloatArray | None = None,
 ) -> tuple[dict[str, float], tuple[BlockScore, ...]]:
     """The blocks kept, in entry order, each with its own C (group-wise ridge: the value of
     ``block_cs`` with the best held-out gain), and the log of every comparison.
@@ -252,12 +274,14 @@ def select_blocks(
     Each comparison is cross-validated: on every fold the block is fitted on the training
     rows on top of the current model (its logits as an offset; ridge-Newton steps) and
     scored on the held-out rows; the gain is the mean paired difference of held-out row
-    log losses, its noise the standard error of that mean. ``C`` is the base model's."""
-    state, current = _base_state(base, y, folds, C, max_iter)
+    log losses, its noise the standard error of that mean. ``C`` is the base model's.
+    ``sample_weight`` (inverse-propensity weights) weighs every fit, mean and error."""
+    sw = sample_weight
+    state, current = _base_state(base, y, folds, C, max_iter, sw)
     log: list[BlockScore] = []
     screened: list[tuple[float, int, float]] = []
     for k, (block, cols) in enumerate(candidates):
-        trials = [(_gain(current, _trial(state, cols, y, c)[0]), c) for c in block_cs]
+        trials = [(_gain(current, _trial(state, cols, y, c, sw)[0], sw), c) for c in block_cs]
         (gain, se), best_c = max(trials, key=lambda t: t[0][0])
         passed = gain > threshold * se
         log.append(BlockScore(block.name, "screen", gain, se, passed, best_c))
@@ -266,8 +290,8 @@ def select_blocks(
     kept: dict[str, float] = {}
     for _, k, block_c in sorted(screened, reverse=True):
         block, cols = candidates[k]
-        loss, parts = _trial(state, cols, y, block_c)
-        gain, se = _gain(current, loss)
+        loss, parts = _trial(state, cols, y, block_c, sw)
+        gain, se = _gain(current, loss, sw)
         enters = gain > threshold * se
         log.append(BlockScore(block.name, "forward", gain, se, enters, block_c))
         if enters:
@@ -277,7 +301,7 @@ def select_blocks(
     rest = [k for k, (b, _) in enumerate(candidates) if b.name not in kept]
     if rest:
         kept.update(_rest_group(state, current, [candidates[k] for k in rest], y, block_cs,
-                                threshold, log))
+                                threshold, log, sw))
     return kept, tuple(log)
 
 
@@ -289,13 +313,14 @@ def _advance(state: list[_FoldState], parts: list[tuple[FloatArray, FloatArray]]
 
 def _rest_group(state: list[_FoldState], current: FloatArray,
                 rest: Sequence[tuple[Block, sp.csr_matrix]], y: npt.NDArray[np.int64],
-                block_cs: Sequence[float], threshold: float, log: list[BlockScore]
-                ) -> dict[str, float]:
+                block_cs: Sequence[float], threshold: float, log: list[BlockScore],
+                sample_weight: FloatArray | None = None) -> dict[str, float]:
     """Every block not kept, as ONE group with one (strong) shared penalty: many small
     effects, each too weak to clear its own noise, may together. Enters by the same rule."""
     cols = sp.hstack([c for _, c in rest], format="csr")
     grid = [c * _REST_FACTOR for c in block_cs]
-    trials = [(_gain(current, _trial(state, cols, y, c)[0]), c) for c in grid]
+    trials = [(_gain(current, _trial(state, cols, y, c, sample_weight)[0], sample_weight), c)
+              for c in grid]
     (gain, se), best_c = max(trials, key=lambda t: t[0][0])
     enters = gain > threshold * se
     log.append(BlockScore(f"all other blocks ({len(rest)})", "rest", gain, se, enters, best_c))

@@ -38,16 +38,19 @@ class CalibrationMap:
         return np.clip(p, _EPS, 1.0 - _EPS)
 
 
-def fit_calibration(kind: str, logit: FloatArray, y: npt.NDArray[np.int64]) -> CalibrationMap:
-    """Fit a map from raw (out-of-fold) logits to probabilities."""
+def fit_calibration(kind: str, logit: FloatArray, y: npt.NDArray[np.int64],
+                    sample_weight: FloatArray | None = None) -> CalibrationMap:
+    """Fit a map from raw (out-of-fold) logits to probabilities (weighted rows when the
+    model's fit is weighted)."""
     if kind == "none":
         return CalibrationMap("none")
     if kind == "sigmoid":
-        platt = LogisticRegression(C=1e6, max_iter=1000).fit(logit.reshape(-1, 1), y)
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(logit.reshape(-1, 1), y,
+                                                             sample_weight=sample_weight)
         return CalibrationMap("sigmoid", float(platt.coef_[0, 0]), float(platt.intercept_[0]))
     if kind == "isotonic":
         iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS)
-        iso.fit(logit, y)
+        iso.fit(logit, y, sample_weight=sample_weight)
         return CalibrationMap(
             "isotonic",
             knots_x=tuple(float(v) for v in iso.X_thresholds_),

@@ -125,14 +125,17 @@ def validate(
     random_state: int = 0,
     progress: Progress | None = None,
     truth: Truth | None = None,
+    sample_weight: npt.NDArray[np.float64] | None = None,
 ) -> ValidationReport:
     """Fit clones of ``estimator`` (and its lead-only twin) on the early history,
     score the late history, and compare. ``progress`` is passed to both fits.
-    ``truth(leads, reps)`` (synthetic worlds) adds the rank correlation with the truth."""
+    ``truth(leads, reps)`` (synthetic worlds) adds the rank correlation with the truth.
+    ``sample_weight`` (one per history row) weighs both fits on their training rows."""
     train, test, split = split_history(history, test_fraction, random_state)
-    model = clone(estimator).fit(train, reps, progress=progress)
+    weights = None if sample_weight is None else np.asarray(sample_weight)[train.index]
+    model = clone(estimator).fit(train, reps, weights, progress=progress)
     baseline = clone(estimator).set_params(rep_features=False).fit(
-        train, reps, progress=progress
+        train, reps, weights, progress=progress
     )
     y = pd.to_numeric(test["converted"]).to_numpy(dtype=int)
     p_model = model.predict_proba(test)[:, 1]

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from models import AffinityModel, save_model
+from models.propensity_weights import Weighting
 from models.synthetic import SyntheticWorld, WorldConfig
 from solver._errors import InputError
 from solver.app.cli import app
@@ -50,6 +51,8 @@ def test_a_better_candidate_is_promoted_and_the_old_model_kept(
     before = model.read_bytes()
     output = _refit(*_files(tmp_path, history), model)
     assert "promoted" in output and "not promoted" not in output
+    # the synthetic history logs propensities: refit weighs the candidate as fit does
+    assert "fit weighted by inverse propensity" in " ".join(output.split())
     kept = tmp_path / "current.v1.joblib"
     assert kept.read_bytes() == before and model.read_bytes() != before
 
@@ -97,3 +100,14 @@ def test_without_a_current_model_the_candidate_becomes_the_first(
     result = refit_model(h, r, tmp_path / "current.joblib", holdout_days=30)
     assert result.promoted and result.current is None and result.kept_as is None
     assert (tmp_path / "current.joblib").is_file()
+
+
+def test_refit_weighs_like_fit(tmp_path: Path, history: pd.DataFrame) -> None:
+    h, r = _files(tmp_path, history)
+    plain = refit_model(h, r, tmp_path / "a.joblib", holdout_days=30,
+                        weighting=Weighting(mode="none"))
+    weighted = refit_model(h, r, tmp_path / "b.joblib", holdout_days=30,
+                           weighting=Weighting(clip=5.0))
+    assert plain.notes[0] == "fit unweighted (--weights none)"
+    assert "clipped at 5" in weighted.notes[0]
+    assert plain.candidate.log_loss != weighted.candidate.log_loss

@@ -4,9 +4,11 @@ compared with the current model on that window, promoted only when it is not wor
 The candidate keeps the current model's hyperparameters (a ``clone``), so the comparison
 is about newer data, not a different learner. What ships is the candidate that was
 compared (fitted before the window), so the figures printed are the figures of the
-promoted file. Promotion keeps the previous file as ``<stem>.v<N><suffix>`` next to it,
-then replaces the model atomically: a crash leaves either the old or the new model in
-place, never a half-written one.
+promoted file. The candidate's rows are weighted exactly as ``leadroute fit`` weighs them
+(:class:`models.propensity_weights.Weighting`: clipped inverse propensities when the
+history was logged with exploration). Promotion keeps the previous file as
+``<stem>.v<N><suffix>`` next to it, then replaces the model atomically: a crash leaves
+either the old or the new model in place, never a half-written one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sklearn.base import clone
 
 from models import AffinityModel, build_metadata, save_model
 from models.persistence import load_model_file
+from models.propensity_weights import Weighting
 from models.tables import read_history
 from models.validation import metrics
 from solver._errors import InputError
@@ -74,11 +77,14 @@ def score(model: AffinityModel, holdout: pd.DataFrame) -> ModelScore:
 
 
 def refit_model(history_path: Path, reps_path: Path, model_path: Path, *,
-                holdout_days: float = 14.0, tolerance: float = 0.0, seed: int = 0
-                ) -> RefitResult:
+                holdout_days: float = 14.0, tolerance: float = 0.0, seed: int = 0,
+                weighting: Weighting | None = None) -> RefitResult:
     history, reps = read_history(history_path), load_reps(reps_path)
     train, holdout, cutoff = split_at_holdout(history, holdout_days, str(history_path))
-    notes: list[str] = []
+    # weights of the whole file (so a bad propensity is named by its file row), then the
+    # candidate's rows
+    row_weights = (weighting or Weighting()).weights(history, source=str(history_path))
+    notes: list[str] = [row_weights.note]
     current: AffinityModel | None = None
     if model_path.exists():
         current, meta = load_model_file(model_path)
@@ -89,7 +95,8 @@ def refit_model(history_path: Path, reps_path: Path, model_path: Path, *,
     else:
         notes.append(f"no current model at {model_path}: the candidate becomes the first")
     template = clone(current) if current is not None else AffinityModel(random_state=seed)
-    candidate = template.fit(train, reps)
+    weights = None if row_weights.weights is None else row_weights.weights[train.index]
+    candidate = template.fit(train, reps, weights)
     candidate_score = score(candidate, holdout)
     current_score = score(current, holdout) if current is not None else None
     promoted = (current_score is None

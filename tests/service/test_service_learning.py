@@ -121,7 +121,7 @@ def test_an_outcome_needs_a_lead_a_rep_had(store: Store) -> None:
     ("lead_id,converted\nL0000,1\nL0001,maybe\n", r"row 2, column 'converted'"),
     ("lead_id,converted\nL0000,1\nL0000,0\n", r"row 2, column 'lead_id'.*twice"),
     ("lead_id,converted\nL0000,1\nL9999,1\n", r"row 2, column 'lead_id'.*does not exist"),
-    ("lead_id,converted,revenue\nL0000,1,5\nL0001,0,7\n", r"row 2, column 'revenue'"),
+    ("lead_id,converted,revenue\nL0000,1,5\nL0001,1,inf\n", r"row 2, column 'revenue'"),
     ("lead_id,converted,revenue\nL0000,1,-5\n", r"row 1, column 'revenue'"),
     ("lead_id\nL0000\n", r"column 'converted'.*missing"),
     ("lead_id,converted\nL0000,\n", r"row 1, column 'converted'.*empty"),
@@ -135,6 +135,22 @@ def test_bad_outcome_files_name_row_and_column_and_write_nothing(
         import_outcomes(store, path)
     with store.read() as conn:
         assert history_frame(conn).empty  # the good first row was not written either
+
+
+def test_csv_revenue_without_a_conversion_is_stored_as_none_with_a_warning(
+        store: Store, store_url: str, tmp_path: Path) -> None:
+    # as the API does (test_outcomes_through_the_api); the import used to refuse the file
+    _routed(store, 4)
+    path = tmp_path / "outcomes.csv"
+    path.write_text("lead_id,converted,revenue\nL0000,1,5\nL0001,0,7\nL0002,0,0\n")
+    done = CliRunner().invoke(cli_app, ["outcomes", "import", "--db", store_url,
+                                        "--outcomes", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "3 outcomes recorded" in done.output
+    warning = " ".join(done.output.split())
+    assert f"warning: {path}, column 'revenue': revenue on 1 row(s) that did not convert " \
+           "(row 2) ignored and stored as none" in warning
+    assert [lead_story(store, f"L000{i}")["revenue"] for i in range(3)] == [5.0, None, None]
 
 
 def test_history_export_is_the_contract_table_with_propensities(

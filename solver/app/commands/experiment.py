@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -20,8 +18,7 @@ from solver.policy._model import Experiment
 
 if TYPE_CHECKING:
     from models.policy_eval import ExperimentReport
-
-ARMS = ("control", "treatment")
+    from solver.app.experiments import ReportOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +45,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Difference in conversion (and revenue) between the arms, with a verdict that
         stays valid however often you look."""
-        from models.policy_eval import experiment_report  # the app layer may import models
+        from solver.app.experiments import ReportOptions, report_from_table
 
         experiment = load_policy(policy).experiment if policy is not None else None
         if policy is not None and experiment is None:
@@ -56,64 +53,35 @@ def register(app: typer.Typer) -> None:
         if (history is None) == (db is None):
             raise InputError("give either --history (with --policy) or --db (with --name)",
                              source="command line")
+        options = ReportOptions(mde=mde, alpha=alpha, power=power)
         if history is not None:
             if experiment is None:
                 raise InputError("--history needs --policy (the experiment's name and share)",
                                  source="command line", column="--policy")
-            table, label = load_history(history), str(history)
-            name, share = experiment.name, experiment.share
+            name = experiment.name
+            result = report_from_table(load_history(history), name=name,
+                                       control_share=experiment.share, label=str(history),
+                                       options=options)
         else:
             name = name or (experiment.name if experiment is not None else None)
             if name is None:
                 raise InputError("--db needs --name (or --policy)", source="command line",
                                  column="--name")
-            table, share, label = _from_store(db, name, experiment)
-        arm = _arms(table, label)
-        if "experiment" in table.columns:  # a log may hold several experiments
-            table = table[table["experiment"].astype(str) == name]
-            arm = arm[table.index]
-        result = experiment_report(
-            (arm == "control").to_numpy(), table["converted"].to_numpy(dtype=float),
-            control_share=share,
-            revenue=table["revenue"].to_numpy(dtype=float) if "revenue" in table else None,
-            mde=mde, alpha=alpha, power=power)
+            result = _from_store(db, name, experiment, options)
         _print(Console(), name, result)
 
 
-def _arms(table: pd.DataFrame, label: str) -> pd.Series:
-    if "arm" not in table.columns:
-        raise InputError("missing column 'arm' (control or treatment)", source=label,
-                         column="arm")
-    arm = table["arm"].astype(str).str.strip()
-    bad = ~arm.isin(ARMS)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"expected control or treatment, got {arm.iloc[row]!r}",
-                         source=label, row=row + 1, column="arm")
-    return arm
-
-
-def _from_store(db: str | None, name: str, experiment: Experiment | None
-                ) -> tuple[pd.DataFrame, float, str]:
-    """The experiment's leads with outcomes, and its control share: the policy's when it
-    is this experiment, else the share of logged leads (outcome or not) in control."""
+def _from_store(db: str | None, name: str, experiment: Experiment | None,
+                options: ReportOptions) -> ExperimentReport:
+    """The report the API and the console show, from the service's store."""
     from solver.app.service import Store, StoreSettings, db_url_from_env
-    from solver.app.service._outcomes import experiment_arms, history_frame
+    from solver.app.service._experiments import store_report
 
     store = Store(StoreSettings(url=db_url_from_env(db)))
     try:
-        with store.read() as conn:
-            table, counts = history_frame(conn), experiment_arms(conn, name)
+        return store_report(store, name, experiment=experiment, options=options).report
     finally:
         store.dispose()
-    label = f"store, experiment '{name}'"
-    table = table[table["experiment"].astype(str) == name].reset_index(drop=True)
-    if table.empty:
-        raise InputError("no leads with outcomes in this experiment yet", source=label)
-    if experiment is not None and experiment.name == name:
-        return table, experiment.share, label
-    logged = sum(counts.values())
-    return table, counts.get("control", 0) / logged, label
 
 
 def _print(console: Console, name: str, result: ExperimentReport) -> None:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from models import AffinityModel, ValidationReport, build_metadata, save_model, validate
 from models._errors import DataError, ModelError
+from models.propensity_weights import DEFAULT_CLIP, MODES, HistoryWeights, Weighting
 from models.tables import read_history
 from solver._tables import load_reps
 
@@ -52,6 +53,16 @@ def register(app: typer.Typer) -> None:
             None, "--max-rows", min=1,
             help="Parquet history larger than memory: fit on a seeded uniform sample of "
                  "about this many rows, read in record batches."),
+        weights: str = typer.Option(
+            "auto", "--weights",
+            help=f"Row weights, one of {', '.join(MODES)}: 'auto' (default) weighs rows by "
+                 "inverse propensity when every row has one (history logged with "
+                 "exploration) and fits unweighted otherwise; 'ipw' requires them; "
+                 "'none' never weighs."),
+        ipw_clip: float = typer.Option(
+            DEFAULT_CLIP, "--ipw-clip", min=1.0,
+            help="Largest inverse-propensity weight (20 = propensities floored at 0.05): "
+                 "one rarely explored lead must not outweigh hundreds."),
     ) -> None:
         """Fit P(convert | lead, rep) on history; print out-of-time metrics; save."""
         console = Console(stderr=True, quiet=quiet)
@@ -61,9 +72,12 @@ def register(app: typer.Typer) -> None:
                                       rep_shrinkage=rep_shrinkage, blocks=_blocks_option(blocks),
                                       block_threshold=block_threshold)
             estimator._check_params()
+            weighting = Weighting(mode=weights, clip=ipw_clip)
             table = _history(history, max_rows, seed, console)
             rep_table = load_reps(reps)
-            report, model = _fit(console, estimator, table, rep_table, test_fraction, seed)
+            row_weights = weighting.weights(table, source=str(history))  # type: ignore[arg-type]
+            report, model = _fit(console, estimator, table, rep_table, test_fraction, seed,
+                                 row_weights)
             save_model(model, out, build_metadata(model, report))
         except (DataError, ModelError, ValueError) as exc:
             # InputError (solver) is a ValueError too; any of them: one line, exit 2
@@ -71,6 +85,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         if not quiet:
             print_metrics(Console(), report)
+            Console().print(row_weights.note, markup=False)
             for line in model.describe_fit():
                 Console().print(line, markup=False)
             Console().print(f"model written to {out}")
@@ -112,6 +127,7 @@ def _fit(
     reps: object,
     test_fraction: float,
     seed: int,
+    row_weights: HistoryWeights,
 ) -> tuple[ValidationReport, AffinityModel]:
     steps = 9  # three fits (model, lead-only baseline, final) of three stages each
     with Progress(TextColumn("{task.description:40s}"), BarColumn(), TimeElapsedColumn(),
@@ -122,9 +138,10 @@ def _fit(
             bar.update(task, advance=1, description=stage)
 
         report = validate(estimator, history, reps, test_fraction=test_fraction,  # type: ignore[arg-type]
-                          random_state=seed, progress=tick)
+                          random_state=seed, progress=tick, sample_weight=row_weights.weights)
         bar.update(task, description="final fit on all history")
-        model = estimator.fit(history, reps, progress=tick)  # type: ignore[arg-type]
+        model = estimator.fit(history, reps, row_weights.weights,  # type: ignore[arg-type]
+                              progress=tick)
     return report, model
 
 

@@ -35,10 +35,16 @@ def register(app: typer.Typer) -> None:
 
         store = _store(db)
         try:
-            written = import_outcomes(store, outcomes_csv)
+            found = import_outcomes(store, outcomes_csv)
         finally:
             store.dispose()
-        Console().print(f"{written} outcomes recorded")
+        if found.ignored_revenue:
+            rows = found.ignored_revenue
+            shown = ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+            typer.echo(f"warning: {found.label}, column 'revenue': revenue on {len(rows)} "
+                       f"row(s) that did not convert (row {shown}) ignored and stored as "
+                       "none", err=True)
+        Console().print(f"{len(found.outcomes)} outcomes recorded")
 
     @history.command("export")
     def history_export(
@@ -72,13 +78,24 @@ def register(app: typer.Typer) -> None:
             0.0, "--tolerance", min=0.0,
             help="Log-loss margin by which the candidate may trail and still be promoted."),
         seed: int = typer.Option(0, "--seed"),
+        weights: str = typer.Option("auto", "--weights",
+                                    help="auto, ipw or none: as for leadroute fit."),
+        # 20 = models.propensity_weights.DEFAULT_CLIP (models is not imported at startup)
+        ipw_clip: float = typer.Option(20.0, "--ipw-clip", min=1.0,
+                                       help="Largest inverse-propensity weight, as for fit."),
     ) -> None:
         """Fit a candidate before the holdout window, compare both models on it, promote
         only when the candidate is not worse."""
+        from models.propensity_weights import Weighting
         from solver.app.refit import print_refit, refit_model
 
+        try:
+            weighting = Weighting(mode=weights, clip=ipw_clip)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         print_refit(Console(), refit_model(history_csv, reps, model, holdout_days=holdout_days,
-                                           tolerance=tolerance, seed=seed))
+                                           tolerance=tolerance, seed=seed, weighting=weighting))
 
 
 def _store(db: str | None) -> Store:

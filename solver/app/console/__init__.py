@@ -3,7 +3,8 @@ routing every day, served by ``leadroute serve`` at ``/`` from the same process,
 token as the API.
 
 Pages: the live board and a lead's history, reps (load, caps, share, availability; edit
-capacity, active, absences), speed and SLA (plots), and a policy preview that never writes.
+capacity, active, absences), speed and SLA (plots), a policy preview that never writes, and
+holdout experiments with their reports.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from solver.app.console import _audit as audit
 from solver.app.console import (
     _routes_auth,
     _routes_board,
+    _routes_experiments,
     _routes_policy,
     _routes_reps,
     _routes_speed,
@@ -30,7 +32,8 @@ def console_router(store: Store, settings: BatchSettings, *, api_token: str | No
         audit.ensure_table(conn)
     console = Console.build(store, settings, api_token)
     router = APIRouter(include_in_schema=False)
-    for module in (_routes_auth, _routes_board, _routes_reps, _routes_speed, _routes_policy):
+    for module in (_routes_auth, _routes_board, _routes_reps, _routes_speed, _routes_policy,
+                   _routes_experiments):
         module.register(router, console)
     return router
 

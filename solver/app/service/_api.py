@@ -154,6 +154,9 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
     from solver.app.service._accounts_api import accounts_router  # PUT/GET /accounts
 
     app.include_router(accounts_router(store, settings, writer))
+    from solver.app.service._experiments_api import experiments_router  # holdout reports
+
+    app.include_router(experiments_router(store, settings))
     return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
 
 

@@ -4,7 +4,9 @@ An outcome (converted, optional revenue) belongs to a lead a rep had: an assigne
 accepted lead becomes worked with it; a worked lead's outcome may be corrected. Every
 outcome adds an ``outcome`` row to the audit log. A CSV import is validated whole and
 written in one transaction: one bad row names its file, row and column and nothing is
-written.
+written. Revenue on a lead that did not convert is ignored and stored as none, as the API
+does (a CRM export often carries the deal's planned amount on lost deals); the import
+reports those rows so the command can warn.
 
 The history export is the contract's ``history`` table for leads with a known outcome:
 the lead's columns and attributes, the rep, ``converted`` (0/1), ``assigned_at``,
@@ -50,7 +52,14 @@ class Outcome:
             raise ValueError("revenue above 0 on a lead that did not convert")
 
 
-def outcome_rows(source: TableSource) -> tuple[list[Outcome], str]:
+@dataclass(frozen=True)
+class OutcomeRows:
+    outcomes: list[Outcome]
+    label: str  # the file, as errors and warnings name it
+    ignored_revenue: tuple[int, ...]  # 1-based rows whose revenue was ignored (no conversion)
+
+
+def outcome_rows(source: TableSource) -> OutcomeRows:
     """Validated ``lead_id, converted[, revenue]`` rows (a lead at most once)."""
     raw, label = read_raw(source, "outcomes")
     for column in ("lead_id", "converted"):
@@ -69,14 +78,17 @@ def outcome_rows(source: TableSource) -> tuple[list[Outcome], str]:
     revenue = (_numbers(raw, label, _NumberRule(column="revenue", default=math.nan,
                                                 minimum=0.0))
                if "revenue" in raw.columns else pd.Series(math.nan, index=raw.index))
-    out = []
+    out, ignored = [], []
     for row, (lead_id, won, value) in enumerate(zip(ids, converted, revenue, strict=True),
                                                 start=1):
+        if not won and value > 0:  # NaN (empty) compares False: nothing to ignore
+            ignored.append(row)
+        kept = None if math.isnan(value) or not won else value  # no conversion, no revenue
         try:
-            out.append(Outcome(lead_id, bool(won), None if math.isnan(value) else value))
-        except ValueError as exc:
+            out.append(Outcome(lead_id, bool(won), kept))
+        except ValueError as exc:  # e.g. an infinite revenue
             raise InputError(str(exc), source=label, row=row, column="revenue") from None
-    return out, label
+    return OutcomeRows(out, label, tuple(ignored))
 
 
 def record_outcome(conn: Connection, outcome: Outcome, now: datetime) -> None:
@@ -96,18 +108,20 @@ def record_outcome(conn: Connection, outcome: Outcome, now: datetime) -> None:
                   f"{revenue}", "created_at": now}])
 
 
-def import_outcomes(store: Store, source: TableSource, *, now: datetime | None = None) -> int:
+def import_outcomes(store: Store, source: TableSource, *, now: datetime | None = None
+                    ) -> OutcomeRows:
     """All rows or none: a row naming an unknown lead, or one no rep had, is refused
-    with its row and the transaction rolled back."""
-    outcomes, label = outcome_rows(source)
+    with its row and the transaction rolled back. Returns the rows written."""
+    found = outcome_rows(source)
     moment = as_utc(now) if now else utcnow()
     with store.write() as conn:
-        for row, outcome in enumerate(outcomes, start=1):
+        for row, outcome in enumerate(found.outcomes, start=1):
             try:
                 record_outcome(conn, outcome, moment)
             except (NotFoundError, StoreError) as exc:
-                raise InputError(str(exc), source=label, row=row, column="lead_id") from None
-    return len(outcomes)
+                raise InputError(str(exc), source=found.label, row=row,
+                                 column="lead_id") from None
+    return found
 
 
 def history_frame(conn: Connection) -> pd.DataFrame:
