@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         history: Path = typer.Option(..., "--history", help="History CSV (contract: history)."),
         reps: Path = typer.Option(..., "--reps", help="Reps CSV (contract: reps)."),
         out: Path = typer.Option(..., "--out", help="Where to write the model file."),
-        learner: str = typer.Option("logistic", "--learner", help="logistic or hgb."),
+        learner: str = typer.Option("logistic", "--learner", help="logistic (the only learner; hgb was retired)."),
         calibration: str = typer.Option("sigmoid", "--calibration",
                                         help="sigmoid, isotonic or none."),
         test_fraction: float = typer.Option(0.2, "--test-fraction", min=0.01, max=0.99,
