@@ -28,9 +28,10 @@ On worlds whose reps do not list their strengths (:mod:`models.synthetic_family`
 those ~1,100 columns carry no signal and their fitted noise scrambles which rep looks best
 for each lead. So the interaction blocks are now chosen from the data
 (:mod:`models.blocks`: a block enters only when it lowers out-of-fold log loss by more than
-its standard error, with its own penalty) and ``C`` by cross-validation at fit time;
-``benchmarks/bench_affinity_family.py`` measures what that does to routed conversions.
-On the Maven CRM export neither learner beats the lead-only baseline
+its standard error, with its own penalty) and ``C`` by cross-validation at fit time, the
+final choice judged by within-lead ranking when the history has propensities
+(:mod:`models.selection`); ``benchmarks/bench_affinity_family.py`` measures what that does
+to routed conversions. On the Maven CRM export the model does not beat the lead-only baseline
 (``benchmarks/bench_affinity_maven.py``): that data has no rep-specific signal to find.
 
 The regularised logistic model with rep × lead-attribute interactions wins, and is also
@@ -93,6 +94,7 @@ from models.selection import (
     RoutingRows,
     SettingScore,
     best_setting,
+    near_best_log_loss,
     oof_within_lead_auc,
     sample_positions,
 )
@@ -106,6 +108,7 @@ _CALIBRATIONS = ("sigmoid", "isotonic", "none")
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tried by cross-validation
 _SCREEN_C = 0.3  # C of the base model in block selection (reference of block penalties)
 _BLOCK_C_GRID = (0.3, 0.1, 0.03)  # each block's own C, chosen in screening
+_ALL_BLOCKS_C_GRID = (0.01, 0.03, 0.1)  # C tried for the "every block" setting
 _FALLBACK_C = 0.1  # when one outcome is too rare to cross-validate
 _TUNING_ROWS = 40_000  # rows of blocks, C and calibration choices (seeded sample above)
 
@@ -161,7 +164,9 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         for the measurement). ``"hgb"`` (HistGradientBoosting) was retired.
     C : float or None
         Inverse L2 strength of the logistic learner; ``None`` (default) chooses it at fit
-        time by cross-validated log loss over ``C_GRID`` (the choice is ``C_``).
+        time over ``C_GRID`` by cross-validation (the choice is ``C_``): by within-lead
+        AUC among the values near the best out-of-fold log loss when the history has
+        ``propensity``, else by log loss (``selection_metric_``, ``selection_scores_``).
     rep_shrinkage : float
         Relative L2 penalty on rep-identity terms (> 1: reps are pulled harder toward reps
         with the same attributes; this is what makes sparse and new reps sensible).
@@ -377,7 +382,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         report("choosing interaction blocks", 1, 3)
         chosen = self._choose_blocks(candidates, data, y, tuning)
         report("choosing C by cross-validation", 2, 3)
-        choice = self._choose_setting(self._settings(chosen), data, y, tuning)
+        choice = self._choose_setting(self._settings(chosen, len(y)), data, y, tuning)
         self._set_blocks(choice.setting.blocks)
         self.C_ = choice.C
         report("fitting on all rows", 3, 3)
@@ -396,9 +401,18 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         self.block_penalties_ = tuple((n, _SCREEN_C / c) for n, c in chosen.items())
         self._block_specs = tuple(self._candidates[n] for n in chosen)
 
-    def _settings(self, chosen: dict[str, float]) -> tuple[_Setting, ...]:
-        """Candidate block sets of the final choice (each crossed with the C grid)."""
-        return (_Setting("chosen", chosen),)
+    def _settings(self, chosen: dict[str, float], n_rows: int) -> tuple[_Setting, ...]:
+        """Candidate block sets of the final choice (each crossed with the C grid): the
+        blocks the data chose, and under ``blocks="auto"`` on histories small enough to be
+        tuned on every row also every block (the previous default's structure), which can
+        rank reps better when each true block is too weak to clear its own noise. (Large
+        histories skip it: it costs a second cross-validated path over ~1,000 columns.)"""
+        out = [_Setting("chosen", chosen)]
+        every = {name: _SCREEN_C for name in self._candidates}
+        small = n_rows <= _TUNING_ROWS
+        if self.blocks == "auto" and self.rep_features and small and every != chosen:
+            out.append(_Setting("all", every))
+        return tuple(out)
 
     def _choose_blocks(self, candidates: tuple[Block, ...], data: _Encoded,
                        y: npt.NDArray[np.int64], tuning: _Tuning | None) -> dict[str, float]:
@@ -427,10 +441,10 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
     def _choose_setting(self, settings: tuple[_Setting, ...], data: _Encoded,
                         y: npt.NDArray[np.int64], tuning: _Tuning | None) -> _Choice:
         """Cross-validate every setting along the C grid (or the given C) and keep the best
-        by within-lead AUC when the history has propensities, else by log loss. Sets
+        by within-lead AUC among those near the best log loss when the history has
+        propensities, else by log loss (:mod:`models.selection`). Sets
         ``C_scores_`` (the winning block set's C path), ``selection_scores_`` (every
         candidate) and ``selection_metric_``."""
-        grid = C_GRID if self.C is None else (float(self.C),)
         self.C_scores_: tuple[tuple[float, float], ...] = ()
         self.selection_scores_: tuple[SettingScore, ...] = ()
         self.selection_metric_ = "none (too few rows of one outcome to cross-validate)"
@@ -438,18 +452,21 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             return _Choice(settings[0], float(self.C) if self.C is not None else _FALLBACK_C)
         rows, sub = tuning.rows, data.take(tuning.rows)
         routing = self._routing_rows(data, tuning)
-        scores, fits = [], []
+        scores, fits, row_losses = [], [], []
         for setting in settings:
+            grid = self._c_grid(setting)
             self._set_blocks(setting.blocks)
             path = oof_path(self._design(sub), y[rows], tuning.folds, grid, int(self.max_iter))
             for k, c in enumerate(grid):
                 auc = float("nan") if routing is None else oof_within_lead_auc(
                     path.coefs[k], tuning.folds, routing, y[rows],
                     lambda coef: self._bilinear(coef, self._block_specs))
+                row_losses.append(row_log_loss(y[rows], path.logits[k]))
                 scores.append(SettingScore(setting.label, float(c),
-                                           float(row_log_loss(y[rows], path.logits[k]).mean()),
-                                           auc))
+                                           float(row_losses[-1].mean()), auc))
                 fits.append(_Choice(setting, float(c), path, k))
+        scores = [replace(s, near_best=near) for s, near
+                  in zip(scores, near_best_log_loss(row_losses), strict=True)]
         by_routing = routing is not None and all(np.isfinite(s.within_lead_auc) for s in scores)
         best = best_setting(scores, by_routing=by_routing)
         self.selection_metric_ = BY_ROUTING if by_routing else BY_LOG_LOSS
@@ -457,6 +474,12 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         self.C_scores_ = tuple((s.C, s.log_loss) for s in scores
                                if s.blocks == scores[best].blocks)
         return fits[best]
+
+    def _c_grid(self, setting: _Setting) -> tuple[float, ...]:
+        if self.C is not None:
+            return (float(self.C),)
+        # every block in: only the strong end of the grid is ever chosen (measured)
+        return _ALL_BLOCKS_C_GRID if setting.label == "all" else C_GRID
 
     def _routing_rows(self, data: _Encoded, tuning: _Tuning) -> RoutingRows | None:
         """The tuning rows (a bounded sample) against every rep with history, for the
