@@ -180,10 +180,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         structure of a synthetic world). The choice is ``blocks_``, the log
         ``block_scores_``.
     block_threshold : float
-        Standard errors of gain a block must clear to enter under ``blocks="auto"``
-        (0.5: measured on the synthetic family, 1.0 rejected weak true blocks on 4,000-row
-        histories and cost ~0.03-0.05 of capture there, while 0.5 cost <= 0.005 at 20,000
-        rows; a noise block that enters gets its own strong penalty).
+        Standard errors of gain a block must clear to enter under ``blocks="auto"``.
     calibration : {"sigmoid", "isotonic", "none"}
     cv : int
         Folds of the cross-fitted calibration.
@@ -206,7 +203,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         rep_shrinkage: float = 1.0,
         rep_features: bool = True,
         blocks: str | tuple[str, ...] = "auto",
-        block_threshold: float = 0.5,
+        block_threshold: float = 1.0,
         calibration: str = "sigmoid",
         cv: int = 3,
         max_categories: int = 30,

@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
                  "previous default), 'none', or block names separated by commas, e.g. "
                  "'rep_id × industry,match: region in region'."),
         block_threshold: float = typer.Option(
-            0.5, "--block-threshold", min=0.0,
+            1.0, "--block-threshold", min=0.0,
             help="Standard errors of out-of-fold gain a block must clear (--blocks auto)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress and no table."),
         max_rows: int | None = typer.Option(
