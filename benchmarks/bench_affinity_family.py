@@ -10,7 +10,7 @@ without rep-specific signal has nothing to capture: there the table shows expect
 conversions per batch above round robin (0 means no harm) and how many blocks were kept.
 
 Run: .venv/bin/python benchmarks/bench_affinity_family.py [--seeds 0 1 2 3 4]
-     [--sizes 4000 20000] [--worlds "hidden skill" ...] [--hgb]
+     [--sizes 4000 20000] [--worlds "hidden skill" ...]
 """
 
 from __future__ import annotations
@@ -36,13 +36,10 @@ class Cell:
     fit_s: dict[str, float] = field(default_factory=dict)
 
 
-def models_for(true_blocks: tuple[str, ...], hgb: bool) -> dict[str, AffinityModel]:
-    out = {"default": AffinityModel(),
-           "previous": AffinityModel(C=0.1, blocks="all"),
-           "ceiling": AffinityModel(blocks=true_blocks or "none")}
-    if hgb:
-        out["hgb"] = AffinityModel(learner="hgb")
-    return out
+def models_for(true_blocks: tuple[str, ...]) -> dict[str, AffinityModel]:
+    return {"default": AffinityModel(),
+            "previous": AffinityModel(C=0.1, blocks="all"),
+            "ceiling": AffinityModel(blocks=true_blocks or "none")}
 
 
 def one_world(name: str, size: int, seed: int, cell: Cell, args: argparse.Namespace) -> None:
@@ -55,7 +52,7 @@ def one_world(name: str, size: int, seed: int, cell: Cell, args: argparse.Namesp
     rows = np.arange(args.leads)
     rr = sum(t[rows, round_robin(args.leads, capacity)].sum() for t in truths)
     oracle = sum(t[rows, route(t, capacity)].sum() for t in truths)
-    for label, model in models_for(world.config.true_blocks, args.hgb).items():
+    for label, model in models_for(world.config.true_blocks).items():
         started = time.perf_counter()
         model.fit(history, world.reps)
         cell.fit_s[label] = cell.fit_s.get(label, 0.0) + time.perf_counter() - started
@@ -82,9 +79,8 @@ def main() -> None:
     parser.add_argument("--worlds", nargs="+", default=[c.name for c in FAMILY])
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--leads", type=int, default=400)
-    parser.add_argument("--hgb", action="store_true", help="Also the hgb learner.")
     args = parser.parse_args()
-    labels = ["default", "previous", "ceiling"] + (["hgb"] if args.hgb else [])
+    labels = ["default", "previous", "ceiling"]
     print(f"family capture benchmark: {len(args.seeds)} seeds, {args.batches} batches of "
           f"{args.leads} leads, 40 reps, capacity 1.25 x fair share (shared 2-core machine: "
           "fit seconds are indicative only)")

@@ -15,6 +15,12 @@ logistic + interactions, isotonic           0.5672    0.1921  0.734    2.8
 HistGradientBoosting (before the fix)       0.5750    0.1962  0.719   64.7
 ==========================================  ========  ======  =====  ======
 
+The HistGradientBoosting learner (``learner="hgb"``, later with a categorical rep id and
+early stopping) was retired (issue 16): on the audit's two worlds it captured 0.67 / 0.28
+of the oracle's gain over round robin where the logistic model with blocks chosen from the
+data got 0.905 / 0.62, at ~150 s per fit. ``learner="hgb"`` now raises an error naming
+``"logistic"``.
+
 (Fit seconds on the shared 2-core machine while other jobs ran: compare, don't quote.)
 
 (That table is the *previous* default, every interaction block under one fixed ``C=0.1``.)
@@ -22,9 +28,10 @@ On worlds whose reps do not list their strengths (:mod:`models.synthetic_family`
 those ~1,100 columns carry no signal and their fitted noise scrambles which rep looks best
 for each lead. So the interaction blocks are now chosen from the data
 (:mod:`models.blocks`: a block enters only when it lowers out-of-fold log loss by more than
-its standard error, with its own penalty) and ``C`` by cross-validation at fit time;
-``benchmarks/bench_affinity_family.py`` measures what that does to routed conversions.
-On the Maven CRM export neither learner beats the lead-only baseline
+its standard error, with its own penalty) and ``C`` by cross-validation at fit time, the
+final choice judged by within-lead ranking when the history has propensities
+(:mod:`models.selection`); ``benchmarks/bench_affinity_family.py`` measures what that does
+to routed conversions. On the Maven CRM export the model does not beat the lead-only baseline
 (``benchmarks/bench_affinity_maven.py``): that data has no rep-specific signal to find.
 
 The regularised logistic model with rep × lead-attribute interactions wins, and is also
@@ -46,14 +53,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -65,9 +71,10 @@ from models.blocks import (
     Block,
     BlockScore,
     Folds,
+    PathFit,
     candidate_blocks,
-    logistic,
-    oof_logits_path,
+    fit_final,
+    oof_path,
     resolve_blocks,
     row_log_loss,
     select_blocks,
@@ -82,10 +89,22 @@ from models.features import (
     limit_matrix,
     limit_rows,
 )
+from models.selection import (
+    BY_LOG_LOSS,
+    BY_ROUTING,
+    RoutingRows,
+    SettingScore,
+    best_setting,
+    near_best_log_loss,
+    oof_within_lead_auc,
+    sample_positions,
+)
 
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]  # (stage, step, of_steps)
-_LEARNERS = ("logistic", "hgb")
+_LEARNERS = ("logistic",)
+_RETIRED_LEARNERS = {"hgb": "HistGradientBoosting was not competitive on the synthetic "
+                     "family (benchmarks/README.md)"}
 _CALIBRATIONS = ("sigmoid", "isotonic", "none")
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L2 strengths tried by cross-validation
 _SCREEN_C = 0.3  # C of the base model in block selection (reference of block penalties)
@@ -101,6 +120,28 @@ class _Encoded:
     u: FloatArray
     v: FloatArray
     limits: FloatArray
+    history: pd.DataFrame | None = None  # the rows as a table (fit on tables only)
+
+    def take(self, rows: npt.NDArray[np.intp]) -> _Encoded:
+        return _Encoded(self.u[rows], self.v[rows], self.limits[rows])
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """A candidate of the final choice: a block set, each block with its own C."""
+
+    label: str
+    blocks: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """The winning setting, its C, and its cross-validated path (None: nothing tuned)."""
+
+    setting: _Setting
+    C: float
+    path: PathFit | None = None
+    k: int = 0  # index of C in the path's grid
 
 
 @dataclass(frozen=True)
@@ -118,12 +159,14 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    learner : {"logistic", "hgb"}
-        Regularised logistic regression on the pair features (default, see the module
-        docstring for the measurement), or HistGradientBoosting on the same features.
+    learner : {"logistic"}
+        Regularised logistic regression on the pair features (see the module docstring
+        for the measurement). ``"hgb"`` (HistGradientBoosting) was retired.
     C : float or None
         Inverse L2 strength of the logistic learner; ``None`` (default) chooses it at fit
-        time by cross-validated log loss over ``C_GRID`` (the choice is ``C_``).
+        time over ``C_GRID`` by cross-validation (the choice is ``C_``): by within-lead
+        AUC among the values near the best out-of-fold log loss when the history has
+        ``propensity``, else by log loss (``selection_metric_``, ``selection_scores_``).
     rep_shrinkage : float
         Relative L2 penalty on rep-identity terms (> 1: reps are pulled harder toward reps
         with the same attributes; this is what makes sparse and new reps sensible).
@@ -144,9 +187,9 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
     max_categories : int
         Most frequent values kept per categorical column; rarer ones count as unseen.
     max_iter : int
-        Iterations of the logistic solver or boosting rounds of the hgb learner.
+        Iterations of the logistic solver.
     random_state : int
-        Seeds fold assignment and the hgb learner.
+        Seeds fold assignment and the tuning sample.
 
     Use ``fit(history, reps)`` on contract tables, then ``score_matrix(leads, reps)``.
     ``fit(X, y)`` / ``predict_proba(X)`` on numeric pair rows is the plain scikit-learn
@@ -200,7 +243,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         a DataFrame ``y`` with a ``rep_id`` column is what selects the table mode.
         ``sample_weight`` (one per history row, e.g. clipped inverse propensities from
         :mod:`models.propensity_weights`) weighs every internal fit: block selection,
-        the choice of C, the final fit and the calibration map (or the hgb learner).
+        the choice of C, the final fit and the calibration map.
         ``progress(stage, step, of_steps)`` is called as the fit advances."""
         self._check_params()
         report = progress or _no_progress
@@ -217,6 +260,10 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_params(self) -> None:
+        if self.learner in _RETIRED_LEARNERS:
+            raise ValueError(f"learner={self.learner!r} was retired "
+                             f"({_RETIRED_LEARNERS[self.learner]}); use learner='logistic' "
+                             "(the default)")
         if self.learner not in _LEARNERS:
             raise ValueError(f"learner must be one of {_LEARNERS}, got {self.learner!r}")
         if self.calibration not in _CALIBRATIONS:
@@ -274,7 +321,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         self.training_rows_ = len(history)
         self.training_period_ = _period(history)
         reps_for_rows = self.reps_.iloc[rows].reset_index(drop=True)
-        return y, self._encode_rows(history, reps_for_rows, source)
+        return y, replace(self._encode_rows(history, reps_for_rows, source), history=history)
 
     def _prepare_arrays(
         self, X: npt.ArrayLike, y: npt.ArrayLike | None
@@ -319,11 +366,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         if n_pos == 0 or n_pos == len(y):
             raise DataError("history needs both outcomes (converted 0 and 1); got one class",
                             source="history table", column="converted")
-        tuning = self._tuning(y)
-        if self.learner == "hgb":
-            self._fit_hgb(data, y, tuning, report, sw)
-        else:
-            self._fit_logistic(data, y, tuning, report, sw)
+        self._fit_logistic(data, y, self._tuning(y), report, sw)
 
     def _tuning(self, y: npt.NDArray[np.int64]) -> _Tuning | None:
         """Rows and folds of every data-driven choice (blocks, C, calibration): all rows up
@@ -342,29 +385,41 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
 
     def _fit_logistic(self, data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None,
                       report: Progress, sw: FloatArray | None) -> None:
-        base = self._base_design(data)
         candidates = candidate_blocks(self.schema_) if self.rep_features else ()
+        self._candidates = {b.name: b for b in candidates}
         report("choosing interaction blocks", 1, 3)
-        chosen = self._choose_blocks(base, candidates, data, y, tuning, sw)
-        by_name = {b.name: b for b in candidates}
+        chosen = self._choose_blocks(candidates, data, y, tuning, sw)
+        report("choosing C by cross-validation", 2, 3)
+        choice = self._choose_setting(self._settings(chosen), data, y, tuning, sw)
+        self._set_blocks(choice.setting.blocks)
+        self.C_ = choice.C
+        report("fitting on all rows", 3, 3)
+        start = None if choice.path is None else choice.path.warm_start(choice.k)
+        self.estimator_ = _Learner(fit_final(self._design(data), y, self.C_,
+                                             int(self.max_iter), start=start,
+                                             sample_weight=sw))
+        self.n_iter_ = self.estimator_.n_iter
+        self._set_calibration(None if choice.path is None else choice.path.logits[choice.k],
+                              y, tuning, sw)
+        self.coef_matrix_, self.limit_coef_ = self._bilinear(self._coefficients(),
+                                                             self._block_specs)
+
+    def _set_blocks(self, chosen: dict[str, float]) -> None:
         self.blocks_ = tuple(chosen)
         # group-wise ridge: a block with its own C_b enters scaled by sqrt(C_b / C_ref)
         self.block_penalties_ = tuple((n, _SCREEN_C / c) for n, c in chosen.items())
-        self._block_specs = tuple(by_name[n] for n in chosen)
-        design = sp.hstack([base, *(b.columns(data.u, data.v, self._scale(b))
-                                    * self._penalty_scale(b.name) for b in self._block_specs)],
-                           format="csr")
-        report("choosing C by cross-validation", 2, 3)
-        oof = self._choose_c(design, y, tuning, sw)
-        report("fitting on all rows", 3, 3)
-        model = logistic(self.C_, int(self.max_iter), design.shape[1], tol=1e-5)
-        self.estimator_ = _Learner(model).fit(design, y, sw)
-        self.n_iter_ = self.estimator_.n_iter
-        self._set_calibration(oof, y, tuning, sw)
-        self._unpack_coefficients()
+        self._block_specs = tuple(self._candidates[n] for n in chosen)
 
-    def _choose_blocks(self, base: sp.csr_matrix, candidates: tuple[Block, ...],
-                       data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None,
+    def _settings(self, chosen: dict[str, float]) -> tuple[_Setting, ...]:
+        """Candidate block sets of the final choice (each crossed with the C grid). Only
+        the blocks the data chose: adding every block (the previous default's structure)
+        as a second candidate was measured on the synthetic family (5 seeds) and dropped -
+        no gain on "mixed, weak" at 4,000 rows (0.209 vs 0.215) and a loss on "numeric
+        effects" (0.700 vs 0.765), where the noisy within-lead AUC sometimes preferred it."""
+        return (_Setting("chosen", chosen),)
+
+    def _choose_blocks(self, candidates: tuple[Block, ...], data: _Encoded,
+                       y: npt.NDArray[np.int64], tuning: _Tuning | None,
                        sw: FloatArray | None) -> dict[str, float]:
         """Block name -> its own C (``_SCREEN_C`` when not chosen by the data). Candidate
         columns are built on the tuning rows only (all blocks, at most ``_TUNING_ROWS``)."""
@@ -376,9 +431,10 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         if tuning is None or not candidates:
             return {}
         rows = tuning.rows
-        u, v = data.u[rows], data.v[rows]
+        sub = data.take(rows)
         kept, self.block_scores_ = select_blocks(
-            base[rows], [(b, b.columns(u, v, self._scale(b))) for b in candidates], y[rows],
+            self._base_design(sub),
+            [(b, b.columns(sub.u, sub.v, self._scale(b))) for b in candidates], y[rows],
             tuning.folds,
             C=_SCREEN_C, block_cs=_BLOCK_C_GRID, threshold=float(self.block_threshold),
             max_iter=int(self.max_iter), sample_weight=_rows(sw, rows))
@@ -387,23 +443,69 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
     def _penalty_scale(self, name: str) -> float:
         return float(1.0 / np.sqrt(dict(self.block_penalties_)[name]))
 
-    def _choose_c(self, design: sp.csr_matrix, y: npt.NDArray[np.int64],
-                  tuning: _Tuning | None, sw: FloatArray | None) -> FloatArray | None:
-        """Set ``C_`` (the given C, or the grid value with the least out-of-fold log loss)
-        and return that C's out-of-fold logits on the tuning rows (for calibration)."""
-        grid = C_GRID if self.C is None else (float(self.C),)
+    def _choose_setting(self, settings: tuple[_Setting, ...], data: _Encoded,
+                        y: npt.NDArray[np.int64], tuning: _Tuning | None,
+                        sw: FloatArray | None) -> _Choice:
+        """Cross-validate every setting along the C grid (or the given C) and keep the best
+        by within-lead AUC among those near the best log loss when the history has
+        propensities, else by log loss (:mod:`models.selection`). Sets
+        ``C_scores_`` (the winning block set's C path), ``selection_scores_`` (every
+        candidate) and ``selection_metric_``."""
         self.C_scores_: tuple[tuple[float, float], ...] = ()
+        self.selection_scores_: tuple[SettingScore, ...] = ()
+        self.selection_metric_ = "none (too few rows of one outcome to cross-validate)"
         if tuning is None:
-            self.C_ = float(self.C) if self.C is not None else _FALLBACK_C
+            return _Choice(settings[0], float(self.C) if self.C is not None else _FALLBACK_C)
+        rows, sub = tuning.rows, data.take(tuning.rows)
+        routing = self._routing_rows(data, tuning)
+        scores, fits, row_losses = [], [], []
+        for setting in settings:
+            grid = self._c_grid(setting)
+            self._set_blocks(setting.blocks)
+            path = oof_path(self._design(sub), y[rows], tuning.folds, grid, int(self.max_iter),
+                            sample_weight=_rows(sw, rows))
+            for k, c in enumerate(grid):
+                auc = float("nan") if routing is None else oof_within_lead_auc(
+                    path.coefs[k], tuning.folds, routing, y[rows],
+                    lambda coef: self._bilinear(coef, self._block_specs))
+                row_losses.append(row_log_loss(y[rows], path.logits[k]))
+                scores.append(SettingScore(setting.label, float(c),
+                                           weighted_mean(row_losses[-1], _rows(sw, rows)), auc))
+                fits.append(_Choice(setting, float(c), path, k))
+        scores = [replace(s, near_best=near) for s, near
+                  in zip(scores, near_best_log_loss(row_losses), strict=True)]
+        by_routing = routing is not None and all(np.isfinite(s.within_lead_auc) for s in scores)
+        best = best_setting(scores, by_routing=by_routing)
+        self.selection_metric_ = BY_ROUTING if by_routing else BY_LOG_LOSS
+        self.selection_scores_ = tuple(replace(s, chosen=i == best) for i, s in enumerate(scores))
+        self.C_scores_ = tuple((s.C, s.log_loss) for s in scores
+                               if s.blocks == scores[best].blocks)
+        return fits[best]
+
+    def _c_grid(self, setting: _Setting) -> tuple[float, ...]:
+        del setting  # one grid for every block set today
+        return C_GRID if self.C is None else (float(self.C),)
+
+    def _routing_rows(self, data: _Encoded, tuning: _Tuning) -> RoutingRows | None:
+        """The tuning rows (a bounded sample) against every rep with history, for the
+        within-lead metric; None without usable propensities or rep features."""
+        frame = data.history
+        if frame is None or not self.rep_features or self.reps_ is None:
             return None
-        rows = tuning.rows
-        logits = oof_logits_path(design[rows], y[rows], tuning.folds, grid, int(self.max_iter),
-                                 sample_weight=_rows(sw, rows))
-        losses = [weighted_mean(row_log_loss(y[rows], z), _rows(sw, rows)) for z in logits]
-        best = int(np.argmin(losses))
-        self.C_ = float(grid[best])
-        self.C_scores_ = tuple(zip(grid, losses, strict=True))
-        return logits[best]
+        propensity = _propensities(frame)
+        if propensity is None:
+            return None
+        schema: FeatureSchema = self.schema_
+        seen = self.reps_[self.reps_["rep_id"].isin(schema.rep_ids)].reset_index(drop=True)
+        positions = sample_positions(len(tuning.rows), len(seen), int(self.random_state))
+        rows = tuning.rows[positions]
+        leads = frame.iloc[rows].reset_index(drop=True)
+        logged = pd.Index(seen["rep_id"]).get_indexer(
+            pd.Index(leads["rep_id"].astype(str).str.strip()))
+        return RoutingRows(
+            positions=positions, u=data.u[rows], v=encode_reps(schema, seen, "reps table"),
+            logged=logged, propensity=propensity[rows],
+            limits=tuple(limit_matrix(schema, leads, seen, "history table", "reps table")))
 
     def _set_calibration(self, oof: FloatArray | None, y: npt.NDArray[np.int64],
                          tuning: _Tuning | None, sw: FloatArray | None) -> None:
@@ -413,36 +515,6 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         else:
             self.calibration_ = fit_calibration(kind, oof, y[tuning.rows],
                                                 _rows(sw, tuning.rows))
-
-    def _fit_hgb(self, data: _Encoded, y: npt.NDArray[np.int64], tuning: _Tuning | None,
-                 report: Progress, sw: FloatArray | None) -> None:
-        design = self._hgb_design(data)
-        self.blocks_, self.block_scores_, self._block_specs = (), (), ()
-        self.block_penalties_ = ()
-        self.C_, self.C_scores_ = float("nan"), ()
-        oof = None
-        if tuning is not None and self.calibration != "none":
-            rows, oof = tuning.rows, np.zeros(len(tuning.rows))
-            for k, (train, test) in enumerate(tuning.folds.splits):
-                report("cross-fitting calibration", k + 1, len(tuning.folds.splits) + 1)
-                learner = self._new_hgb(design.shape[1]).fit(
-                    design[rows[train]], y[rows[train]], _rows(sw, rows[train]))
-                oof[test] = learner.decision_function(design[rows[test]])
-        report("fitting on all rows", 1, 1)
-        self.estimator_ = self._new_hgb(design.shape[1]).fit(design, y, sw)
-        self.n_iter_ = self.estimator_.n_iter
-        self._set_calibration(oof, y, tuning, sw)
-
-    def _new_hgb(self, width: int) -> _Learner:
-        categorical = np.zeros(width, dtype=bool)
-        if self.rep_features and self.fitted_on_tables_:
-            categorical[self.schema_.lead_width - 1] = True  # the rep id code
-        return _Learner(HistGradientBoostingClassifier(
-            max_iter=int(self.max_iter), learning_rate=0.1, max_leaf_nodes=15,
-            l2_regularization=1.0, categorical_features=categorical if categorical.any() else None,
-            early_stopping=True, validation_fraction=0.15, n_iter_no_change=15,
-            random_state=self.random_state,
-        ))
 
     # --- the design and its bilinear form -------------------------------------------------
     def _id_scale(self) -> float:
@@ -460,51 +532,40 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                           sp.csr_matrix(data.limits)], format="csr")
 
     def _design(self, data: _Encoded) -> sp.csr_matrix | FloatArray:
-        if self.learner == "hgb":
-            return self._hgb_design(data)
         parts = [self._base_design(data)]
         parts += [b.columns(data.u, data.v, self._scale(b)) * self._penalty_scale(b.name)
                   for b in self._block_specs]
         return sp.hstack(parts, format="csr")
 
-    def _hgb_design(self, data: _Encoded) -> FloatArray:
-        """Lead columns, the rep id as ONE categorical code (NaN: unseen rep), rep
-        attributes, matches and limits: trees find the interactions themselves."""
-        u = data.u[:, 1:]
-        if data.v.shape[1] <= 1:
-            return u
-        ids = data.v[:, self.schema_.id_slice]
-        code = np.where(ids.any(axis=1), ids.argmax(axis=1), np.nan) if ids.shape[1] else (
-            np.full(len(u), np.nan))
-        matches = [(data.u[:, li] * data.v[:, ri]).sum(axis=1)
-                   for li, ri in self.schema_.match_index_pairs()]
-        return np.column_stack([u, code, data.v[:, self.schema_.attr_slice], *matches,
-                                data.limits])
-
-    def _unpack_coefficients(self) -> None:
-        """Turn the logistic coefficients into ``W`` (lead × rep) and limit weights."""
-        schema: FeatureSchema = self.schema_
+    def _coefficients(self) -> FloatArray:
         lr: LogisticRegression = self.estimator_.model
-        coef = lr.coef_.ravel()
+        return np.concatenate([lr.intercept_, lr.coef_.ravel()])
+
+    def _bilinear(self, full: FloatArray, specs: tuple[Block, ...]
+                  ) -> tuple[FloatArray, FloatArray]:
+        """Coefficients ``[intercept, coef...]`` of the design with blocks ``specs`` (at
+        the current penalties) as ``W`` (lead × rep) and the limit weights."""
+        schema: FeatureSchema = self.schema_
+        coef = full[1:]
         p = schema.lead_width - 1
         ids, attr = schema.id_slice, schema.attr_slice
         n_ids, n_attr = ids.stop - ids.start, attr.stop - attr.start
         n_limits = 2 * len(schema.limits) if self.rep_features else 0
         w = np.zeros((schema.lead_width, max(schema.rep_width, 1)))
-        w[0, 0] = lr.intercept_[0]
+        w[0, 0] = full[0]
         w[1:, 0] = coef[:p]
         at = p
         w[0, ids] = coef[at:at + n_ids] * self._id_scale()
         at += n_ids
         w[0, attr] = coef[at:at + n_attr]
         at += n_attr
-        self.limit_coef_ = coef[at:at + n_limits].copy()
+        limit_coef = coef[at:at + n_limits].copy()
         at += n_limits
-        for block in self._block_specs:
+        for block in specs:
             block.add_to(w, coef[at:at + block.width],
                          self._scale(block) * self._penalty_scale(block.name))
             at += block.width
-        self.coef_matrix_ = w
+        return w, limit_coef
 
     def describe_fit(self) -> tuple[str, ...]:
         """What the fit chose, one line each: printed by ``leadroute fit``, stored with
@@ -512,8 +573,6 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         weighted = (("fitted with per-row sample weights",)
                     if getattr(self, "weighted_", False) else ())
-        if self.learner == "hgb":
-            return (f"learner hgb: {self.n_iter_} boosting rounds (early stopping)", *weighted)
         rule = self.blocks if isinstance(self.blocks, str) else "given by name"
         if getattr(self, "legacy_format_", False):
             return (f"saved by an older leadroute: blocks {rule}, C = {self.C_:g} (fixed)",)
@@ -526,6 +585,10 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                          f"at screening (threshold {self.block_threshold:g} SE)")
         how = "cross-validated" if self.C is None else "given"
         lines.append(f"C = {self.C_:g} ({how}), rep_shrinkage = {self.rep_shrinkage:g}")
+        metric = getattr(self, "selection_metric_", "")
+        if metric:
+            lines.append(f"final choice among {len(self.selection_scores_)} settings "
+                         f"(block set × C) by {metric}")
         return (*lines, *weighted)
 
     # --- scoring ------------------------------------------------------------------------
@@ -545,24 +608,13 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         schema: FeatureSchema = self.schema_
         u = encode_leads(schema, leads, "leads table")
         if not self.rep_features:
-            v = np.ones((len(reps), 1))
-            if self.learner == "logistic":
-                return np.repeat((u @ self.coef_matrix_[:, :1]), len(reps), axis=1)
-        else:
-            v = encode_reps(schema, reps, "reps table")
-        if self.learner == "logistic":
-            logit = u @ self.coef_matrix_ @ v.T
-            limits = limit_matrix(schema, leads, reps, "leads table", "reps table")
-            for k, (over, gap) in enumerate(limits):
-                logit += self.limit_coef_[2 * k] * over + self.limit_coef_[2 * k + 1] * gap
-            return np.asarray(logit)
-        n, m = len(u), len(v)
-        limits = (limit_matrix(schema, leads, reps, "leads table", "reps table")
-                  if self.rep_features else [])
-        lim = (np.stack([a for pair in limits for a in pair], axis=-1).reshape(n * m, -1)
-               if limits else np.zeros((n * m, 0)))
-        pairs = _Encoded(np.repeat(u, m, axis=0), np.tile(v, (n, 1)), lim)
-        return self.estimator_.decision_function(self._design(pairs)).reshape(n, m)
+            return np.repeat((u @ self.coef_matrix_[:, :1]), len(reps), axis=1)
+        v = encode_reps(schema, reps, "reps table")
+        logit = u @ self.coef_matrix_ @ v.T
+        limits = limit_matrix(schema, leads, reps, "leads table", "reps table")
+        for k, (over, gap) in enumerate(limits):
+            logit += self.limit_coef_[2 * k] * over + self.limit_coef_[2 * k + 1] * gap
+        return np.asarray(logit)
 
     def predict_proba(self, X: pd.DataFrame | npt.ArrayLike) -> FloatArray:
         """P(class) for pair rows: ``[:, 1]`` is P(convert). After ``fit(history, reps)``,
@@ -587,8 +639,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                 )
             data = self._encode_rows(rows, known_reps.iloc[idx].reset_index(drop=True),
                                      "pairs table")
-            if self.learner == "logistic":
-                return _two_columns(self.calibration_(self._row_logits(data)))
+            return _two_columns(self.calibration_(self._row_logits(data)))
         else:
             X_arr = validate_data(self, X, reset=False)
             u = encode_leads(self.schema_, _array_frame(X_arr), "X")
@@ -612,7 +663,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             state["blocks"] = "all" if state.pop("interactions", True) else "none"
             state.setdefault("block_threshold", 1.0)
             for name in ("blocks_", "block_scores_", "block_penalties_", "C_scores_",
-                         "_block_specs"):
+                         "_block_specs", "selection_scores_"):
                 state.setdefault(name, ())
             state.setdefault("C_", state.get("C") or _FALLBACK_C)
             state["legacy_format_"] = True
@@ -627,7 +678,7 @@ class _Learner:
     """A fitted-on-demand base learner with a raw-logit ``decision_function``;
     silences only the solver's convergence chatter (the tolerance is strict on purpose)."""
 
-    def __init__(self, model: LogisticRegression | HistGradientBoostingClassifier) -> None:
+    def __init__(self, model: LogisticRegression) -> None:
         self.model = model
 
     def fit(self, X: sp.csr_matrix | FloatArray, y: npt.NDArray[np.int64],
@@ -661,6 +712,16 @@ def _labels(values: pd.Series, source: str) -> npt.NDArray[np.int64]:
         raise DataError(f"expected 0 or 1, got {values.iloc[row]!r}", source=source,
                         row=row + 1, column="converted")
     return numbers.to_numpy(dtype=np.int64)
+
+
+def _propensities(history: pd.DataFrame) -> FloatArray | None:
+    """The logging propensities when every row has one in (0, 1], else None."""
+    if "propensity" not in history.columns:
+        return None
+    values = pd.to_numeric(history["propensity"], errors="coerce").to_numpy(dtype=float)
+    if not (np.isfinite(values).all() and (values > 0).all() and (values <= 1).all()):
+        return None
+    return values
 
 
 def _period(history: pd.DataFrame) -> tuple[str, str] | None:

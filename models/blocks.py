@@ -37,6 +37,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 _REST_FACTOR = 0.1  # the "all other blocks" group is tried 10x more penalised than one block
 _NEWTON_MAX_WIDTH = 600  # widest design solved by Newton-Cholesky (measured: faster up to here)
+_NEWTON_FINAL_MAX_WIDTH = 1_500  # same, for the warm-started fit on all rows (see fit_final)
 
 
 @dataclass(frozen=True)
@@ -156,12 +157,26 @@ def oof_logits(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds, C:
     return out
 
 
-def oof_logits_path(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds,
-                    grid: Sequence[float], max_iter: int,
-                    sample_weight: FloatArray | None = None) -> list[FloatArray]:
+@dataclass(frozen=True)
+class PathFit:
+    """Cross-validated fits along a C grid: out-of-fold logits per C, and per C and fold
+    the fitted ``[intercept, coef...]`` (fold models: routing metrics and warm starts)."""
+
+    logits: list[FloatArray]
+    coefs: list[list[FloatArray]]  # [grid index][fold index]
+
+    def warm_start(self, k: int) -> FloatArray:
+        """Mean over folds of grid value ``k``'s coefficients: a start for the final fit."""
+        return np.asarray(np.mean(self.coefs[k], axis=0), dtype=float)
+
+
+def oof_path(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds,
+             grid: Sequence[float], max_iter: int, *,
+             sample_weight: FloatArray | None = None) -> PathFit:
     """Out-of-fold logits for each C of ``grid``; each fold's solver is warm-started from
     the previous C (solutions along the path are close)."""
     out = [np.zeros(folds.n_rows) for _ in grid]
+    coefs: list[list[FloatArray]] = [[] for _ in grid]
     order = np.argsort(grid)
     for train, test in folds.splits:
         model = logistic(1.0, max_iter, design.shape[1], warm_start=True)
@@ -171,7 +186,27 @@ def oof_logits_path(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Fold
                 model.set_params(C=float(grid[k])).fit(
                     design[train], y[train], sample_weight=_take(sample_weight, train))
             out[k][test] = model.decision_function(design[test])
-    return out
+            coefs[k].append(np.concatenate([model.intercept_, model.coef_.ravel()]))
+    return PathFit(out, coefs)
+
+
+def fit_final(design: sp.csr_matrix, y: npt.NDArray[np.int64], C: float, max_iter: int, *,
+              start: FloatArray | None = None,
+              sample_weight: FloatArray | None = None) -> LogisticRegression:
+    """The fit on all rows. Newton-Cholesky up to ``_NEWTON_FINAL_MAX_WIDTH`` columns, from
+    ``start`` (``[intercept, coef...]``, e.g. the mean of the tuning folds' fits) when given:
+    measured on 200,000 rows x 1,086 columns, 3 Newton steps from the fold mean took 11 s
+    where L-BFGS from zero took 27 s and stopped less converged."""
+    solver = "newton-cholesky" if design.shape[1] <= _NEWTON_FINAL_MAX_WIDTH else "lbfgs"
+    model = LogisticRegression(C=C, solver=solver, max_iter=max_iter, tol=1e-5,
+                               warm_start=start is not None)
+    if start is not None:  # scikit-learn's warm start reads these attributes
+        model.coef_ = start[1:].reshape(1, -1).copy()
+        model.intercept_ = start[:1].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(design, y, sample_weight=sample_weight)
+    return model
 
 
 def row_log_loss(y: npt.NDArray[np.int64], logit: FloatArray) -> FloatArray:

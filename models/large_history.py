@@ -1,8 +1,8 @@
 """Fitting the affinity model on a history larger than memory: a seeded row sample read
 from Parquet in record batches.
 
-Neither learner of :class:`models.AffinityModel` learns incrementally (scikit-learn's
-LogisticRegression and HistGradientBoostingClassifier have no ``partial_fit``), so the
+The learner of :class:`models.AffinityModel` does not learn incrementally (scikit-learn's
+LogisticRegression has no ``partial_fit``), so the
 model is fitted on a **uniform Bernoulli sample** of the history rows:
 
     row i (0-based, file order) is kept  iff  splitmix64(seed, i) / 2**64 < max_rows / N

@@ -125,9 +125,9 @@ def load_model_file(path: str | Path) -> tuple[AffinityModel, ModelMetadata]:
             f"{source}: saved with scikit-learn {saved}, this is {here}; refit the model "
             "with `leadroute fit`"
         )
-    if getattr(model, "legacy_format_", False) and model.learner == "hgb":
-        raise ModelError(f"{source}: an hgb model saved by an older leadroute (its features "
-                         "changed); refit it with `leadroute fit`")
+    if model.learner == "hgb":
+        raise ModelError(f"{source}: an hgb model saved by an older leadroute (that learner "
+                         "was retired); refit it with `leadroute fit` (learner logistic)")
     if schema_digest(model) != meta.schema_digest:
         raise ModelError(f"{source}: feature schema in the metadata does not match the model")
     return model, meta

@@ -56,7 +56,8 @@ def test_fit_options_set_c_shrinkage_and_blocks(world_dir: Path, tmp_path: Path)
     assert "interaction blocks (given by name)" in result.output
     assert "within-lead AUC" in result.output and "routed value" in result.output
     for bad, message in ((["--C", "lots"], "--C must be a number or 'cv'"),
-                         (["--blocks", "rep_id × nothing"], "unknown interaction block")):
+                         (["--blocks", "rep_id × nothing"], "unknown interaction block"),
+                         (["--learner", "hgb"], "learner='hgb' was retired")):
         result = runner.invoke(app, [*args, *bad])
         assert result.exit_code == 2 and message in result.output, result.output
 

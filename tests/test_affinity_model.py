@@ -189,9 +189,6 @@ def test_progress_is_reported(world: SyntheticWorld) -> None:
     assert [s[1] for s in seen] == [1, 2, 3] and all(s[2] == 3 for s in seen)
 
 
-def test_hgb_learner_scores_consistently(world: SyntheticWorld, batch: pd.DataFrame) -> None:
-    hgb = AffinityModel(learner="hgb", max_iter=30, cv=2).fit(world.history(), world.reps)
-    scores = hgb.score_matrix(batch.iloc[:50], world.reps)
-    pairs = batch.iloc[:50].assign(rep_id=world.reps["rep_id"].iloc[2])
-    np.testing.assert_allclose(hgb.predict_proba(pairs)[:, 1], scores[:, 2], atol=1e-9)
-    assert _row_corr(scores, world.true_probability(batch.iloc[:50], world.reps)) > 0.3
+def test_retired_hgb_learner_is_refused_naming_the_replacement(world: SyntheticWorld) -> None:
+    with pytest.raises(ValueError, match=r"learner='hgb' was retired .*use learner='logistic'"):
+        AffinityModel(learner="hgb").fit(world.history().iloc[:500], world.reps)

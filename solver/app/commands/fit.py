@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
         history: Path = typer.Option(..., "--history", help="History CSV (contract: history)."),
         reps: Path = typer.Option(..., "--reps", help="Reps CSV (contract: reps)."),
         out: Path = typer.Option(..., "--out", help="Where to write the model file."),
-        learner: str = typer.Option("logistic", "--learner", help="logistic or hgb."),
+        learner: str = typer.Option(
+            "logistic", "--learner", help="logistic (the only learner; hgb was retired)."),
         calibration: str = typer.Option("sigmoid", "--calibration",
                                         help="sigmoid, isotonic or none."),
         test_fraction: float = typer.Option(0.2, "--test-fraction", min=0.01, max=0.99,
@@ -34,7 +35,9 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of folds and random fallbacks."),
         c: str = typer.Option("cv", "--C",
                               help="Inverse L2 strength of the logistic learner, or 'cv' "
-                                   "(default): chosen by cross-validated log loss."),
+                                   "(default): chosen by cross-validation (within-lead "
+                                   "AUC near the best log loss with propensities, else "
+                                   "log loss)."),
         rep_shrinkage: float = typer.Option(
             1.0, "--rep-shrinkage", min=1e-6,
             help="Relative penalty on rep-identity terms (> 1 pulls sparse and new reps "
