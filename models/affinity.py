@@ -79,6 +79,7 @@ from models.blocks import (
     row_log_loss,
     select_blocks,
     weighted_mean,
+    weights_of,
 )
 from models.calibration import CalibrationMap, fit_calibration
 from models.features import (
@@ -437,7 +438,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             [(b, b.columns(sub.u, sub.v, self._scale(b))) for b in candidates], y[rows],
             tuning.folds,
             C=_SCREEN_C, block_cs=_BLOCK_C_GRID, threshold=float(self.block_threshold),
-            max_iter=int(self.max_iter), sample_weight=_rows(sw, rows))
+            max_iter=int(self.max_iter), sample_weight=weights_of(sw, rows))
         return kept
 
     def _penalty_scale(self, name: str) -> float:
@@ -457,20 +458,21 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         if tuning is None:
             return _Choice(settings[0], float(self.C) if self.C is not None else _FALLBACK_C)
         rows, sub = tuning.rows, data.take(tuning.rows)
+        tuning_sw = weights_of(sw, rows)
         routing = self._routing_rows(data, tuning)
         scores, fits, row_losses = [], [], []
         for setting in settings:
             grid = self._c_grid(setting)
             self._set_blocks(setting.blocks)
             path = oof_path(self._design(sub), y[rows], tuning.folds, grid, int(self.max_iter),
-                            sample_weight=_rows(sw, rows))
+                            sample_weight=tuning_sw)
             for k, c in enumerate(grid):
                 auc = float("nan") if routing is None else oof_within_lead_auc(
                     path.coefs[k], tuning.folds, routing, y[rows],
                     lambda coef: self._bilinear(coef, self._block_specs))
                 row_losses.append(row_log_loss(y[rows], path.logits[k]))
                 scores.append(SettingScore(setting.label, float(c),
-                                           weighted_mean(row_losses[-1], _rows(sw, rows)), auc))
+                                           weighted_mean(row_losses[-1], tuning_sw), auc))
                 fits.append(_Choice(setting, float(c), path, k))
         scores = [replace(s, near_best=near) for s, near
                   in zip(scores, near_best_log_loss(row_losses), strict=True)]
@@ -514,7 +516,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             self.calibration_ = CalibrationMap("none")
         else:
             self.calibration_ = fit_calibration(kind, oof, y[tuning.rows],
-                                                _rows(sw, tuning.rows))
+                                                weights_of(sw, tuning.rows))
 
     # --- the design and its bilinear form -------------------------------------------------
     def _id_scale(self) -> float:
@@ -695,9 +697,6 @@ class _Learner:
     def decision_function(self, X: sp.csr_matrix | FloatArray) -> FloatArray:
         return np.asarray(self.model.decision_function(X), dtype=float).ravel()
 
-
-def _rows(sw: FloatArray | None, rows: npt.NDArray[np.intp]) -> FloatArray | None:
-    return None if sw is None else sw[rows]
 
 
 def _two_columns(p: FloatArray) -> FloatArray:

@@ -152,7 +152,7 @@ def oof_logits(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds, C:
         model = logistic(C, max_iter, design.shape[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(design[train], y[train], sample_weight=_take(sample_weight, train))
+            model.fit(design[train], y[train], sample_weight=weights_of(sample_weight, train))
         out[test] = model.decision_function(design[test])
     return out
 
@@ -184,7 +184,7 @@ def oof_path(design: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds,
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.set_params(C=float(grid[k])).fit(
-                    design[train], y[train], sample_weight=_take(sample_weight, train))
+                    design[train], y[train], sample_weight=weights_of(sample_weight, train))
             out[k][test] = model.decision_function(design[test])
             coefs[k].append(np.concatenate([model.intercept_, model.coef_.ravel()]))
     return PathFit(out, coefs)
@@ -214,7 +214,8 @@ def row_log_loss(y: npt.NDArray[np.int64], logit: FloatArray) -> FloatArray:
     return np.asarray(np.logaddexp(0.0, logit) - y * logit, dtype=np.float64)
 
 
-def _take(sample_weight: FloatArray | None, rows: IntArray) -> FloatArray | None:
+def weights_of(sample_weight: FloatArray | None, rows: IntArray) -> FloatArray | None:
+    """The rows' weights, or None for an unweighted fit."""
     return None if sample_weight is None else sample_weight[rows]
 
 
@@ -269,7 +270,7 @@ def _trial(state: list[_FoldState], cols: sp.csr_matrix, y: npt.NDArray[np.int64
     parts = []
     for f in state:
         beta = newton_block(cols[f.train], y[f.train], f.offset_train, C,
-                            sample_weight=_take(sample_weight, f.train))
+                            sample_weight=weights_of(sample_weight, f.train))
         add_train, add_test = cols[f.train] @ beta, cols[f.test] @ beta
         loss[f.test] = row_log_loss(y[f.test], f.offset_test + add_test)
         parts.append((add_train, add_test))
@@ -284,7 +285,7 @@ def _base_state(base: sp.csr_matrix, y: npt.NDArray[np.int64], folds: Folds, C: 
         model = logistic(C, max_iter, base.shape[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(base[train], y[train], sample_weight=_take(sample_weight, train))
+            model.fit(base[train], y[train], sample_weight=weights_of(sample_weight, train))
         state.append(_FoldState(train, test, model.decision_function(base[train]),
                                 model.decision_function(base[test])))
         loss[test] = row_log_loss(y[test], state[-1].offset_test)
