@@ -34,9 +34,9 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import OneHotEncoder
 
 from models.maven import find_maven_dir, load_maven_crm
-from solver._tables import load_history
 from solver.app.backtest import BacktestConfig, run_backtest
 from solver.app.report import conclusions
+from solver.contract_tables import load_history
 
 FLOOR = 1e-3
 

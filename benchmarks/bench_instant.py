@@ -27,7 +27,7 @@ from models import AffinityModel
 from models.synthetic import SyntheticWorld, WorldConfig
 from solver._build import problem_from_matrix
 from solver._solve import SolveOptions
-from solver._tables import load_leads, load_reps
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import Policy, PolicyOutcome, route_with_policy
 from solver.policy._instant import StreamSettings, arrival_order, route_stream
 from solver.strategies import GreedyBestFit, Optimal, RoundRobin

@@ -65,8 +65,8 @@ from models.policy_eval import experiment_report
 from models.synthetic import SyntheticWorld, WorldConfig
 from solver._build import problem_from_matrix
 from solver._solve import SolveOptions
-from solver._tables import load_leads, load_reps
 from solver.app.backtest import BacktestConfig, run_backtest
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import Policy, parse_policy, route_with_policy
 
 OPTIONS = SolveOptions(time_limit_s=10.0, seed=0)

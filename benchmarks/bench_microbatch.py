@@ -47,8 +47,8 @@ from scipy.sparse import csr_matrix, vstack
 import solver.policy._summary as summary_module
 from solver import SolveOptions
 from solver._build import problem_from_matrix
-from solver._tables import load_leads, load_reps
 from solver.app.commands.route import ROUTE_GAP_LIMIT, ROUTE_TIME_LIMIT_S
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import parse_policy, route_with_policy
 
 FloatArray = npt.NDArray[np.float64]

@@ -22,7 +22,7 @@ import pandas as pd
 
 from solver import SolveOptions
 from solver._build import problem_from_matrix
-from solver._tables import load_leads, load_reps
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import Policy, PolicyOutcome, parse_policy, route_with_policy
 from solver.strategies import STRATEGIES, strategy_from_name
 

@@ -66,7 +66,6 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from models._errors import DataError, ModelError
 from models.blocks import (
     Block,
     BlockScore,
@@ -100,6 +99,8 @@ from models.selection import (
     oof_within_lead_auc,
     sample_positions,
 )
+from solver.errors import InputError as DataError
+from solver.errors import ModelError
 
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str, int, int], None]  # (stage, step, of_steps)

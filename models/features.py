@@ -35,7 +35,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from models._errors import DataError
+from solver.errors import InputError as DataError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]

@@ -44,7 +44,7 @@ from typing import Final
 
 import pandas as pd
 
-from models._errors import DataError
+from solver.errors import InputError as DataError
 
 _FILES: Final = ("sales_pipeline.csv", "accounts.csv", "products.csv", "sales_teams.csv")
 _PRODUCT_FIXES: Final = {"GTXPro": "GTX Pro"}

@@ -23,9 +23,9 @@ import pandas as pd
 import sklearn
 from sklearn.utils.validation import check_is_fitted
 
-from models._errors import ModelError
 from models.affinity import AffinityModel
 from models.validation import ValidationReport
+from solver.errors import ModelError
 
 FORMAT = "leadroute-affinity-model/1"
 

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from models._errors import DataError
+from solver.errors import InputError as DataError
 
 FloatArray = npt.NDArray[np.float64]
 DEFAULT_CLIP = 20.0

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from solver._tables import load_history as read_history
+from solver.contract_tables import load_history as read_history
 
 __all__ = ["read_history"]

@@ -22,10 +22,10 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-from models._errors import DataError
 from models.affinity import AffinityModel, Progress
 from models.calibration import ReliabilityBin, expected_calibration_error, reliability_table
 from models.routing_metrics import RoutingMetrics, routing_metrics
+from solver.errors import InputError as DataError
 
 Truth = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
 

@@ -10,8 +10,7 @@ import pandas as pd
 
 from models import AffinityModel
 from models.synthetic import SyntheticWorld, WorldConfig
-from solver import SolveOptions, load_leads, load_reps
-from solver._build import problem_from_matrix
+from solver import SolveOptions, load_leads, load_reps, problem_from_matrix
 from solver.policy import PolicyOutcome, parse_policy, route_with_policy
 
 # %%

@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._errors import InputError
 from solver._problem import RoutingProblem
+from solver.errors import InputError
 
 
 def problem_from_scores(

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._errors import InputError
+from solver.errors import InputError
 
 # pyarrow (the ``spark`` extra; pandas uses it when present) reads and parses a million
 # rows in a fraction of a second; without it pandas does the same work, slower.

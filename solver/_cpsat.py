@@ -16,11 +16,11 @@ from ortools.sat.python import cp_model
 
 from solver._band import LoadBand, band_penalty_weight
 from solver._cpsat_types import CpSatSettings, SplitPenalty
-from solver._errors import SolverError
 from solver._lp import round_relaxation, solve_lp_relaxation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._result import pair_index_of
 from solver._scaling import EFFORT_SCALE, INT_LIMIT, ScaledScores, scale_efforts, scale_scores
+from solver.errors import SolverError
 
 # Most out-of-band load units (sum over reps of under- plus over-band units, one boolean
 # each) the exact integer band model builds; beyond it the effort-scaled model is used.

@@ -15,11 +15,11 @@ import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
 from solver._band import LoadBand, band_penalty_weight
-from solver._errors import SolverError
 from solver._potentials import Prices, rep_prices
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._result import pair_index_of
 from solver._scaling import ScaledScores, scale_scores, whole_slots
+from solver.errors import SolverError
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

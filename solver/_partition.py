@@ -30,9 +30,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from solver._build import problem_from_matrix, problem_from_scores
-from solver._errors import InputError, LeadrouteError, PolicyError
 from solver._solve import SolveOptions
-from solver._tables import load_leads, load_reps, load_scores, read_raw
+from solver.contract_tables import load_leads, load_reps, load_scores, read_raw
+from solver.errors import InputError, LeadrouteError, PartitionError
 from solver.policy import Policy, PolicyInputs, route_with_policy
 from solver.strategies import strategy_from_name
 
@@ -40,11 +40,6 @@ Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
 
 ERROR_STATUS: Final = "error"
 OUTPUT_COLUMNS: Final = ("lead_id", "rep_id", "score", "status", "reason")
-
-
-class PartitionError(PolicyError):
-    """The batch does not decompose along the requested key (a coupling term or a rep,
-    pin, owner or account that spans partitions)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ from solver._build import problem_from_matrix, problem_from_scores
 from solver._problem import RoutingProblem
 from solver._result import SolveResult
 from solver._solve import SolveOptions, solve
-from solver._tables import TableSource, load_leads, load_reps, load_scores
+from solver.contract_tables import TableSource, load_leads, load_reps, load_scores
 
 
 @dataclass(frozen=True, eq=False)

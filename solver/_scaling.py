@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from solver._errors import SolverError
+from solver.errors import ScalingOverflowError, SolverError
 
 # A score of 1.0 becomes 1_000_000 cost units: six decimals survive, which is finer than
 # any conversion probability or currency amount a user will route on.
@@ -25,15 +25,6 @@ EFFORT_SCALE: Final = 10**3
 INT_LIMIT: Final = 2**62
 # Below this scale the solution would ignore differences that matter; refuse instead.
 MIN_SCORE_SCALE: Final = 1.0
-
-
-class ScalingOverflowError(SolverError):
-    """Scores or efforts too large for 64-bit integer scaling (the largest is the culprit).
-    ``quantity`` says which, so a caller can set the largest one aside and go on."""
-
-    def __init__(self, message: str, *, quantity: Literal["score", "effort"]) -> None:
-        super().__init__(message)
-        self.quantity = quantity
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from models import AffinityModel
-from models._errors import DataError
 from models.propensity_weights import Weighting
 from solver.app.cli import app
+from solver.errors import InputError as DataError
 
 REPS = pd.DataFrame({"rep_id": ["r1", "r2"]})
 TRUE_RATE = {("r1", "a"): 0.6, ("r1", "b"): 0.2, ("r2", "a"): 0.3, ("r2", "b"): 0.3}

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from models.synthetic import SyntheticWorld, WorldConfig
-from solver._errors import InputError
-from solver._tables import load_history
 from solver.app import cli
 from solver.app.backtest import BacktestConfig, _propensities, run_backtest
+from solver.contract_tables import load_history
+from solver.errors import InputError
 
 
 def _world() -> SyntheticWorld:

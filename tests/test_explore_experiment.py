@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from solver._build import problem_from_matrix
-from solver._tables import load_leads, load_reps
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import PolicyOutcome, parse_policy, route_with_policy
 from solver.policy._draws import keyed_uniform
 from solver.policy._explore import Candidates, choice_weights, explore_leads

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from solver import PolicyError
 from solver._build import problem_from_matrix
-from solver._tables import load_leads, load_reps
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import PolicyInputs, parse_policy, route_with_policy
 from solver.policy._instant import StreamSettings, arrival_order, route_stream
 from solver.strategies import BidPrice, GreedyBestFit, PriceSource

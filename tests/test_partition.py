@@ -19,9 +19,9 @@ from solver._partition import (
     route_partitions,
     sort_assignments,
 )
-from solver._tables import load_leads, load_reps, load_scores
 from solver.app import cli
 from solver.app.partition_world import PartitionedBatch, partitioned_batch
+from solver.contract_tables import load_leads, load_reps, load_scores
 from solver.policy import Fairness, Policy, PolicyInputs, route_with_policy
 
 KEY = ("region", "team")

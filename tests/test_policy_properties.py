@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver._build import problem_from_matrix
-from solver._tables import load_leads, load_reps
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import PolicyInputs, parse_policy, route_with_policy
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from solver import InputError, PolicyError
 from solver._build import problem_from_matrix
-from solver._tables import load_leads, load_reps
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import (
     PolicyInputs,
     PolicyOutcome,

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from models import AffinityModel, save_model
 from models.propensity_weights import Weighting
 from models.synthetic import SyntheticWorld, WorldConfig
-from solver._errors import InputError
 from solver.app.cli import app
 from solver.app.refit import keep_previous, refit_model
+from solver.errors import InputError
 
 WORLD = SyntheticWorld(WorldConfig(n_reps=12, n_new_reps=0, n_history=4000, seed=5))
 

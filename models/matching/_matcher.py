@@ -26,8 +26,8 @@ from models.matching._evidence import (
 from models.matching._index import AccountIndex, deletions
 from models.matching._names import NameKey, name_key
 from models.matching._tables import load_accounts, load_match_leads
-from solver._errors import InputError
-from solver._tables import TableSource
+from solver.contract_tables import TableSource
+from solver.errors import InputError
 
 _PREFILTER_RATIO = 70.0  # rapidfuzz ratio below which a blocked candidate is not examined
 _MIN_SHORT_NAME = 4  # "Acme" may stand for "Acme Analytics"; "AB" for nothing

@@ -9,7 +9,7 @@ import pandas as pd
 from models.matching._dedupe import find_duplicates
 from models.matching._matcher import AccountMatcher
 from models.matching._tables import load_match_leads
-from solver._tables import TableSource
+from solver.contract_tables import TableSource
 
 MATCH_COLUMNS: Final = ("lead_id", "account_id", "confidence", "method", "reason",
                         "duplicate_of")

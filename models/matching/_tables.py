@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from models.matching._domains import email_domain, parse_host
-from solver._errors import InputError
-from solver._tables import TableSource, load_leads, read_raw
+from solver.contract_tables import TableSource, load_leads, read_raw
+from solver.errors import InputError
 
 LEAD_MATCH_COLUMNS: Final = ("email", "company", "website", "country")
 ACCOUNT_COLUMNS: Final = ("account_id", "name", "domain", "website", "country",

@@ -5,7 +5,7 @@ bootstrap intervals and paired lifts over the logged policy, and an A/B test hel
 """
 
 from models.policy_eval._ab_test import ABResult, compare_conversions, required_sample_size
-from models.policy_eval._data import EvaluationError, LoggedBandit, TargetPolicy
+from models.policy_eval._data import LoggedBandit, TargetPolicy
 from models.policy_eval._estimators import (
     ESTIMATORS,
     IPS,
@@ -23,6 +23,7 @@ from models.policy_eval._experiment import (
     asymptotic_cs,
     experiment_report,
 )
+from solver.errors import EvaluationError
 
 __all__ = [
     "ESTIMATORS",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from models.policy_eval._data import EvaluationError
+from solver.errors import EvaluationError
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from solver._errors import InputError
+from solver.errors import EvaluationError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-class EvaluationError(InputError):
-    """Bad input to an off-policy estimator (names the field and the first bad row)."""
 
 
 def _first_bad(mask: npt.NDArray[np.bool_]) -> int:

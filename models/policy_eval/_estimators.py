@@ -24,7 +24,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from models.policy_eval._data import EvaluationError, FloatArray, LoggedBandit, TargetPolicy
+from models.policy_eval._data import FloatArray, LoggedBandit, TargetPolicy
+from solver.errors import EvaluationError
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.policy_eval._ab_test import ABResult, compare_conversions, required_sample_size
-from models.policy_eval._data import EvaluationError
+from solver.errors import EvaluationError
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

@@ -19,7 +19,7 @@ from typing import IO
 
 import pandas as pd
 
-from solver._errors import InputError
+from solver.errors import InputError
 
 Writer = Callable[[IO[str]], object]
 

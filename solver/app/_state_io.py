@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from solver._errors import InputError
+from solver.errors import InputError
 from solver.strategies import RotationState, StrategyState
 
 

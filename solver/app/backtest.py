@@ -33,12 +33,11 @@ from models.policy_eval import (
     TargetPolicy,
     estimator_from_name,
 )
-from solver._errors import InputError
-from solver._metrics import gini, share_deviation
-from solver._solve import SolveOptions
-from solver._sweep import replay_batch
-from solver._tables import _label, load_history, load_reps
+from solver import SolveOptions, gini, share_deviation
+from solver.contract_tables import load_history, load_reps, table_label
+from solver.errors import InputError
 from solver.policy import Policy
+from solver.replay import replay_batch
 from solver.strategies import strategy_from_name
 
 FloatArray = npt.NDArray[np.float64]
@@ -174,7 +173,7 @@ def load_backtest_tables(history_source: object, reps_source: object, config: Ba
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
         raise InputError(f"rep '{history['rep_id'].iloc[row]}' is not in the reps table",
-                         source=_label(history_source, "history"),  # type: ignore[arg-type]
+                         source=table_label(history_source, "history"),  # type: ignore[arg-type]
                          row=row + 1, column="rep_id")
     for name in config.strategies:
         strategy_from_name(name)  # unknown names fail before any work

@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from solver._errors import LeadrouteError
+from solver.errors import LeadrouteError
 
 COMMANDS: dict[str, str] = {
     "demo": "solver.app.commands.demo",

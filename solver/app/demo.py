@@ -19,12 +19,9 @@ import pandas as pd
 
 from models import AffinityModel, save_model
 from models.synthetic import SyntheticWorld, WorldConfig
-from solver._build import problem_from_matrix
-from solver._explain import rep_loads
-from solver._metrics import gini, share_deviation
-from solver._problem import RoutingProblem
-from solver._tables import load_leads, load_reps
+from solver import RoutingProblem, gini, problem_from_matrix, rep_loads, share_deviation
 from solver.app._io import write_csv_atomic
+from solver.contract_tables import load_leads, load_reps
 from solver.strategies import STRATEGIES, strategy_from_name
 
 FloatArray = npt.NDArray[np.float64]

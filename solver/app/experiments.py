@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from models.policy_eval import ExperimentReport, experiment_report
-from solver._errors import InputError
+from solver.errors import InputError
 
 ARMS = ("control", "treatment")
 

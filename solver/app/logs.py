@@ -14,7 +14,7 @@ import sys
 from enum import StrEnum
 from typing import Final
 
-from solver._errors import InputError
+from solver.errors import InputError
 
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JSON_FIELDS: Final = ("asctime", "levelname", "name", "message")

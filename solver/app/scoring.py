@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._errors import ModelError
+from solver.errors import ModelError
 
 
 def score_with_model(

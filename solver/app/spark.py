@@ -22,17 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from solver._errors import InputError, LeadrouteError
-from solver._partition import (
+from solver import SolveOptions
+from solver.errors import InputError, PartitionError, SparkUnavailable
+from solver.partitioning import (
     OUTPUT_COLUMNS,
-    PartitionError,
     PartitionJob,
     Scorer,
     plan_job,
     route_partition,
     with_batch_as_of,
 )
-from solver._solve import SolveOptions
 from solver.policy import Policy, PolicyInputs
 
 if TYPE_CHECKING:
@@ -41,10 +40,6 @@ if TYPE_CHECKING:
 # PySpark 4.x warns on every pandas call when pandas >= 3; the test suite runs this
 # adapter on pandas 3 (tests/test_spark.py), so the warning is noise here.
 _PANDAS3_WARNING = r"PySpark does not yet fully support pandas >= 3"
-
-
-class SparkUnavailable(LeadrouteError):
-    """PySpark or Java is missing (``pip install leadroute[spark]``; Java 17)."""
 
 
 def quiet_pandas3_warning() -> None:
@@ -161,7 +156,7 @@ def _to_pandas(frame: DataFrame) -> pd.DataFrame:
 
 def _check_accounts(leads: DataFrame, job: PartitionJob) -> None:
     """Accounts spanning partitions, found with one small aggregation."""
-    from solver._partition import check_accounts
+    from solver.partitioning import check_accounts
 
     if "account_id" not in leads.columns:
         return
@@ -182,7 +177,7 @@ def _with_as_of(leads: DataFrame, job: PartitionJob) -> PartitionJob:
         return job
     from pyspark.sql import functions as F
 
-    from solver._partition import as_of_for
+    from solver.partitioning import as_of_for
 
     latest = leads.select(F.max(F.col("created_at").cast("timestamp"))).first()
     return with_batch_as_of(job, as_of_for([latest[0] if latest else None], None))

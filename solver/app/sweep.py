@@ -27,15 +27,9 @@ import pandas as pd
 
 from models import AffinityModel
 from models.policy_eval import Estimate, LoggedBandit, TargetPolicy, estimator_from_name
-from solver._sweep import (
-    IntArray,
-    ReplayContext,
-    plan_replay,
-    replay_task,
-    targets_from,
-)
 from solver.app.backtest import (
     BacktestConfig,
+    IntArray,
     _on_policy,
     _row,
     apply_capacity,
@@ -45,6 +39,7 @@ from solver.app.backtest import (
     logged_bandit,
     propensity_notes,
 )
+from solver.replay import ReplayContext, plan_replay, replay_task, targets_from
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

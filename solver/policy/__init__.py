@@ -5,7 +5,10 @@ routing problem: pins, nurture pool, account owners and groups, eligibility rule
 fallback chain of pools, ramp-up, the fairness band, and explanations.
 """
 
+from solver.policy._eligibility import rep_filter_mask
+from solver.policy._instant import StreamSettings, route_stream
 from solver.policy._load import load_policy, parse_policy
+from solver.policy._match import Match
 from solver.policy._model import (
     Accounts,
     AdaptiveCaps,
@@ -25,9 +28,10 @@ from solver.policy._model import (
     Sla,
     Tier,
 )
+from solver.policy._owners_and_overrides import load_overrides, load_owners
+from solver.policy._ramp import ramp_factors
 from solver.policy._route import PolicyInputs, PolicyOutcome, route_with_policy
-from solver.policy._summary import SHADOW_PRICE_MAX_PAIRS, rep_summary, shadow_prices
-from solver.policy._tables import load_overrides, load_owners
+from solver.policy._summary import SHADOW_PRICE_MAX_PAIRS, RepSummary, rep_summary, shadow_prices
 
 __all__ = [
     "SHADOW_PRICE_MAX_PAIRS",
@@ -41,6 +45,7 @@ __all__ = [
     "Fairness",
     "LeadClass",
     "ListRule",
+    "Match",
     "Nurture",
     "Policy",
     "PolicyInputs",
@@ -48,13 +53,18 @@ __all__ = [
     "Pool",
     "Ramp",
     "RepFilter",
+    "RepSummary",
     "Sla",
+    "StreamSettings",
     "Tier",
     "load_overrides",
     "load_owners",
     "load_policy",
     "parse_policy",
+    "ramp_factors",
+    "rep_filter_mask",
     "rep_summary",
+    "route_stream",
     "route_with_policy",
     "shadow_prices",
 ]

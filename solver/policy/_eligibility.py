@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._errors import InputError, PolicyError
+from solver.errors import InputError, PolicyError
 from solver.policy._model import AtMostRule, ContainsRule, EqualsRule, ListRule, RepFilter
 
 BoolArray = npt.NDArray[np.bool_]

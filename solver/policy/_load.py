@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from solver._errors import PolicyError
+from solver.errors import PolicyError
 from solver.policy._model import Policy
 
 

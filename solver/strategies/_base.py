@@ -16,11 +16,11 @@ from typing import ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from solver._errors import PolicyError, SolverError
 from solver._explain import NO_ELIGIBLE_REP, capacity_exhausted, rep_loads
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus, pair_index_of
 from solver._scaling import SCORE_SCALE
+from solver.errors import PolicyError, SolverError
 from solver.strategies._state import RotationState, StrategyState
 
 IntArray = npt.NDArray[np.int64]

@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from solver._errors import PolicyError
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver.errors import PolicyError
 from solver.strategies._base import StrategyOutcome, heuristic_result, now
 from solver.strategies._state import StrategyState
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from solver._errors import PolicyError
+from solver.errors import PolicyError
 from solver.strategies._base import Strategy
 from solver.strategies._rotation import (
     LoadBalancing,

@@ -16,8 +16,8 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from solver._errors import PolicyError
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver.errors import PolicyError
 from solver.strategies._base import (
     IntArray,
     StrategyOutcome,

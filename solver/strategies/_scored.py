@@ -7,11 +7,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from solver._errors import PolicyError
 from solver._explain import explain
 from solver._greedy import greedy_best_fit
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._solve import SolveOptions, solve
+from solver.errors import PolicyError
 from solver.strategies._base import StrategyOutcome, heuristic_result, now
 from solver.strategies._state import StrategyState
 

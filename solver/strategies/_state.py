@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-from solver._errors import InputError
+from solver.errors import InputError
 
 STATE_VERSION: Final = 1
 _KEYS: Final = frozenset({"version", "last_rep_id", "cursor", "current_weights", "loads"})

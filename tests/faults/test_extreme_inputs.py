@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver._errors import InputError, SolverError
 from solver._scaling import EFFORT_SCALE, scale_efforts, whole_slots
-from solver._tables import load_leads, load_reps
+from solver.contract_tables import load_leads, load_reps
+from solver.errors import InputError, SolverError
 
 
 @pytest.mark.parametrize(("column", "value", "match"), [

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from service_support import NOW, leads_table, reps_table
 from sqlalchemy import select
 
-from solver._errors import InputError, PolicyError
 from solver.app import cli
 from solver.app.service import (
     BatchSettings,
@@ -26,6 +25,7 @@ from solver.app.service import (
 from solver.app.service import _schema as schema
 from solver.app.service._absences import import_absences
 from solver.app.service._calendar import WorkCalendar, add_working_minutes
+from solver.errors import InputError, PolicyError
 from solver.policy import parse_policy
 
 BERLIN = WorkCalendar(zone="Europe/Berlin", work_start=time(9), work_end=time(17))

@@ -14,12 +14,12 @@ from pandas.testing import assert_frame_equal
 from service_support import NOW, leads_table, reps_table
 from sqlalchemy import select, text, update
 
-from solver._tables import load_leads
 from solver.app.service import BatchBusyError, BatchSettings, Store, StoreSettings, load_reps
 from solver.app.service import _schema as schema
 from solver.app.service._ingest import validated_leads
 from solver.app.service._instant import _leads, route_instant
 from solver.app.service._routing import instant_lead_table, lead_frame
+from solver.contract_tables import load_leads
 from solver.policy import Policy, parse_policy
 from solver.policy._eligibility import contains_mask, equals_mask
 

@@ -15,9 +15,6 @@ import pytest
 from service_support import NOW, leads_table, reps_table
 from sqlalchemy import func, select
 
-from solver._errors import InputError
-from solver._tables import load_leads
-from solver._tables import load_reps as validated_reps
 from solver.app.service import (
     BatchSettings,
     Store,
@@ -31,6 +28,9 @@ from solver.app.service import (
 from solver.app.service import _batch as batch_module
 from solver.app.service import _schema as schema
 from solver.app.service._alembic import revisions
+from solver.contract_tables import load_leads
+from solver.contract_tables import load_reps as validated_reps
+from solver.errors import InputError
 from solver.policy import parse_policy
 
 

@@ -13,7 +13,6 @@ import pytest
 from service_support import NOW, leads_table, reps_table
 from sqlalchemy import update
 
-from solver._errors import InputError
 from solver.app.service import (
     BatchSettings,
     Store,
@@ -24,6 +23,7 @@ from solver.app.service import (
 )
 from solver.app.service import _batch as batch_module
 from solver.app.service import _schema as schema
+from solver.errors import InputError
 from solver.policy import parse_policy
 
 TIERS = parse_policy({"sla": {"work_within_minutes": 60, "tiers": [

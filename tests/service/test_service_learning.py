@@ -15,7 +15,6 @@ from service_support import NOW, leads_table, reps_table
 from sqlalchemy import create_engine, inspect, select, text
 from typer.testing import CliRunner
 
-from solver._errors import InputError
 from solver.app.cli import app as cli_app
 from solver.app.service import (
     BatchSettings,
@@ -31,6 +30,7 @@ from solver.app.service._alembic import revisions
 from solver.app.service._api import create_app
 from solver.app.service._migrations import MIGRATIONS
 from solver.app.service._outcomes import history_frame, import_outcomes
+from solver.errors import InputError
 from solver.policy import parse_policy
 
 POLICY = """
@@ -176,7 +176,7 @@ def test_history_export_is_the_contract_table_with_propensities(
                        logged.loc[history["lead_id"], "propensity"])
     assert history["converted"].tolist() == [int(i % 3 == 0) for i in
                                              history["lead_id"].str[1:].astype(int)]
-    from solver._tables import load_history
+    from solver.contract_tables import load_history
 
     assert len(load_history(out)) == 30  # a valid history for fit and backtest
     report = runner.invoke(cli_app, ["experiment", "report", "--db", store_url,

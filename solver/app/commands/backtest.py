@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from solver._errors import InputError
 from solver.app._io import write_csv_atomic
 from solver.app.backtest import BacktestConfig, BacktestResult, check_batch, run_backtest
 from solver.app.report import PLOTS_MISSING, conclusions, plots_available, render_report
+from solver.errors import InputError
 from solver.policy import load_policy
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import typer
 
-from models._errors import DataError
 from models.maven import load_maven_crm
 from models.synthetic import SyntheticWorld, WorldConfig
 from solver.app._io import write_csv_atomic
+from solver.errors import InputError
 
 data_app = typer.Typer(help="Produce contract tables (history.csv, reps.csv) from sources.",
                        no_args_is_help=True)
@@ -28,7 +28,7 @@ def maven_crm(
     """Closed deals of the Maven CRM export as history.csv, its agents as reps.csv."""
     try:
         tables = load_maven_crm(src_dir)
-    except DataError as exc:
+    except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     write_csv_atomic(tables.history, out / "history.csv")

@@ -11,10 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from solver._errors import InputError
-from solver._tables import load_history
-from solver.policy import load_policy
-from solver.policy._model import Experiment
+from solver.contract_tables import load_history
+from solver.errors import InputError
+from solver.policy import Experiment, load_policy
 
 if TYPE_CHECKING:
     from models.policy_eval import ExperimentReport

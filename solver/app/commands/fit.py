@@ -1,6 +1,6 @@
 """``leadroute fit``: train the affinity model on history, validate it out of time, save it.
 
-``models`` raises its own ``DataError``/``ModelError`` (it may not import ``solver``);
+``models`` raises ``InputError`` (its ``DataError``) and ``ModelError`` (``solver.errors``);
 this module turns them into the CLI's one-line error and exit code 2.
 """
 
@@ -14,10 +14,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from models import AffinityModel, ValidationReport, build_metadata, save_model, validate
-from models._errors import DataError, ModelError
 from models.propensity_weights import DEFAULT_CLIP, MODES, HistoryWeights, Weighting
 from models.tables import read_history
-from solver._tables import load_reps
+from solver.contract_tables import load_reps
+from solver.errors import InputError, ModelError
 
 
 def register(app: typer.Typer) -> None:
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
             report, model = _fit(console, estimator, table, rep_table, test_fraction, seed,
                                  row_weights)
             save_model(model, out, build_metadata(model, report))
-        except (DataError, ModelError, ValueError) as exc:
+        except (InputError, ModelError, ValueError) as exc:
             # InputError (solver) is a ValueError too; any of them: one line, exit 2
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -113,7 +113,7 @@ def _history(path: Path, max_rows: int | None, seed: int, console: Console) -> o
     if max_rows is None:
         return read_history(path)
     if path.suffix.lower() != ".parquet":
-        raise DataError("--max-rows samples a Parquet history; convert the CSV or drop it",
+        raise InputError("--max-rows samples a Parquet history; convert the CSV or drop it",
                         source=str(path))
     from models.large_history import sample_parquet
 

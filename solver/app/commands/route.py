@@ -11,23 +11,23 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from solver._build import problem_from_matrix, problem_from_scores
-from solver._errors import InputError
-from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions
-from solver._tables import load_leads, load_reps, load_scores
+from solver import MICRO_BATCH_GAP_LIMIT, SolveOptions, problem_from_matrix, problem_from_scores
 from solver.app._io import Output, check_output, csv_writer, write_outputs
 from solver.app._state_io import read_rotation_state
+from solver.contract_tables import load_leads, load_reps, load_scores
+from solver.errors import InputError
 from solver.policy import (
     Policy,
     PolicyInputs,
     PolicyOutcome,
+    RepSummary,
+    StreamSettings,
     load_overrides,
     load_owners,
     load_policy,
+    route_stream,
     route_with_policy,
 )
-from solver.policy._instant import StreamSettings, route_stream
-from solver.policy._summary import RepSummary
 from solver.strategies import STRATEGIES, RotationState, StrategyState, strategy_from_name
 
 if TYPE_CHECKING:

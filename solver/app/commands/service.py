@@ -12,7 +12,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from solver._errors import InputError
 from solver.app.logs import LEVELS, configure_logging
 from solver.app.service import (
     BatchBusyError,
@@ -31,6 +30,7 @@ from solver.app.service import (
 )
 from solver.app.service._state import status_counts
 from solver.app.service._worker import WorkerSettings, parse_duration, run_worker
+from solver.errors import InputError
 from solver.policy import Policy, load_policy
 from solver.strategies import STRATEGIES, strategy_from_name
 

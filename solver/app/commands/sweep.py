@@ -10,10 +10,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from solver._errors import InputError
 from solver.app._io import write_csv_atomic
 from solver.app.backtest import BacktestConfig
 from solver.app.partitioned_route import read_table
+from solver.errors import InputError
 from solver.policy import load_policy
 
 

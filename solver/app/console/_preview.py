@@ -15,14 +15,13 @@ import pandas as pd
 from pydantic import ValidationError
 from sqlalchemy import and_, select
 
-from solver._build import problem_from_matrix
-from solver._solve import SolveOptions
-from solver._tables import load_leads, load_reps
+from solver import SolveOptions, problem_from_matrix
 from solver.app.service import _routing
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
 from solver.app.service._batch import BatchSettings
 from solver.app.service._store import Store
+from solver.contract_tables import load_leads, load_reps
 from solver.policy import Policy, PolicyInputs, PolicyOutcome, route_with_policy
 from solver.strategies import strategy_from_name
 

@@ -14,8 +14,7 @@ from sqlalchemy import Connection, and_, select
 from solver.app.service import _capacity as cap
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
-from solver.policy import Policy
-from solver.policy._ramp import ramp_factors
+from solver.policy import Policy, ramp_factors
 
 DEFAULT_LOOKBACK = timedelta(days=14)
 

@@ -18,8 +18,8 @@ from solver.app.console._board import (
 from solver.app.console._context import PREFIX, Console, origin
 from solver.app.service import _state as state
 from solver.app.service._batch import run_batch
-from solver.app.service._errors import BatchBusyError, NotFoundError
 from solver.app.service._store import utcnow
+from solver.errors import BatchBusyError, NotFoundError
 
 
 def _filter(status: str, rep: str, account: str, window: str) -> BoardFilter:

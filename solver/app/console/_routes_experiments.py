@@ -8,9 +8,9 @@ from fastapi.responses import Response
 
 from solver.app.console._context import PREFIX, Console
 from solver.app.experiments import ReportOptions
-from solver.app.service._errors import StoreError
 from solver.app.service._experiments import experiment_list, store_report
 from solver.app.service._experiments_api import ReportOut, report_out
+from solver.errors import StoreError
 
 
 def register(router: APIRouter, console: Console) -> None:

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from solver._errors import LeadrouteError
 from solver.app.console._auth import Session
 from solver.app.console._context import PREFIX, Console
 from solver.app.console._preview import (
@@ -21,6 +20,7 @@ from solver.app.console._preview import (
 )
 from solver.app.service._batch import uniform_scorer
 from solver.app.service._store import utcnow
+from solver.errors import LeadrouteError
 from solver.policy import Policy
 
 MAX_DAYS = 90

@@ -17,8 +17,8 @@ from solver.app.console._context import PREFIX, Console, origin
 from solver.app.console._reps import rep_rows
 from solver.app.service import _state as state
 from solver.app.service._api_models import AbsenceIn, RepPatch
-from solver.app.service._errors import NotFoundError
 from solver.app.service._store import as_utc, utcnow
+from solver.errors import NotFoundError
 
 
 def _page(request: Request, console: Console, session: Session, *,

@@ -14,7 +14,6 @@ from solver.app.service._batch import (
     run_batch,
     uniform_scorer,
 )
-from solver.app.service._errors import BatchBusyError, NotFoundError, StoreError
 from solver.app.service._notify import DeliveryReport, deliver_due, notifications
 from solver.app.service._operations import (
     ingest_leads,
@@ -32,6 +31,7 @@ from solver.app.service._store import (
     db_url_from_env,
     utcnow,
 )
+from solver.errors import BatchBusyError, NotFoundError, StoreError
 
 __all__ = [
     "DB_URL_ENV",

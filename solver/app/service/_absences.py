@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from solver._errors import InputError
-from solver._tables import read_raw
 from solver.app.service import _schema as t
 from solver.app.service._state import add_absence, reps_frame
 from solver.app.service._store import Store
+from solver.contract_tables import read_raw
+from solver.errors import InputError
 
 COLUMNS = ("rep_id", "starts_at", "ends_at")
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Connection, delete, select
 
-from solver._tables import TableSource
 from solver.app.matching import matching_module
 from solver.app.service import _schema as t
 from solver.app.service._ingest import _attributes
 from solver.app.service._store import Store, as_utc, utcnow
-from solver.policy._match import Match
+from solver.contract_tables import TableSource
+from solver.policy import Match
 
 if TYPE_CHECKING:
     from models.matching import AccountMatcher

@@ -39,12 +39,12 @@ from solver.app.service._api_models import (
 from solver.app.service._api_types import ID_MAX, ID_PATTERN, Id
 from solver.app.service._batch import BatchSettings, run_batch
 from solver.app.service._delivery_loop import delivery_lifespan
-from solver.app.service._errors import BatchBusyError, NotFoundError
 from solver.app.service._instant import InstantOut, route_instant
 from solver.app.service._metrics_api import metrics_router
 from solver.app.service._notify import deliver_due, notifications
 from solver.app.service._operations import ingest_leads, lead_story, load_reps, mark_lead
 from solver.app.service._store import Store, utcnow
+from solver.errors import BatchBusyError, NotFoundError
 
 BEARER = HTTPBearer(auto_error=False, description="Bearer $LEADROUTE_API_TOKEN")
 Scope = MutableMapping[str, Any]

@@ -19,8 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from solver._errors import InputError, LeadrouteError
-from solver.app.service._errors import NotFoundError, StoreError
+from solver.errors import InputError, LeadrouteError, NotFoundError, StoreError
 
 
 class RepeatedId(Exception):

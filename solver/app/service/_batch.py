@@ -28,10 +28,7 @@ import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from solver._errors import InputError
-from solver._explain import NO_ELIGIBLE_REP
-from solver._problem import EFFORT_TOLERANCE
-from solver._scaling import ScalingOverflowError
+from solver import EFFORT_TOLERANCE, NO_ELIGIBLE_REP
 from solver.app.service import _state as state
 from solver.app.service._calendar import sla_deadlines
 from solver.app.service._learning import learning_columns
@@ -47,6 +44,7 @@ from solver.app.service._routing import (
     uniform_scorer,
 )
 from solver.app.service._store import Store, as_utc, utcnow
+from solver.errors import InputError, ScalingOverflowError
 from solver.policy import Policy, PolicyOutcome, Sla
 from solver.strategies import PriceSource, RotationState
 

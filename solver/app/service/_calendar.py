@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from solver._errors import PolicyError
+from solver.errors import PolicyError
 from solver.policy import Sla
 
 MAX_DAYS: Final = 3 * 366  # a deadline further than this means no working time at all

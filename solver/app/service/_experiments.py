@@ -14,10 +14,10 @@ from sqlalchemy import Connection, func, select
 from models.policy_eval import ExperimentReport
 from solver.app.experiments import ReportOptions, report_from_table
 from solver.app.service import _schema as t
-from solver.app.service._errors import NotFoundError, StoreError
 from solver.app.service._outcomes import experiment_arms, history_frame
 from solver.app.service._store import Store
-from solver.policy._model import Experiment
+from solver.errors import NotFoundError, StoreError
+from solver.policy import Experiment
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from solver._errors import InputError
-from solver._tables import MAX_CAPACITY, TableSource, load_leads, load_reps, read_raw
 from solver.app.service._store import as_utc
+from solver.contract_tables import MAX_CAPACITY, TableSource, load_leads, load_reps, read_raw
+from solver.errors import InputError
 
 SERVICE_REP_COLUMNS: Final = ("capacity_week", "timezone", "work_start", "work_end")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -21,7 +21,6 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
-from solver._tables import TableSource
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
 from solver.app.service._api_types import MomentOut
@@ -30,6 +29,7 @@ from solver.app.service._ingest import validated_leads
 from solver.app.service._prices import latest_prices
 from solver.app.service._routing import instant_lead_table
 from solver.app.service._store import Store, as_utc, utcnow
+from solver.contract_tables import TableSource
 from solver.strategies import BidPrice, PriceSource
 
 LeadStatus = Literal["pending", "assigned", "accepted", "worked", "nurture", "unrouted"]

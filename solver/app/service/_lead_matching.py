@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 from solver.app.matching import matching_module
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
-from solver.policy._match import Match
+from solver.policy import Match
 
 if TYPE_CHECKING:
     from models.matching import AccountMatcher

@@ -8,16 +8,15 @@ from typing import Any
 
 import pandas as pd
 
-from solver._errors import InputError
-from solver._tables import TableSource, read_raw
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
 from solver.app.service._accounts import fitted_matcher, match_policy
-from solver.app.service._errors import StoreError
 from solver.app.service._ingest import lead_rows, rep_rows
 from solver.app.service._lead_matching import insert_matched
 from solver.app.service._store import Store, as_utc, utcnow
-from solver.policy._match import Match
+from solver.contract_tables import TableSource, read_raw
+from solver.errors import InputError, StoreError
+from solver.policy import Match
 
 _WORKABLE = ("assigned", "accepted")
 

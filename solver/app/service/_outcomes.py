@@ -25,12 +25,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, and_, select
 
-from solver._errors import InputError
-from solver._tables import TableSource, _booleans, _NumberRule, _numbers, read_raw
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
-from solver.app.service._errors import NotFoundError, StoreError
 from solver.app.service._store import Store, as_utc, utcnow
+from solver.contract_tables import NumberRule, TableSource, boolean_column, number_column, read_raw
+from solver.errors import InputError, NotFoundError, StoreError
 
 _HAD_A_REP = ("assigned", "accepted", "worked")
 LEAD_COLUMNS = ("lead_id", "account_id", "value", "effort", "created_at")
@@ -74,8 +73,8 @@ def outcome_rows(source: TableSource) -> OutcomeRows:
     if blank.any():
         raise InputError("required value is empty", source=label,
                          row=int(blank.to_numpy().argmax()) + 1, column="converted")
-    converted = _booleans(raw, label, "converted", default=False)
-    revenue = (_numbers(raw, label, _NumberRule(column="revenue", default=math.nan,
+    converted = boolean_column(raw, label, "converted", default=False)
+    revenue = (number_column(raw, label, NumberRule(column="revenue", default=math.nan,
                                                 minimum=0.0))
                if "revenue" in raw.columns else pd.Series(math.nan, index=raw.index))
     out, ignored = [], []

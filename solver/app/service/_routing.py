@@ -20,14 +20,13 @@ import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import Connection
 
-from solver._build import problem_from_matrix
-from solver._errors import InputError
-from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions
-from solver._tables import MAX_CAPACITY, keep_attributes, load_leads, load_reps
+from solver import MICRO_BATCH_GAP_LIMIT, SolveOptions, problem_from_matrix
 from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
 from solver.app.service._match_routing import match_bars, merge_notes
 from solver.app.service._rep_cache import StoredReps, stored_reps
+from solver.contract_tables import MAX_CAPACITY, keep_attributes, load_leads, load_reps
+from solver.errors import InputError
 from solver.policy import (
     ListRule,
     Policy,
@@ -35,9 +34,9 @@ from solver.policy import (
     PolicyOutcome,
     Sla,
     load_owners,
+    rep_filter_mask,
     route_with_policy,
 )
-from solver.policy._eligibility import rep_filter_mask
 from solver.strategies import Strategy, strategy_from_name
 
 LEADS_SOURCE = "leads table"  # how the contract's loader names a DataFrame of leads

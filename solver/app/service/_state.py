@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, bindparam, case, func, select, update
 
 from solver.app.service import _schema as t
-from solver.app.service._errors import NotFoundError
+from solver.errors import NotFoundError
 from solver.strategies import RotationState
 
 ROTATION_NAME = "default"

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from solver.app.service._alembic import migrate
-from solver.app.service._errors import BatchBusyError, StoreError
+from solver.errors import BatchBusyError, StoreError
 
 DEFAULT_DB_URL: Final = "sqlite:///leadroute.db"
 DB_URL_ENV: Final = "LEADROUTE_DB_URL"

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from solver._errors import InputError, LeadrouteError
 from solver.app.service._batch import BatchReport, BatchSettings, run_batch
-from solver.app.service._errors import BatchBusyError
 from solver.app.service._notify import deliver_due
 from solver.app.service._prices import refresh_forecast
 from solver.app.service._store import Store
+from solver.errors import BatchBusyError, InputError, LeadrouteError
 
 log = logging.getLogger(__name__)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from solver._errors import InputError
-from solver._tables import TableSource, read_raw
+from solver.contract_tables import TableSource, read_raw
+from solver.errors import InputError
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:

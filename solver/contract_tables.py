@@ -1,8 +1,11 @@
-"""Load and validate the contract's tables (leads, reps, scores).
+"""Load and validate the contract's tables (leads, reps, scores, history).
 
 Every check reports the source (file name or "leads table"), the 1-based data row and
 the column, so a user can open the file and fix it. Reserved columns are converted to
 their contract types; every other column is kept as an attribute.
+
+Public: the app layer validates its own tables (the service's outcomes, absences) with
+the same readers and column rules (``read_raw``, ``number_column``, ``boolean_column``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,29 @@ from solver._columns import (
     numbers,
     read_text_csv,
 )
-from solver._errors import InputError
+from solver.errors import InputError
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "LEAD_COLUMNS",
+    "MAX_CAPACITY",
+    "MAX_EFFORT",
+    "MAX_VALUE",
+    "MAX_WEIGHT",
+    "REP_COLUMNS",
+    "SCORE_COLUMNS",
+    "NumberRule",
+    "TableSource",
+    "boolean_column",
+    "keep_attributes",
+    "load_history",
+    "load_leads",
+    "load_reps",
+    "load_scores",
+    "number_column",
+    "read_raw",
+    "table_label",
+]
 
 TableSource = str | Path | pd.DataFrame
 
@@ -33,7 +58,9 @@ _FALSE: Final = frozenset({"false", "0", "no", "n", "f"})
 
 
 @dataclass(frozen=True, kw_only=True)
-class _NumberRule:
+class NumberRule:
+    """How one numeric column is read: its default when absent (None = required) and bounds."""
+
     column: str
     default: float | None  # None = required
     minimum: float | None = None
@@ -50,7 +77,8 @@ MAX_VALUE: Final = 1e12
 MAX_WEIGHT: Final = 1e6
 
 
-def _label(source: TableSource, name: str) -> str:
+def table_label(source: TableSource, name: str) -> str:
+    """What error messages call ``source``: the file's path, or "<name> table" for a frame."""
     return f"{name} table" if isinstance(source, pd.DataFrame) else str(source)
 
 
@@ -58,7 +86,7 @@ def read_raw(source: TableSource, name: str, *, allow_empty: bool = False
              ) -> tuple[pd.DataFrame, str]:
     """Read a CSV (all cells as text) or copy a DataFrame; reject input without a header,
     and without data rows unless ``allow_empty`` (a batch with no leads is valid)."""
-    label = _label(source, name)
+    label = table_label(source, name)
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
     else:
@@ -135,7 +163,8 @@ def _unique_ids(frame: pd.DataFrame, label: str, column: str) -> pd.Series:
     return series
 
 
-def _numbers(frame: pd.DataFrame, label: str, rule: _NumberRule) -> pd.Series:
+def number_column(frame: pd.DataFrame, label: str, rule: NumberRule) -> pd.Series:
+    """Column ``rule.column`` as floats, every cell checked against ``rule`` (located errors)."""
     if rule.column not in frame.columns:
         if rule.default is None:
             raise InputError("required column is missing", source=label, column=rule.column)
@@ -186,7 +215,8 @@ def _numbers(frame: pd.DataFrame, label: str, rule: _NumberRule) -> pd.Series:
     return pd.Series(out, index=frame.index, dtype=float)
 
 
-def _booleans(frame: pd.DataFrame, label: str, column: str, default: bool) -> pd.Series:
+def boolean_column(frame: pd.DataFrame, label: str, column: str, default: bool) -> pd.Series:
+    """Column ``column`` as booleans (true/false, 1/0, yes/no, y/n, t/f; blank = default)."""
     if column not in frame.columns:
         return pd.Series(default, index=frame.index, dtype=bool)
     out = np.empty(len(frame), dtype=bool)
@@ -273,12 +303,12 @@ def load_leads(source: TableSource) -> pd.DataFrame:
         ]
     else:
         out["account_id"] = None
-    out["value"] = _numbers(
-        raw, label, _NumberRule(column="value", default=1.0, minimum=0.0, maximum=MAX_VALUE)
+    out["value"] = number_column(
+        raw, label, NumberRule(column="value", default=1.0, minimum=0.0, maximum=MAX_VALUE)
     )
-    out["effort"] = _numbers(
+    out["effort"] = number_column(
         raw, label,
-        _NumberRule(column="effort", default=1.0, strictly_positive=True, maximum=MAX_EFFORT),
+        NumberRule(column="effort", default=1.0, strictly_positive=True, maximum=MAX_EFFORT),
     )
     out["created_at"] = _timestamps(raw, label, "created_at", date_only=False)
     return pd.concat([out, keep_attributes(raw, LEAD_COLUMNS)], axis=1)
@@ -290,14 +320,14 @@ def load_reps(source: TableSource) -> pd.DataFrame:
     _require_columns(raw, label, ("rep_id", "capacity"))
     out = pd.DataFrame(index=raw.index)
     out["rep_id"] = _unique_ids(raw, label, "rep_id")
-    out["capacity"] = _numbers(
+    out["capacity"] = number_column(
         raw, label,
-        _NumberRule(column="capacity", default=None, minimum=0.0, maximum=MAX_CAPACITY),
+        NumberRule(column="capacity", default=None, minimum=0.0, maximum=MAX_CAPACITY),
     )
-    out["active"] = _booleans(raw, label, "active", default=True)
-    out["weight"] = _numbers(
+    out["active"] = boolean_column(raw, label, "active", default=True)
+    out["weight"] = number_column(
         raw, label,
-        _NumberRule(column="weight", default=1.0, strictly_positive=True, maximum=MAX_WEIGHT),
+        NumberRule(column="weight", default=1.0, strictly_positive=True, maximum=MAX_WEIGHT),
     )
     out["start_date"] = _timestamps(raw, label, "start_date", date_only=True)
     return pd.concat([out, keep_attributes(raw, REP_COLUMNS)], axis=1)
@@ -350,7 +380,7 @@ def _read_scores(source: TableSource, *, allow_empty: bool = False
     general reader for DataFrames and for files pyarrow refuses (it names the problem)."""
     if isinstance(source, pd.DataFrame):
         return read_raw(source, "scores", allow_empty=allow_empty)
-    label = _label(source, "scores")
+    label = table_label(source, "scores")
     path = Path(source)
     if not path.is_file():
         raise InputError("file not found", source=label)
@@ -383,7 +413,7 @@ def load_history(source: TableSource) -> pd.DataFrame:
     if "account_id" in raw.columns:
         out["account_id"] = [None if is_blank(v) else str(v).strip() for v in raw["account_id"]]
     out["rep_id"] = _ids(raw, label, "rep_id")
-    converted = _numbers(raw, label, _NumberRule(column="converted", default=None))
+    converted = number_column(raw, label, NumberRule(column="converted", default=None))
     bad = ~converted.isin([0.0, 1.0])
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -392,17 +422,17 @@ def load_history(source: TableSource) -> pd.DataFrame:
             source=label, row=row + 1, column="converted",
         )
     out["converted"] = converted.astype(np.int64)
-    out["value"] = _numbers(raw, label, _NumberRule(column="value", default=1.0, minimum=0.0))
-    out["effort"] = _numbers(
-        raw, label, _NumberRule(column="effort", default=1.0, strictly_positive=True)
+    out["value"] = number_column(raw, label, NumberRule(column="value", default=1.0, minimum=0.0))
+    out["effort"] = number_column(
+        raw, label, NumberRule(column="effort", default=1.0, strictly_positive=True)
     )
     for column in ("created_at", "assigned_at"):
         if column in raw.columns:
             out[column] = _timestamps(raw, label, column, date_only=False)
     if "revenue" in raw.columns:
-        out["revenue"] = _numbers(raw, label, _NumberRule(column="revenue", default=math.nan))
+        out["revenue"] = number_column(raw, label, NumberRule(column="revenue", default=math.nan))
     if "propensity" in raw.columns:
-        propensity = _numbers(raw, label, _NumberRule(column="propensity", default=math.nan))
+        propensity = number_column(raw, label, NumberRule(column="propensity", default=math.nan))
         bad = ~(propensity.isna() | ((propensity > 0) & (propensity <= 1)))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
