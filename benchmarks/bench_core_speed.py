@@ -174,7 +174,7 @@ def measure(size: Size, repeat: int, lsa_max_gb: float, seed: int) -> dict[str, 
     gc.collect()
     options = SolveOptions(seed=seed)
     with _PhasePeak() as phase:
-        row["solve_s"], result = _median_time(lambda: solve(problem, options), repeat)
+        row["solve_s"], result = _median_time(lambda: solve(problem, options=options), repeat)
     row["rss_solve_peak"] = phase.peak
     row["rss_peak"] = _rss_bytes()
     row["pairs"] = problem.n_pairs

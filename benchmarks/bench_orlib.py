@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     options = SolveOptions(time_limit_s=args.time_limit, seed=args.seed)
     for inst in _instances(present):
         started = time.perf_counter()
-        result = solve(inst.problem, options)
+        result = solve(inst.problem, options=options)
         elapsed = time.perf_counter() - started
         complete = result.n_assigned == inst.problem.n_leads
         found = inst.value_of(result.objective) if complete else float("nan")

@@ -139,7 +139,7 @@ def _sparse_child(n: int, m: int, density: float, prune: bool = True
             capacity=capacity, pair_lead=pl, pair_rep=pr, pair_score=ps)
         del pl, pr, ps
         built = time.perf_counter()
-        result = solve(problem, SolveOptions())
+        result = solve(problem, options=SolveOptions())
         done = time.perf_counter()
         cpu = time.process_time() - cpu
     return {"pairs": problem.n_pairs, "build_s": built - started, "solve_s": done - built,

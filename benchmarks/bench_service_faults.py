@@ -47,7 +47,7 @@ from solver.app.service import (
     StoreSettings,
     deliver_due,
     ingest_leads,
-    load_reps,
+    load_reps_into_store,
     run_batch,
 )
 from solver.app.service import _batch as batch_module
@@ -61,7 +61,7 @@ NOW = pd.Timestamp("2026-12-01 10:00").to_pydatetime()
 
 def _seed(store: Store, args: argparse.Namespace, prefix: str = "P") -> None:
     rng = np.random.default_rng(0)
-    load_reps(store, pd.DataFrame({"rep_id": [f"R{j:03d}" for j in range(args.reps)],
+    load_reps_into_store(store, pd.DataFrame({"rep_id": [f"R{j:03d}" for j in range(args.reps)],
                                    "capacity": 10_000.0}), now=NOW)
     ingest_leads(store, pd.DataFrame({
         "lead_id": [f"{prefix}{i:05d}" for i in range(args.pending)],
@@ -148,7 +148,8 @@ def ingest_during_batch(label: str, url: str, args: argparse.Namespace) -> list[
 
 def webhook_duplicates(url: str, args: argparse.Namespace) -> tuple[int, int, int]:
     stores = [Store(StoreSettings(url=url, lock_timeout_s=60)) for _ in range(args.deliverers)]
-    load_reps(stores[0], pd.DataFrame({"rep_id": ["W0", "W1"], "capacity": 1e6}), now=NOW)
+    load_reps_into_store(stores[0], pd.DataFrame({"rep_id": ["W0", "W1"], "capacity": 1e6}),
+                         now=NOW)
     ingest_leads(stores[0], pd.DataFrame({"lead_id": [f"W{i:05d}" for i in
                                                       range(args.webhooks)]}), now=NOW)
     run_batch(stores[0], BatchSettings(webhook_url="http://hooks.bench/x",
@@ -180,7 +181,7 @@ def webhook_duplicates(url: str, args: argparse.Namespace) -> tuple[int, int, in
 
 def leads_lost(url: str) -> tuple[int, int, int]:
     stores = [Store(StoreSettings(url=url, lock_timeout_s=60)) for _ in range(3)]
-    load_reps(stores[0], pd.DataFrame({"rep_id": [f"X{j}" for j in range(8)],
+    load_reps_into_store(stores[0], pd.DataFrame({"rep_id": [f"X{j}" for j in range(8)],
                                        "capacity": 40.0}), now=NOW)
     acknowledged: list[str] = []
 

@@ -200,6 +200,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
+        *,
         learner: str = "logistic",
         C: float | None = None,
         rep_shrinkage: float = 1.0,

@@ -26,7 +26,7 @@ from solver.app.service import (
     Store,
     StoreSettings,
     ingest_leads,
-    load_reps,
+    load_reps_into_store,
     mark_lead,
     run_batch,
     utcnow,
@@ -85,7 +85,7 @@ def simulate(store: Store, settings: BatchSettings, now: datetime, seed: int = 7
     """Arrivals every 45 minutes over four days; each batch's leads are accepted, worked
     (a quarter convert) or left to expire, as reps do."""
     rng = np.random.default_rng(seed)
-    load_reps(store, _reps(now))
+    load_reps_into_store(store, _reps(now))
     tick, number = now - timedelta(days=4), 0
     while tick < now - timedelta(minutes=20):
         arrivals = int(rng.poisson(1.5))

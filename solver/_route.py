@@ -52,5 +52,5 @@ def route_matrix(
 
 
 def _finish(problem: RoutingProblem, options: SolveOptions | None) -> RouteOutcome:
-    result = solve(problem, options)
+    result = solve(problem, options=options)
     return RouteOutcome(problem=problem, result=result, assignments=result.assignments(problem))

@@ -155,10 +155,10 @@ def _gap_shaped_reps(problem: RoutingProblem, split: SplitPenalty | None = None
 
 def solve(
     problem: RoutingProblem,
+    *,
     options: SolveOptions | None = None,
     band: LoadBand | None = None,
     split: SplitPenalty | None = None,
-    *,
     warm: SolveResult | None = None,
 ) -> SolveResult:
     """Maximal coverage first, then (with ``band``) the smallest load-band shortfall, then

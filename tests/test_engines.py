@@ -306,7 +306,7 @@ def hard_gap(n: int = 120, m: int = 12, seed: int = 5) -> RoutingProblem:
 
 def test_cp_sat_timeout_still_returns_every_lead_with_a_reason() -> None:
     problem = hard_gap()
-    result = solve(problem, SolveOptions(time_limit_s=0.05))
+    result = solve(problem, options=SolveOptions(time_limit_s=0.05))
     assert result.engines == (Engine.CP_SAT,)
     assert result.status in (SolveStatus.FEASIBLE, SolveStatus.NO_SOLUTION)
     check_invariants(problem, result)
@@ -350,8 +350,8 @@ def test_same_seed_same_output(effort: str | None) -> None:
     e = rng.choice([1.0, 2.0, 3.0], size=(n, m)) if effort else None
     problem = dense(score.tolist(), [14, 14, 14, 5], effort=e)
     options = SolveOptions(seed=42, time_limit_s=30)
-    first = solve(problem, options)
-    second = solve(problem, options)
+    first = solve(problem, options=options)
+    second = solve(problem, options=options)
     assert first.status is SolveStatus.OPTIMAL
     np.testing.assert_array_equal(first.rep_index, second.rep_index)
     assert first.reasons == second.reasons
@@ -410,9 +410,9 @@ def test_large_cp_sat_components_solved_apart_give_the_joint_optimum(
     m = problem.n_reps
     limits = band_limits if band else None
     options = SolveOptions(time_limit_s=60, seed=0)
-    apart = solve(problem, options, limits)
+    apart = solve(problem, options=options, band=limits)
     monkeypatch.setattr(solve_module, "_OWN_MODEL_LEADS", 10**9)  # one model for both
-    joint = solve(problem, options, limits)
+    joint = solve(problem, options=options, band=limits)
     assert apart.status is joint.status is SolveStatus.OPTIMAL
     assert int((apart.rep_index >= 0).sum()) == int((joint.rep_index >= 0).sum())
     assert apart.objective == pytest.approx(joint.objective, abs=1e-6)
@@ -430,7 +430,8 @@ def test_large_cp_sat_components_solved_apart_give_the_joint_optimum(
 @pytest.mark.parametrize("band", [False, True])
 def test_components_on_threads_give_the_same_answer_as_one_by_one(band: bool) -> None:
     problem, _, limits = _two_territories()
-    answers = [solve(problem, SolveOptions(seed=0, threads=threads), limits if band else None)
+    answers = [solve(problem, options=SolveOptions(seed=0, threads=threads),
+                     band=limits if band else None)
                for threads in (1, 2)]
     assert answers[0].engines == answers[1].engines == (Engine.CP_SAT, Engine.CP_SAT)
     np.testing.assert_array_equal(answers[0].rep_index, answers[1].rep_index)
@@ -440,8 +441,8 @@ def test_components_on_threads_give_the_same_answer_as_one_by_one(band: bool) ->
 def test_a_warm_start_reaches_the_same_banded_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
     problem, effort, limits = _two_territories()
     options = SolveOptions(seed=0)
-    free = solve(problem, options)
-    cold = solve(problem, options, limits)
+    free = solve(problem, options=options)
+    cold = solve(problem, options=options, band=limits)
     passed: list[bool] = []
     real = solve_module.solve_cpsat
 
@@ -450,7 +451,7 @@ def test_a_warm_start_reaches_the_same_banded_optimum(monkeypatch: pytest.Monkey
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(solve_module, "solve_cpsat", spy)
-    warm = solve(problem, options, limits, warm=free)
+    warm = solve(problem, options=options, band=limits, warm=free)
     assert passed == [True, True]  # both components skipped their unbanded first pass
 
     def shortfall(result: SolveResult) -> float:
@@ -466,7 +467,7 @@ def test_a_warm_start_reaches_the_same_banded_optimum(monkeypatch: pytest.Monkey
     # a warm start that is not proven optimal says nothing about coverage: not used
     passed.clear()
     unproven = dataclasses.replace(free, status=SolveStatus.FEASIBLE)
-    solve(problem, options, limits, warm=unproven)
+    solve(problem, options=options, band=limits, warm=unproven)
     assert passed == [False, False]
 
 
@@ -492,10 +493,10 @@ def test_cp_sat_band_model_matches_the_min_cost_flow_optimum(
         over = np.maximum(loads - 9, 0)
         return int((under * (under + 1) // 2 + over * (over + 1) // 2).sum())
 
-    flow = solve(problem, SolveOptions(seed=0), limits)
+    flow = solve(problem, options=SolveOptions(seed=0), band=limits)
     monkeypatch.setattr(solve_module, "_gap_shaped_reps",
                         lambda problem, split=None: np.ones(problem.n_reps, dtype=bool))
-    sat = solve(problem, SolveOptions(seed=0), limits)
+    sat = solve(problem, options=SolveOptions(seed=0), band=limits)
     assert flow.engines == (Engine.MIN_COST_FLOW,) and Engine.CP_SAT in sat.engines
     assert sat.status is flow.status is SolveStatus.OPTIMAL
     assert sat.n_assigned == flow.n_assigned
@@ -512,8 +513,8 @@ def test_band_on_score_shares_expected_value_and_skips_reps_without_pairs() -> N
     eligible = np.array([[True, True, False], [True, True, False]])
     problem = RoutingProblem.from_dense(score, capacity=np.full(3, 2.0), eligible=eligible)
     value_band = LoadBand(lower=np.zeros(3), upper=np.full(3, 0.5), on_score=True)
-    crossed = solve(problem, SolveOptions(seed=0), value_band)
+    crossed = solve(problem, options=SolveOptions(seed=0), band=value_band)
     assert crossed.status is SolveStatus.OPTIMAL and crossed.engines == (Engine.CP_SAT,)
     assert crossed.rep_index.tolist() == [1, 0]
-    free = solve(problem, SolveOptions(seed=0))
+    free = solve(problem, options=SolveOptions(seed=0))
     assert free.rep_index.tolist() == [0, 1]

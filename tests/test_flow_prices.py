@@ -122,7 +122,7 @@ def test_solve_takes_the_pruned_path_with_the_same_answer(
     rng = np.random.default_rng(7)
     score = rng.random((60, 8))
     problem = RoutingProblem.from_dense(score, np.full(8, 9.0), eligible=rng.random((60, 8)) < 0.7)
-    full = solve(problem, SolveOptions())
+    full = solve(problem, options=SolveOptions())
     calls: list[int] = []
     original = flow_module.solve_pruned
 
@@ -134,7 +134,7 @@ def test_solve_takes_the_pruned_path_with_the_same_answer(
     monkeypatch.setattr(flow_module, "PRUNE_MIN_PAIRS", 1)
     monkeypatch.setattr(flow_module, "PRUNE_TOP_K", 2)
     monkeypatch.setattr(flow_module, "solve_pruned", spy)
-    pruned = solve(problem, SolveOptions())
+    pruned = solve(problem, options=SolveOptions())
     assert calls == [True]
     assert pruned.n_assigned == full.n_assigned
     assert pruned.objective == pytest.approx(full.objective, abs=1e-9)

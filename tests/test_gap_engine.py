@@ -121,9 +121,9 @@ def test_flow_prices_give_the_lp_bound_of_highs() -> None:
 def test_engine_reaches_the_exact_cp_sat_optimum(per_pair: bool, seed: int,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     problem = random_gap(30, 4, seed=seed, per_pair=per_pair)
-    ours = solve(problem, SolveOptions(time_limit_s=20))
+    ours = solve(problem, options=SolveOptions(time_limit_s=20))
     monkeypatch.setattr(solve_module, "solve_gap", lambda *args, **kwargs: None)
-    exact = solve(problem, SolveOptions(time_limit_s=20))
+    exact = solve(problem, options=SolveOptions(time_limit_s=20))
     assert exact.status is ours.status is SolveStatus.OPTIMAL
     assert ours.n_assigned == exact.n_assigned == problem.n_leads
     assert ours.objective == pytest.approx(exact.objective, abs=1e-4)
@@ -134,9 +134,9 @@ def test_band_is_kept_and_matches_the_exact_banded_model(
     problem = random_gap(24, 4, seed=5, slack=1.3)
     total = float(problem.pair_effort.reshape(24, 4)[:, 0].sum())
     band = LoadBand(lower=np.full(4, 0.9 * total / 4), upper=np.full(4, 1.1 * total / 4))
-    ours = solve(problem, SolveOptions(time_limit_s=20), band)
+    ours = solve(problem, options=SolveOptions(time_limit_s=20), band=band)
     monkeypatch.setattr(solve_module, "solve_gap", lambda *args, **kwargs: None)
-    exact = solve(problem, SolveOptions(time_limit_s=20), band)
+    exact = solve(problem, options=SolveOptions(time_limit_s=20), band=band)
     assert ours.status is exact.status is SolveStatus.OPTIMAL
     assert ours.objective == pytest.approx(exact.objective, abs=1e-4)
     effort = problem.pair_effort.reshape(24, 4)[:, 0]
@@ -147,7 +147,7 @@ def test_band_is_kept_and_matches_the_exact_banded_model(
 @pytest.mark.parametrize("limit", [0.0, 0.002, 0.05])
 def test_gap_is_reported_and_the_limit_stops_the_search(limit: float) -> None:
     problem = random_gap(120, 12, seed=7)
-    result = solve(problem, SolveOptions(time_limit_s=20, gap_limit=limit))
+    result = solve(problem, options=SolveOptions(time_limit_s=20, gap_limit=limit))
     assert result.n_assigned == problem.n_leads
     assert np.isfinite(result.bound) and result.bound >= result.objective - 1e-9
     expected = (result.bound - result.objective) / abs(result.bound)
@@ -160,7 +160,7 @@ def test_gap_is_reported_and_the_limit_stops_the_search(limit: float) -> None:
 
 def test_a_timed_out_engine_still_returns_every_lead_with_a_reason() -> None:
     problem = random_gap(200, 10, seed=2)
-    result = solve(problem, SolveOptions(time_limit_s=0.01))
+    result = solve(problem, options=SolveOptions(time_limit_s=0.01))
     assert len(result.reasons) == problem.n_leads and all(result.reasons)
     assert result.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL,
                              SolveStatus.NO_SOLUTION)

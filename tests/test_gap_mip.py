@@ -119,7 +119,7 @@ def test_the_engine_with_a_gap_limit_uses_highs_and_stays_within_it_of_the_exact
         return found
 
     problem = random_gap(120, 12, seed=seed)
-    exact = solve(problem, SolveOptions(time_limit_s=20))  # the engine proves it, no limit
+    exact = solve(problem, options=SolveOptions(time_limit_s=20))  # the engine proves it, no limit
     assert exact.status is SolveStatus.OPTIMAL
     cp_sat = engine._solve_restricted
 
@@ -131,11 +131,11 @@ def test_the_engine_with_a_gap_limit_uses_highs_and_stays_within_it_of_the_exact
 
     monkeypatch.setattr(engine, "_solve_restricted", no_slice)
     monkeypatch.setattr(engine, "solve_restricted_mip", spy)
-    ours = solve(problem, SolveOptions(time_limit_s=20, gap_limit=1e-4))
+    ours = solve(problem, options=SolveOptions(time_limit_s=20, gap_limit=1e-4))
     assert calls and calls[0] == 1
     assert ours.n_assigned == problem.n_leads
     assert ours.objective >= exact.objective * (1 - 1e-4) - 1e-9
     assert ours.bound >= exact.objective - 1e-6
     monkeypatch.setattr(solve_module, "solve_gap", lambda *args, **kwargs: None)
-    reference = solve(problem, SolveOptions(time_limit_s=20))  # the exact weighted model
+    reference = solve(problem, options=SolveOptions(time_limit_s=20))  # the exact weighted model
     assert reference.objective == pytest.approx(exact.objective, abs=1e-4)

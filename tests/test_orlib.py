@@ -46,7 +46,7 @@ GAP_CASES = [(file, k) for file in orlib.GAP_SMALL for k in range(5)]
 def test_gap_maximisation_optimum(file: str, k: int) -> None:
     _data()
     inst = _gap(file)[k]
-    result = solve(inst.problem, SolveOptions(time_limit_s=120.0, seed=0))
+    result = solve(inst.problem, options=SolveOptions(time_limit_s=120.0, seed=0))
     assert result.engines == (Engine.CP_SAT,)
     assert result.n_assigned == inst.problem.n_leads  # GAP: every job assigned
     assert result.status is SolveStatus.OPTIMAL

@@ -111,7 +111,7 @@ def _check_invariants(case: Case, problem: RoutingProblem, rep_index: npt.NDArra
 def test_engines_match_brute_force_and_keep_the_invariants(case: Case) -> None:
     problem = case.problem()
     options = SolveOptions(time_limit_s=20.0, seed=3)
-    result = solve(problem, options)
+    result = solve(problem, options=options)
 
     # no lead lost or duplicated; every lead has a status and a reason
     table = result.assignments(problem)
@@ -134,7 +134,7 @@ def test_engines_match_brute_force_and_keep_the_invariants(case: Case) -> None:
     assert abs(result.objective_scaled / result.score_scale - result.objective) <= tolerance
 
     # same inputs and seed, same output
-    again = solve(problem, options)
+    again = solve(problem, options=options)
     np.testing.assert_array_equal(again.rep_index, result.rep_index)
     assert again.reasons == result.reasons
 

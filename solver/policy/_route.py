@@ -364,7 +364,7 @@ def _route_pools(
             band_reasons = fair.reasons(item_problem)
             batch.band_shift += fair.shift(item_problem)
         elif split is not None and isinstance(strategy, Optimal):
-            result = solve(item_problem, pool_options, split=split)
+            result = solve(item_problem, options=pool_options, split=split)
         else:
             outcome = _with_time_limit(strategy, pool_options).assign(item_problem, state)
             result, state = outcome.result, outcome.state
@@ -618,20 +618,22 @@ def _solve_fair(
     half = replace(options, time_limit_s=options.time_limit_s / 2)
     if fairness.mode == "band":
         reference = replace(half, gap_limit=max(options.gap_limit, _REFERENCE_GAP_LIMIT))
-        free = solve(problem, reference, split=split)
+        free = solve(problem, options=reference, split=split)
         total = float(prior.sum() + _loads(problem, free, on_value).sum())
         fixed = _band_for(fairness.band, weight, prior, total, on_value)
         # the banded solve gets what the reference left of the time limit
         rest = replace(options, time_limit_s=max(options.time_limit_s - free.wall_time_s,
                                                  half.time_limit_s))
-        return _FairSolve(solve(problem, rest, fixed, split, warm=free), free, fixed, on_value)
-    free = solve(problem, half, split=split)
+        return _FairSolve(solve(problem, options=rest, band=fixed, split=split, warm=free),
+                          free, fixed, on_value)
+    free = solve(problem, options=half, split=split)
     total = float(prior.sum() + _loads(problem, free, on_value).sum())
     each = replace(options, time_limit_s=options.time_limit_s / 2 / len(_PENALTY_BANDS))
     best, best_value = _FairSolve(free, free, None, on_value), -np.inf
     for width in _PENALTY_BANDS:
         band = None if np.isinf(width) else _band_for(width, weight, prior, total, on_value)
-        result = free if band is None else solve(problem, each, band, split, warm=free)
+        result = free if band is None else solve(problem, options=each, band=band, split=split,
+                                                 warm=free)
         loads = prior + _loads(problem, result, on_value)
         deviation = share_deviation(loads, weight)
         value = result.objective - fairness.penalty * deviation * total

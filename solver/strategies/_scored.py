@@ -135,4 +135,4 @@ class Optimal:
     ) -> StrategyOutcome:
         options = SolveOptions(time_limit_s=float(self.time_limit_s), seed=self.seed,
                                workers=self.workers, gap_limit=float(self.gap_limit))
-        return StrategyOutcome(solve(problem, options), state)
+        return StrategyOutcome(solve(problem, options=options), state)

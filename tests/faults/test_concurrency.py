@@ -16,7 +16,7 @@ from solver.app.service import (
     Store,
     StoreSettings,
     ingest_leads,
-    load_reps,
+    load_reps_into_store,
     run_batch,
 )
 from solver.app.service import _schema as schema
@@ -24,7 +24,7 @@ from solver.app.service import _schema as schema
 
 def test_batches_and_ingestion_at_once_lose_nothing(store_url: str) -> None:
     stores = [Store(StoreSettings(url=store_url, lock_timeout_s=60)) for _ in range(3)]
-    load_reps(stores[0], reps_table(6, capacity=12), now=NOW)
+    load_reps_into_store(stores[0], reps_table(6, capacity=12), now=NOW)
     acknowledged: list[str] = []
     errors: list[BaseException] = []
 

@@ -87,7 +87,7 @@ def _solve(efforts: list[float], capacities: list[float]) -> pd.DataFrame:
                          "capacity": capacities, "active": True, "weight": 1.0,
                          "start_date": pd.NaT})
     problem = problem_from_matrix(leads, reps, np.ones((len(leads), len(reps))))
-    result = solve(problem, SolveOptions(time_limit_s=5))
+    result = solve(problem, options=SolveOptions(time_limit_s=5))
     return result.assignments(problem)
 
 

@@ -17,7 +17,7 @@ from solver.app.service import (
     Store,
     StoreSettings,
     ingest_leads,
-    load_reps,
+    load_reps_into_store,
     run_batch,
 )
 from solver.app.service import _schema as schema
@@ -65,7 +65,7 @@ def _check(store: Store, expected: set[str]) -> None:
 
 def test_instant_threads_and_batches_at_once(store_url: str) -> None:
     main = Store(StoreSettings(url=store_url, lock_timeout_s=60))
-    load_reps(main, reps_table(3, capacity=CAPACITY), now=NOW)
+    load_reps_into_store(main, reps_table(3, capacity=CAPACITY), now=NOW)
     errors: list[BaseException] = []
 
     def client(prefix: str) -> None:
@@ -88,7 +88,7 @@ def test_instant_threads_and_batches_at_once(store_url: str) -> None:
 
 def test_instant_processes_and_batches_at_once(store_url: str) -> None:
     main = Store(StoreSettings(url=store_url, lock_timeout_s=60))
-    load_reps(main, reps_table(3, capacity=CAPACITY), now=NOW)
+    load_reps_into_store(main, reps_table(3, capacity=CAPACITY), now=NOW)
     errors: list[BaseException] = []
     spawn = multiprocessing.get_context("spawn")
     processes = [spawn.Process(target=_instant_client, args=(store_url, p, 6))

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from service_support import NOW
 from sqlalchemy import delete, select, update
 
-from solver.app.service import BatchSettings, Store, ingest_leads, load_reps, run_batch
+from solver.app.service import BatchSettings, Store, ingest_leads, load_reps_into_store, run_batch
 from solver.app.service import _schema as schema
 from solver.policy import parse_policy
 
@@ -74,7 +74,7 @@ def _reset(store: Store) -> None:
 
 
 def _load(store: Store, world: World) -> None:
-    load_reps(store, world.reps, now=NOW)
+    load_reps_into_store(store, world.reps, now=NOW)
     ingest_leads(store, world.leads, now=NOW)
     with store.write() as conn:
         if world.huge_rep:

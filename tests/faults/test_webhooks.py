@@ -21,7 +21,7 @@ from solver.app.service import (
     StoreSettings,
     deliver_due,
     ingest_leads,
-    load_reps,
+    load_reps_into_store,
     notifications,
     run_batch,
     utcnow,
@@ -34,7 +34,7 @@ HOOK = BatchSettings(webhook_url="http://hooks.test/x")
 
 
 def _seed(store: Store, n: int) -> None:
-    load_reps(store, reps_table(4, capacity=n), now=NOW)
+    load_reps_into_store(store, reps_table(4, capacity=n), now=NOW)
     ingest_leads(store, leads_table(n), now=NOW)
     assert run_batch(store, HOOK, now=NOW).assigned == n
 

@@ -7,7 +7,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from solver.app.service import BatchSettings, Store, ingest_leads, load_reps
+from solver.app.service import BatchSettings, Store, ingest_leads, load_reps_into_store
 from solver.app.service._api import create_app
 from solver.policy import parse_policy
 
@@ -22,7 +22,7 @@ def console_app(store: Store, *, token: str | None = TOKEN) -> object:
                                                   "fairness": {"band": 0.5}}))
     reps = pd.DataFrame({"rep_id": ["R0", "R1", "R2"], "capacity": [4, 4, 4],
                          "region": ["north", "north", "south"]})
-    load_reps(store, reps)
+    load_reps_into_store(store, reps)
     leads = pd.DataFrame({"lead_id": [f"L{i:02d}" for i in range(6)],
                           "account_id": [f"A{i % 4}" for i in range(6)],
                           "region": ["north", "south"] * 3})

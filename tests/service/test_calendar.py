@@ -19,7 +19,7 @@ from solver.app.service import (
     Store,
     ingest_leads,
     lead_story,
-    load_reps,
+    load_reps_into_store,
     run_batch,
 )
 from solver.app.service import _schema as schema
@@ -75,7 +75,7 @@ def test_unknown_holiday_calendar_is_a_policy_error() -> None:
 def test_batch_deadline_follows_the_reps_shift(store: Store) -> None:
     policy = parse_policy({"sla": {"work_within_minutes": 60, "clock": "working_hours"}})
     # NOW is Tue 10:00 UTC; the rep works 09:00–10:30 UTC: 30 minutes today, 30 tomorrow
-    load_reps(store, reps_table(1, capacity=5, timezone=["UTC"], work_start=["09:00"],
+    load_reps_into_store(store, reps_table(1, capacity=5, timezone=["UTC"], work_start=["09:00"],
                                 work_end=["10:30"]), now=NOW)
     ingest_leads(store, leads_table(1), now=NOW)
     run_batch(store, BatchSettings(policy=policy), now=NOW)
@@ -94,7 +94,7 @@ def _absences(store: Store) -> list[tuple[str, datetime, datetime]]:
 
 
 def test_absences_from_csv(store: Store, tmp_path: Path) -> None:
-    load_reps(store, reps_table(2), now=NOW)
+    load_reps_into_store(store, reps_table(2), now=NOW)
     path = tmp_path / "absences.csv"
     path.write_text("rep_id,starts_at,ends_at\nR0,2026-12-21T00:00,2026-12-24T00:00\n"
                     "R1,2026-12-22T09:00+01:00,2026-12-22T13:00+01:00\n")
@@ -127,7 +127,7 @@ END:VCALENDAR
 def test_absences_from_icalendar(store: Store, tmp_path: Path,
                                  monkeypatch: pytest.MonkeyPatch,
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    load_reps(store, reps_table(1, timezone=["Europe/Berlin"]), now=NOW)
+    load_reps_into_store(store, reps_table(1, timezone=["Europe/Berlin"]), now=NOW)
     path = tmp_path / "r0.ics"
     path.write_text(ICS)
     monkeypatch.setattr(sys, "argv", ["leadroute", "absences", "import", str(path), "--rep",
@@ -152,7 +152,7 @@ def test_absences_from_icalendar(store: Store, tmp_path: Path,
 ])
 def test_bad_absences_name_row_and_column_and_write_nothing(
         store: Store, tmp_path: Path, text: str, rep: str | None, message: str) -> None:
-    load_reps(store, reps_table(1), now=NOW)
+    load_reps_into_store(store, reps_table(1), now=NOW)
     path = tmp_path / "absences.csv"
     path.write_text(text)
     with pytest.raises(InputError, match=message):
@@ -161,7 +161,7 @@ def test_bad_absences_name_row_and_column_and_write_nothing(
 
 
 def test_icalendar_needs_the_rep(store: Store, tmp_path: Path) -> None:
-    load_reps(store, reps_table(1), now=NOW)
+    load_reps_into_store(store, reps_table(1), now=NOW)
     path = tmp_path / "r0.ics"
     path.write_text(ICS)
     with pytest.raises(InputError, match="give --rep"):

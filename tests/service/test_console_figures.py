@@ -14,7 +14,14 @@ from solver.app.console._board import BoardFilter, BoardStatus, board_rows
 from solver.app.console._preview import PolicyProblem, parse_policy_text
 from solver.app.console._reps import rep_rows
 from solver.app.console._speed import speed
-from solver.app.service import BatchSettings, Store, ingest_leads, load_reps, mark_lead, run_batch
+from solver.app.service import (
+    BatchSettings,
+    Store,
+    ingest_leads,
+    load_reps_into_store,
+    mark_lead,
+    run_batch,
+)
 from solver.policy import Policy, parse_policy
 
 SLA = {"sla": {"work_within_minutes": 30, "max_attempts": 3}}
@@ -23,7 +30,7 @@ SLA = {"sla": {"work_within_minutes": 30, "max_attempts": 3}}
 def _world(store: Store, n_leads: int, **reps: list[object]) -> None:
     columns: dict[str, list[object]] = {"rep_id": ["R0", "R1"], "capacity": [5, 5]}
     columns.update(reps)
-    load_reps(store, pd.DataFrame(columns), now=NOW - timedelta(days=1))
+    load_reps_into_store(store, pd.DataFrame(columns), now=NOW - timedelta(days=1))
     if n_leads:
         ingest_leads(store, pd.DataFrame({
             "lead_id": [f"L{i}" for i in range(n_leads)],

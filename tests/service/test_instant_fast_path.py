@@ -14,7 +14,13 @@ from pandas.testing import assert_frame_equal
 from service_support import NOW, leads_table, reps_table
 from sqlalchemy import select, text, update
 
-from solver.app.service import BatchBusyError, BatchSettings, Store, StoreSettings, load_reps
+from solver.app.service import (
+    BatchBusyError,
+    BatchSettings,
+    Store,
+    StoreSettings,
+    load_reps_into_store,
+)
 from solver.app.service import _schema as schema
 from solver.app.service._ingest import validated_leads
 from solver.app.service._instant import _leads, route_instant
@@ -52,7 +58,8 @@ REQUESTS = [  # (case, leads as the API's frame gives them: every attribute as t
 def test_new_leads_are_routed_as_the_store_would_give_them(store: Store, case: str,
                                                            frame: pd.DataFrame) -> None:
     rows, table = validated_leads(frame, NOW)
-    load_reps(store, reps_table(2, region=["north", "south"], max_size=[10, 100]), now=NOW)
+    load_reps_into_store(store, reps_table(2, region=["north", "south"], max_size=[10, 100]),
+                         now=NOW)
     route_instant(store, BatchSettings(policy=POLICY), frame, now=NOW)  # stores the rows
     with store.read() as conn:
         stored = _leads(conn, [row["lead_id"] for row in rows])
@@ -65,7 +72,7 @@ def test_new_leads_are_routed_as_the_store_would_give_them(store: Store, case: s
 
 
 def test_a_rep_changed_by_hand_is_seen_by_the_next_request(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=50), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=50), now=NOW)
     first = route_instant(store, BatchSettings(), leads_table(4, prefix="F"), now=NOW)
     assert {lead.rep_id for lead in first.leads} == {"R0", "R1"}
     with store.write() as conn:  # no updated_at: only the rows themselves say it changed
@@ -77,7 +84,7 @@ def test_a_rep_changed_by_hand_is_seen_by_the_next_request(store: Store) -> None
 
 def test_a_rep_attribute_changed_by_hand_changes_eligibility(store: Store) -> None:
     policy = parse_policy({"rules": [{"kind": "equals", "lead": "region", "rep": "region"}]})
-    load_reps(store, reps_table(2, capacity=50, region=["north", "south"]), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=50, region=["north", "south"]), now=NOW)
     lead = leads_table(1, prefix="H", region=["north"])
     assert route_instant(store, BatchSettings(policy=policy), lead,
                          now=NOW).leads[0].rep_id == "R0"
@@ -151,7 +158,7 @@ def test_a_sqlite_writer_gives_up_after_the_lock_timeout(store: Store) -> None:
 
 
 def test_instant_leads_keep_their_moment_to_the_microsecond(store: Store) -> None:
-    load_reps(store, reps_table(1), now=NOW)
+    load_reps_into_store(store, reps_table(1), now=NOW)
     moment = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=UTC)
     frame = leads_table(1, prefix="M", created_at=[moment.isoformat()])
     rows, table = validated_leads(frame, NOW)

@@ -18,7 +18,7 @@ from service_support import NOW, reps_table
 
 from solver.app import cli
 from solver.app.logs import configure_logging
-from solver.app.service import BatchSettings, Store, ingest_leads, load_reps, run_batch
+from solver.app.service import BatchSettings, Store, ingest_leads, load_reps_into_store, run_batch
 from solver.app.service._api import create_app
 
 SECRET = "alice@example.com"  # a lead's personal data: never in an INFO record
@@ -34,7 +34,7 @@ def restore_logging() -> Iterator[None]:
 
 
 def _seed(store: Store, n: int = 3) -> None:
-    load_reps(store, reps_table(2, capacity=5))
+    load_reps_into_store(store, reps_table(2, capacity=5))
     ingest_leads(store, pd.DataFrame({"lead_id": [f"L{i}" for i in range(n)],
                                       # distinct people (one address would make duplicates)
                                       "email": [f"{i}.{SECRET}" for i in range(n)]}))

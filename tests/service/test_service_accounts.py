@@ -23,8 +23,8 @@ from solver.app.service import (
     StoreSettings,
     ingest_leads,
     lead_story,
-    load_owners,
-    load_reps,
+    load_owners_into_store,
+    load_reps_into_store,
     run_batch,
 )
 from solver.app.service import _schema as schema
@@ -41,8 +41,8 @@ ACCOUNTS = pd.DataFrame({"account_id": ["ACME", "GLOBEX"],
 
 
 def _seed(store: Store) -> None:
-    load_reps(store, reps_table(3, capacity=5), now=NOW)
-    load_owners(store, pd.DataFrame({"account_id": ["ACME"], "rep_id": ["R2"]}), now=NOW)
+    load_reps_into_store(store, reps_table(3, capacity=5), now=NOW)
+    load_owners_into_store(store, pd.DataFrame({"account_id": ["ACME"], "rep_id": ["R2"]}), now=NOW)
     replace_accounts(store, ACCOUNTS, now=NOW)
 
 

@@ -21,8 +21,8 @@ from solver.app.service import (
     StoreSettings,
     ingest_leads,
     lead_story,
-    load_owners,
-    load_reps,
+    load_owners_into_store,
+    load_reps_into_store,
     run_batch,
 )
 from solver.app.service import _batch as batch_module
@@ -49,7 +49,7 @@ def _statuses(store: Store) -> dict[str, str]:
 
 
 def test_every_lead_is_assigned_or_waits_with_a_reason(store: Store) -> None:
-    load_reps(store, reps_table(3, capacity=2), now=NOW)
+    load_reps_into_store(store, reps_table(3, capacity=2), now=NOW)
     ingest_leads(store, leads_table(10), now=NOW)
     report = run_batch(store, BatchSettings(), now=NOW)
     assert (report.routed, report.assigned, report.still_pending) == (10, 6, 4)
@@ -62,7 +62,7 @@ def test_every_lead_is_assigned_or_waits_with_a_reason(store: Store) -> None:
 
 
 def test_daily_caps_hold_across_batches_and_reset_the_next_day(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=3), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=3), now=NOW)
     ingest_leads(store, leads_table(4, prefix="A"), now=NOW)
     run_batch(store, BatchSettings(), now=NOW)
     ingest_leads(store, leads_table(4, prefix="B"), now=NOW)
@@ -75,17 +75,17 @@ def test_daily_caps_hold_across_batches_and_reset_the_next_day(store: Store) -> 
 
 
 def test_weekly_cap_binds_before_the_daily_one(store: Store) -> None:
-    load_reps(store, reps_table(1, capacity=5, capacity_week=[6]), now=NOW)
+    load_reps_into_store(store, reps_table(1, capacity=5, capacity_week=[6]), now=NOW)
     ingest_leads(store, leads_table(9), now=NOW)
     assert run_batch(store, BatchSettings(), now=NOW).assigned == 5
     assert run_batch(store, BatchSettings(), now=NOW + timedelta(days=1)).assigned == 1
 
 
 def test_fairness_is_cumulative_over_the_window(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=10, active=["true", "false"]), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=10, active=["true", "false"]), now=NOW)
     ingest_leads(store, leads_table(4, prefix="A"), now=NOW)
     run_batch(store, BatchSettings(), now=NOW)  # R0 alone gets 4
-    load_reps(store, reps_table(2, capacity=10), now=NOW)  # R1 comes back
+    load_reps_into_store(store, reps_table(2, capacity=10), now=NOW)  # R1 comes back
     ingest_leads(store, leads_table(4, prefix="B"), now=NOW)
     policy = parse_policy({"fairness": {"band": 0.0}})
     run_batch(store, BatchSettings(policy=policy), now=NOW + timedelta(minutes=5))
@@ -96,7 +96,7 @@ def test_fairness_is_cumulative_over_the_window(store: Store) -> None:
 
 
 def test_a_committed_batch_id_is_not_routed_twice(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(3), now=NOW)
     first = run_batch(store, BatchSettings(), batch_id="cron-0001", now=NOW)
     ingest_leads(store, leads_table(3, prefix="M"), now=NOW)
@@ -109,7 +109,7 @@ def test_a_committed_batch_id_is_not_routed_twice(store: Store) -> None:
 
 def test_a_crash_between_solve_and_commit_loses_nothing(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(6), now=NOW)
     real_record = batch_module._record
 
@@ -131,7 +131,7 @@ def test_a_crash_between_solve_and_commit_loses_nothing(
 def test_overlapping_runs_never_assign_a_lead_twice(store_url: str) -> None:
     # two stores = two engines, as two processes would have
     stores = [Store(StoreSettings(url=store_url, lock_timeout_s=60)) for _ in range(2)]
-    load_reps(stores[0], reps_table(20, capacity=8), now=NOW)
+    load_reps_into_store(stores[0], reps_table(20, capacity=8), now=NOW)
     ingest_leads(stores[0], leads_table(150), now=NOW)
     reports, errors = [], []
 
@@ -159,7 +159,7 @@ def test_overlapping_runs_never_assign_a_lead_twice(store_url: str) -> None:
 
 def test_state_survives_a_restart(store_url: str) -> None:
     first = Store(StoreSettings(url=store_url))
-    load_reps(first, reps_table(3, capacity=1), now=NOW)
+    load_reps_into_store(first, reps_table(3, capacity=1), now=NOW)
     ingest_leads(first, leads_table(5), now=NOW)
     run_batch(first, BatchSettings(strategy="round_robin"), now=NOW)
     first.dispose()
@@ -175,7 +175,7 @@ def test_state_survives_a_restart(store_url: str) -> None:
 
 
 def test_account_owner_keeps_the_account_in_later_batches(store: Store) -> None:
-    load_reps(store, reps_table(3, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(3, capacity=5), now=NOW)
     ingest_leads(store, leads_table(1, account_id=["ACME"]), now=NOW)
     run_batch(store, BatchSettings(strategy="round_robin"), now=NOW)
     owner = lead_story(store, "L0000")["rep_id"]
@@ -186,9 +186,10 @@ def test_account_owner_keeps_the_account_in_later_batches(store: Store) -> None:
 
 
 def test_owners_table_with_a_parent_account(store: Store) -> None:
-    load_reps(store, reps_table(3, capacity=5), now=NOW)
-    load_owners(store, pd.DataFrame({"account_id": ["PARENT", "CHILD"], "rep_id": ["R2", "R2"],
-                                     "parent_account_id": ["", "PARENT"]}), now=NOW)
+    load_reps_into_store(store, reps_table(3, capacity=5), now=NOW)
+    load_owners_into_store(store, pd.DataFrame({"account_id": ["PARENT", "CHILD"],
+                                                "rep_id": ["R2", "R2"],
+                                                "parent_account_id": ["", "PARENT"]}), now=NOW)
     ingest_leads(store, leads_table(1, account_id=["CHILD"]), now=NOW)
     run_batch(store, BatchSettings(), now=NOW)
     assert lead_story(store, "L0000")["rep_id"] == "R2"
@@ -204,7 +205,7 @@ def test_a_lead_without_a_model_attribute_is_scored_as_unknown(
     world = SyntheticWorld(WorldConfig(seed=0, n_history=2000, n_reps=6, n_new_reps=0))
     path = tmp_path / "model.joblib"
     save_model(AffinityModel().fit(world.history(), world.reps), path)
-    load_reps(store, world.reps, now=NOW)
+    load_reps_into_store(store, world.reps, now=NOW)
     # the model uses industry, company_size, deal_size: these leads have none of them
     ingest_leads(store, leads_table(2, region=["north", "south"]), now=NOW)
     report = run_batch(store, BatchSettings(scorer=model_scorer(path)), now=NOW)
@@ -222,7 +223,7 @@ def test_a_lead_whose_data_is_refused_is_set_aside_and_the_rest_routed(store: St
                              row=int(poisoned[0]) + 1, column="note")
         return np.ones((len(leads), len(reps)))
 
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(4, note=["ok", "poison", "ok", "poison"]), now=NOW)
     report = run_batch(store, BatchSettings(scorer=picky), now=NOW)
     assert (report.assigned, report.unrouted) == (2, 2)
@@ -235,7 +236,7 @@ def test_a_lead_whose_data_is_refused_is_set_aside_and_the_rest_routed(store: St
 def test_a_policy_column_no_lead_has_is_blank(store: Store) -> None:
     policy = parse_policy({"rules": [{"kind": "equals", "lead": "region", "rep": "region"}],
                            "pools": [{"name": "territory"}, {"name": "anyone", "rules": []}]})
-    load_reps(store, reps_table(2, capacity=5, region=["north", "south"]), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5, region=["north", "south"]), now=NOW)
     ingest_leads(store, leads_table(2), now=NOW)  # no region at all
     assert run_batch(store, BatchSettings(policy=policy), now=NOW).assigned == 2
     assert lead_story(store, "L0000")["reason"].startswith("fallback pool 'anyone'")
@@ -244,7 +245,7 @@ def test_a_policy_column_no_lead_has_is_blank(store: Store) -> None:
 def test_a_non_number_under_an_at_most_rule_is_set_aside(store: Store) -> None:
     policy = parse_policy({"rules": [{"kind": "at_most", "lead": "budget",
                                       "rep": "max_budget"}]})
-    load_reps(store, reps_table(2, capacity=5, max_budget=[100, 1000]), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5, max_budget=[100, 1000]), now=NOW)
     ingest_leads(store, leads_table(3, budget=["50", "plenty", "500"]), now=NOW)
     report = run_batch(store, BatchSettings(policy=policy), now=NOW)
     assert (report.assigned, report.unrouted) == (2, 1)
@@ -253,7 +254,7 @@ def test_a_non_number_under_an_at_most_rule_is_set_aside(store: Store) -> None:
 
 
 def test_reads_do_not_wait_for_a_running_batch(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(2), now=NOW)
     with store.routing_transaction() as conn:  # a batch holds the lock...
         conn.execute(schema.leads.update().values(reason="being routed"))
@@ -271,5 +272,5 @@ def test_leads_wait_while_the_store_has_no_reps(store: Store) -> None:
     lead = lead_story(store, "L0000")
     assert lead["status"] == "pending" and lead["reason"] == "no reps in the store yet"
     assert len(lead["history"]) == 1  # the reason is logged once, not every minute
-    load_reps(store, reps_table(1, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(1, capacity=5), now=NOW)
     assert run_batch(store, BatchSettings(), now=NOW + timedelta(minutes=2)).assigned == 2

@@ -14,7 +14,7 @@ from service_support import NOW, leads_table, reps_table
 from typer.testing import CliRunner
 
 from solver.app.cli import app as cli_app
-from solver.app.service import BatchSettings, Store, ingest_leads, load_reps, run_batch
+from solver.app.service import BatchSettings, Store, ingest_leads, load_reps_into_store, run_batch
 from solver.app.service._api import create_app
 from solver.app.service._outcomes import import_outcomes
 from solver.policy import parse_policy
@@ -33,7 +33,7 @@ def _settings() -> BatchSettings:
 def _experiment(store: Store, tmp_path: Path, *, outcomes: int = 60) -> None:
     """60 leads routed under the holdout; the first ``outcomes`` of them with outcomes
     (every third converted, with revenue)."""
-    load_reps(store, reps_table(4, capacity=30), now=NOW)
+    load_reps_into_store(store, reps_table(4, capacity=30), now=NOW)
     ingest_leads(store, leads_table(60, segment=["smb", "ent"] * 30), now=NOW)
     run_batch(store, _settings(), now=NOW)
     if outcomes:

@@ -18,7 +18,7 @@ from solver.app.service import (
     Store,
     ingest_leads,
     lead_story,
-    load_reps,
+    load_reps_into_store,
     run_batch,
 )
 from solver.app.service import _batch as batch_module
@@ -33,7 +33,7 @@ TIERS = parse_policy({"sla": {"work_within_minutes": 60, "tiers": [
 
 def test_mixed_work_hours_do_not_stop_the_batch(store: Store) -> None:
     """Defect 1: one rep with hours, one without: NaN reached time.fromisoformat."""
-    load_reps(store, reps_table(2, capacity=5, work_start=["08:00", ""],
+    load_reps_into_store(store, reps_table(2, capacity=5, work_start=["08:00", ""],
                                 work_end=["18:00", ""]), now=NOW)
     ingest_leads(store, leads_table(4), now=NOW)
     assert run_batch(store, BatchSettings(), now=NOW).assigned == 4
@@ -46,7 +46,7 @@ def test_mixed_work_hours_do_not_stop_the_batch(store: Store) -> None:
 
 def test_a_lead_from_the_future_routes_under_escalation_tiers(store: Store) -> None:
     """Defect 2: a few minutes of client clock skew crashed the tier computation."""
-    load_reps(store, reps_table(2, capacity=5, seniority=["senior", "junior"]), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5, seniority=["senior", "junior"]), now=NOW)
     ingest_leads(store, leads_table(1, prefix="F", created_at=[
         (NOW + timedelta(minutes=5)).isoformat()]), now=NOW)
     ingest_leads(store, leads_table(2), now=NOW)
@@ -61,7 +61,7 @@ def test_a_lead_from_the_future_routes_under_escalation_tiers(store: Store) -> N
 def test_a_stored_rep_beyond_the_solver_never_stops_routing(store: Store, column: str,
                                                             value: float) -> None:
     """Defect 4: a stored capacity of 1e308 made every batch fail UNBALANCED."""
-    load_reps(store, reps_table(2, capacity=3), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=3), now=NOW)
     with store.write() as conn:  # as a row written before the checks existed
         conn.execute(update(schema.reps).where(schema.reps.c.rep_id == "R0")
                      .values(**{column: value}))
@@ -79,7 +79,7 @@ def test_unrepresentable_values_are_refused_at_ingest(store: Store) -> None:
     with pytest.raises(InputError, match="row 2, column 'value': must be <= 1e\\+12"):
         ingest_leads(store, leads_table(2, value=["1", "1e300"]), now=NOW)
     with pytest.raises(InputError, match="row 1, column 'capacity': must be <= 1e\\+12"):
-        load_reps(store, reps_table(1, capacity=1e308), now=NOW)
+        load_reps_into_store(store, reps_table(1, capacity=1e308), now=NOW)
     with pytest.raises(InputError, match="column 'created_at': .* outside the supported"):
         ingest_leads(store, leads_table(1, created_at=["3000-01-01"]), now=NOW)
     with pytest.raises(InputError, match="row 1, column 'lead_id': control character"):
@@ -89,7 +89,7 @@ def test_unrepresentable_values_are_refused_at_ingest(store: Store) -> None:
 def test_a_stored_value_beyond_the_solver_is_set_aside(store: Store) -> None:
     """Defect 4: with the revenue objective a value of 1e300 made every batch fail."""
     revenue = parse_policy({"objective": "expected_revenue"})
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(4), now=NOW)
     with store.write() as conn:
         conn.execute(update(schema.leads).where(schema.leads.c.lead_id == "L0002")
@@ -107,7 +107,7 @@ def test_a_batch_overflowing_the_scaling_sets_the_largest_value_aside(store: Sto
     def revenue_scorer(leads: pd.DataFrame, reps: pd.DataFrame) -> np.ndarray:
         return np.outer(leads["value"].to_numpy(dtype=float), np.full(len(reps), 1e6))
 
-    load_reps(store, reps_table(2, capacity=50), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=50), now=NOW)
     ingest_leads(store, leads_table(6, value=["1e12", "1", "2", "3", "4", "5"]), now=NOW)
     report = run_batch(store, BatchSettings(scorer=revenue_scorer), now=NOW)
     assert (report.assigned, report.unrouted) == (5, 1)
@@ -118,7 +118,7 @@ def test_a_batch_overflowing_the_scaling_sets_the_largest_value_aside(store: Sto
 def test_ingestion_goes_on_while_a_batch_solves(store: Store,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Defect 8: on SQLite ingestion waited behind the batch's write lock for the solve."""
-    load_reps(store, reps_table(2, capacity=50), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=50), now=NOW)
     ingest_leads(store, leads_table(10), now=NOW)
     real_route = getattr(batch_module, "route", None)
     solving = threading.Event()
@@ -146,7 +146,7 @@ def test_ingestion_goes_on_while_a_batch_solves(store: Store,
 def test_a_change_during_the_solve_is_seen_before_the_commit(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Compare-and-set: a rep deactivated while the solver ran gets nothing."""
-    load_reps(store, reps_table(2, capacity=50), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=50), now=NOW)
     ingest_leads(store, leads_table(6), now=NOW)
     real_route = getattr(batch_module, "route", None)
     calls = []

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from service_support import NOW, leads_table, reps_table
 from sqlalchemy import select
 
-from solver.app.service import BatchSettings, Store, ingest_leads, load_reps, run_batch
+from solver.app.service import BatchSettings, Store, ingest_leads, load_reps_into_store, run_batch
 from solver.app.service import _schema as schema
 from solver.app.service._api import create_app
 from solver.app.service._instant import route_instant
-from solver.app.service._operations import lead_story, load_owners
+from solver.app.service._operations import lead_story, load_owners_into_store
 from solver.app.service._prices import MAX_AGE, latest_prices, refresh_forecast
 from solver.policy import parse_policy
 from solver.strategies import PriceSource
@@ -38,7 +38,7 @@ def client(store: Store) -> Iterator[TestClient]:
 
 def test_an_instant_request_is_answered_with_its_rep_and_committed(
         client: TestClient, store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=5))
+    load_reps_into_store(store, reps_table(2, capacity=5))
     body = {"leads": [{"lead_id": "W1", "account_id": "acme"}]}
     answer = client.post("/leads", params={"instant": "true"}, json=body, headers=AUTH).json()
     [lead] = answer["leads"]
@@ -60,7 +60,7 @@ def test_an_instant_request_is_answered_with_its_rep_and_committed(
 
 
 def test_instant_routing_uses_the_last_batch_prices(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=2), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=2), now=NOW)
     ingest_leads(store, leads_table(3), now=NOW)
     run_batch(store, BatchSettings(), now=NOW)
     with store.read() as conn:
@@ -75,7 +75,7 @@ def test_instant_routing_uses_the_last_batch_prices(store: Store) -> None:
 
 def test_a_forecast_prices_the_reps_when_no_batch_ran(store: Store) -> None:
     # yesterday 20 leads arrived, today 5 so far: 15 more expected for 2 reps × 4 slots
-    load_reps(store, reps_table(2, capacity=4), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=4), now=NOW)
     yesterday = [(NOW - timedelta(days=1)).isoformat()] * 20
     ingest_leads(store, leads_table(20, prefix="Y", created_at=yesterday), now=NOW)
     ingest_leads(store, leads_table(5, prefix="T", created_at=[NOW.isoformat()] * 5), now=NOW)
@@ -95,7 +95,7 @@ def _instant(store: Store, settings: BatchSettings, **columns: list[object]) -> 
 
 
 def test_instant_routing_holds_the_daily_cap(store: Store) -> None:
-    load_reps(store, reps_table(1, capacity=2), now=NOW)
+    load_reps_into_store(store, reps_table(1, capacity=2), now=NOW)
     route_instant(store, BatchSettings(), leads_table(1, prefix="A"), now=NOW)
     table = _instant(store, BatchSettings(), effort=[1.0, 1.0])
     assert list(table["status"]) == ["assigned", "pending"]
@@ -103,14 +103,14 @@ def test_instant_routing_holds_the_daily_cap(store: Store) -> None:
 
 
 def test_instant_routing_holds_the_weekly_cap(store: Store) -> None:
-    load_reps(store, reps_table(1, capacity=5, capacity_week=[1]), now=NOW)
+    load_reps_into_store(store, reps_table(1, capacity=5, capacity_week=[1]), now=NOW)
     assert list(_instant(store, BatchSettings(), effort=[1.0, 1.0])["status"]) == [
         "assigned", "pending"]
 
 
 def test_instant_routing_follows_the_rules_and_availability(store: Store) -> None:
     policy = parse_policy({"rules": [{"kind": "equals", "lead": "region", "rep": "region"}]})
-    load_reps(store, reps_table(3, capacity=5, region=["north", "south", "south"],
+    load_reps_into_store(store, reps_table(3, capacity=5, region=["north", "south", "south"],
                                 active=[True, True, False]), now=NOW)
     table = _instant(store, BatchSettings(policy=policy), region=["south", "north", "west"])
     assert list(table["rep_id"].fillna("")) == ["R1", "R0", ""]
@@ -118,7 +118,7 @@ def test_instant_routing_follows_the_rules_and_availability(store: Store) -> Non
 
 
 def test_instant_routing_skips_an_absent_rep(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     with store.write() as conn:
         conn.execute(schema.absences.insert().values(
             rep_id="R0", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1)))
@@ -126,8 +126,8 @@ def test_instant_routing_skips_an_absent_rep(store: Store) -> None:
 
 
 def test_an_owned_account_goes_to_its_owner(store: Store) -> None:
-    load_reps(store, reps_table(3, capacity=5), now=NOW)
-    load_owners(store, pd.DataFrame({"account_id": ["acme"], "rep_id": ["R2"]}), now=NOW)
+    load_reps_into_store(store, reps_table(3, capacity=5), now=NOW)
+    load_owners_into_store(store, pd.DataFrame({"account_id": ["acme"], "rep_id": ["R2"]}), now=NOW)
     settings = BatchSettings(scorer=lambda leads, reps: np.tile([1.0, 0.9, 0.1],
                                                                 (len(leads), 1)))
     table = _instant(store, settings, account_id=["acme", "other"])
@@ -135,7 +135,7 @@ def test_an_owned_account_goes_to_its_owner(store: Store) -> None:
 
 
 def test_low_value_leads_go_to_nurture(store: Store) -> None:
-    load_reps(store, reps_table(1, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(1, capacity=5), now=NOW)
     policy = parse_policy({"nurture": {"threshold": 0.5}})
     settings = BatchSettings(policy=policy, scorer=lambda leads, reps: np.array([[0.1], [0.9]]))
     table = _instant(store, settings, value=[1.0, 1.0])
@@ -144,14 +144,15 @@ def test_low_value_leads_go_to_nurture(store: Store) -> None:
 
 def test_a_ramping_rep_gets_a_share_of_its_capacity(store: Store) -> None:
     policy = parse_policy({"ramp": {"schedule": [[0, 0.5], [30, 1.0]]}})
-    load_reps(store, reps_table(1, capacity=4, start_date=[NOW.date().isoformat()]), now=NOW)
+    load_reps_into_store(store, reps_table(1, capacity=4, start_date=[NOW.date().isoformat()]),
+                         now=NOW)
     table = _instant(store, BatchSettings(policy=policy), effort=[1.0, 1.0, 1.0])
     assert list(table["status"]) == ["assigned", "assigned", "pending"]
 
 
 def test_a_batch_solving_meanwhile_replans_when_instant_routing_took_its_room(
         store: Store) -> None:
-    load_reps(store, reps_table(1, capacity=3), now=NOW)
+    load_reps_into_store(store, reps_table(1, capacity=3), now=NOW)
     ingest_leads(store, leads_table(3), now=NOW)
     fired = threading.Event()
 
@@ -178,7 +179,7 @@ def test_the_idle_worker_prices_a_forecast(store: Store) -> None:
     from solver.app.service._worker import WorkerSettings, run_worker
 
     now = utcnow()
-    load_reps(store, reps_table(2, capacity=5), now=now)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=now)
     ingest_leads(store, leads_table(3, created_at=[now.isoformat()] * 3), now=now)
     run_batch(store, BatchSettings(), now=now)
     with store.write() as conn:

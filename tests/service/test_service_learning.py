@@ -22,7 +22,7 @@ from solver.app.service import (
     StoreSettings,
     ingest_leads,
     lead_story,
-    load_reps,
+    load_reps_into_store,
     run_batch,
 )
 from solver.app.service import _schema as schema
@@ -44,7 +44,7 @@ share = 0.3
 
 
 def _routed(store: Store, n: int = 40) -> list[str]:
-    load_reps(store, reps_table(4, capacity=20), now=NOW)
+    load_reps_into_store(store, reps_table(4, capacity=20), now=NOW)
     ingest_leads(store, leads_table(n, segment=["smb", "ent"] * (n // 2)), now=NOW)
     run_batch(store, BatchSettings(policy=parse_policy(tomllib.loads(POLICY))), now=NOW)
     return [f"L{i:04d}" for i in range(n)]
@@ -70,7 +70,7 @@ def test_the_audit_log_records_propensity_arm_and_experiment(store: Store) -> No
 
 
 def test_without_explore_or_experiment_the_columns_stay_empty(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(3), now=NOW)
     run_batch(store, BatchSettings(), now=NOW)
     logged = _logged(store)
@@ -109,7 +109,7 @@ def test_outcomes_through_the_api(store: Store) -> None:
 
 
 def test_an_outcome_needs_a_lead_a_rep_had(store: Store) -> None:
-    load_reps(store, reps_table(1, capacity=0), now=NOW)
+    load_reps_into_store(store, reps_table(1, capacity=0), now=NOW)
     ingest_leads(store, leads_table(1), now=NOW)
     app = create_app(store, BatchSettings(), api_token=None, deliver_webhooks=False)
     with TestClient(app) as client:

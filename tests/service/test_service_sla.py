@@ -16,7 +16,7 @@ from solver.app.service import (
     StoreError,
     ingest_leads,
     lead_story,
-    load_reps,
+    load_reps_into_store,
     mark_lead,
     run_batch,
 )
@@ -28,7 +28,7 @@ SLA = parse_policy({"sla": {"work_within_minutes": 30, "max_attempts": 2}})
 
 
 def test_an_unworked_lead_expires_and_goes_to_another_rep(store: Store) -> None:
-    load_reps(store, reps_table(3, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(3, capacity=5), now=NOW)
     ingest_leads(store, leads_table(1), now=NOW)
     run_batch(store, BatchSettings(policy=SLA), now=NOW)
     first = lead_story(store, "L0000")
@@ -45,7 +45,7 @@ def test_an_unworked_lead_expires_and_goes_to_another_rep(store: Store) -> None:
 
 
 def test_a_worked_lead_does_not_expire(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(2), now=NOW)
     run_batch(store, BatchSettings(policy=SLA), now=NOW)
     mark_lead(store, "L0000", action="worked", converted=True, now=NOW + timedelta(minutes=5))
@@ -61,7 +61,7 @@ def test_a_worked_lead_does_not_expire(store: Store) -> None:
 
 def test_reps_who_let_leads_expire_are_down_weighted(store: Store) -> None:
     policy = parse_policy({"sla": {"work_within_minutes": 30, "expiry_penalty": 0.5}})
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(2, prefix="X"), now=NOW - timedelta(days=3))
     with store.write() as conn:  # R0 let two leads expire three days ago
         state.log_events(conn, [{
@@ -84,7 +84,7 @@ def test_escalation_tiers_open_with_the_lead_age(store: Store) -> None:
     policy = parse_policy({"sla": {"work_within_minutes": 60, "tiers": [
         {"name": "premium", "reps": {"attribute": "team", "values": ["premium"]}},
         {"name": "everyone", "after_minutes": 30}]}})
-    load_reps(store, reps_table(2, capacity=1, team=["premium", "core"]), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=1, team=["premium", "core"]), now=NOW)
     ingest_leads(store, leads_table(2), now=NOW)
     run_batch(store, BatchSettings(policy=policy), now=NOW)
     leads = [lead_story(store, f"L{i:04d}") for i in range(2)]
@@ -100,7 +100,7 @@ def test_escalation_tiers_open_with_the_lead_age(store: Store) -> None:
 def test_caps_adapt_to_recent_follow_up(store: Store) -> None:
     policy = parse_policy({"sla": {"work_within_minutes": 30, "adaptive_caps": {
         "lookback_days": 7, "min_factor": 0.5, "max_factor": 1.5, "min_leads": 4}}})
-    load_reps(store, reps_table(2, capacity=4), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=4), now=NOW)
     old = NOW - timedelta(days=2)
     ingest_leads(store, leads_table(8, prefix="H"), now=old)
     with store.write() as conn:  # R0 let all 4 of its leads expire, R1 worked all 4
@@ -126,9 +126,10 @@ def test_caps_adapt_to_recent_follow_up(store: Store) -> None:
 
 def test_off_shift_and_out_of_office_reps_get_nothing(store: Store) -> None:
     # NOW is 10:00 UTC = 05:00 in New York: R1 is off shift; R2 is on holiday
-    load_reps(store, reps_table(3, capacity=5, timezone=["UTC", "America/New_York", "UTC"],
-                                work_start=["08:00", "09:00", ""],
-                                work_end=["18:00", "17:00", ""]), now=NOW)
+    load_reps_into_store(store, reps_table(3, capacity=5,
+                                           timezone=["UTC", "America/New_York", "UTC"],
+                                           work_start=["08:00", "09:00", ""],
+                                           work_end=["18:00", "17:00", ""]), now=NOW)
     with store.write() as conn:
         state.add_absence(conn, "R2", NOW - timedelta(days=1), NOW + timedelta(days=1))
     ingest_leads(store, leads_table(4), now=NOW)
@@ -144,7 +145,7 @@ def test_off_shift_and_out_of_office_reps_get_nothing(store: Store) -> None:
 
 def test_ramping_reps_get_a_share_of_their_cap(store: Store) -> None:
     policy = parse_policy({"ramp": {"schedule": [[0, 0.5], [30, 1.0]]}})
-    load_reps(store, reps_table(2, capacity=4, start_date=["2026-11-25", "2020-01-01"]),
+    load_reps_into_store(store, reps_table(2, capacity=4, start_date=["2026-11-25", "2020-01-01"]),
               now=NOW)
     ingest_leads(store, leads_table(8), now=NOW)
     run_batch(store, BatchSettings(policy=policy), now=NOW)
@@ -156,7 +157,7 @@ def test_caps_can_also_follow_recent_conversion(store: Store) -> None:
     policy = parse_policy({"sla": {"work_within_minutes": 30, "adaptive_caps": {
         "lookback_days": 7, "min_factor": 0.5, "max_factor": 1.5, "min_leads": 4,
         "conversion_weight": 1.0}}})
-    load_reps(store, reps_table(2, capacity=4), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=4), now=NOW)
     old = NOW - timedelta(days=2)
     ingest_leads(store, leads_table(16, prefix="H"), now=old)
     with store.write() as conn:  # both worked all 8 leads; R0 converted 6, R1 none
@@ -181,7 +182,7 @@ def test_caps_can_also_follow_recent_conversion(store: Store) -> None:
 
 
 def test_an_accepted_but_unworked_lead_still_expires(store: Store) -> None:
-    load_reps(store, reps_table(2, capacity=5), now=NOW)
+    load_reps_into_store(store, reps_table(2, capacity=5), now=NOW)
     ingest_leads(store, leads_table(1), now=NOW)
     run_batch(store, BatchSettings(policy=SLA), now=NOW)
     mark_lead(store, "L0000", action="accepted", now=NOW + timedelta(minutes=1))

@@ -23,8 +23,8 @@ from solver.app.service import (
     db_url_from_env,
     deliver_due,
     ingest_leads,
-    load_owners,
-    load_reps,
+    load_owners_into_store,
+    load_reps_into_store,
     run_batch,
     uniform_scorer,
 )
@@ -102,8 +102,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
     ) -> None:
         """Insert or update reps (and account owners) in the store."""
         store = _store(db)
-        written = load_reps(store, reps)
-        owned = load_owners(store, owners) if owners is not None else 0
+        written = load_reps_into_store(store, reps)
+        owned = load_owners_into_store(store, owners) if owners is not None else 0
         Console().print(f"{written} reps and {owned} account owners written to "
                         f"{store.engine.dialect.name} store")
 

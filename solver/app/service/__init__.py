@@ -18,8 +18,8 @@ from solver.app.service._notify import DeliveryReport, deliver_due, notification
 from solver.app.service._operations import (
     ingest_leads,
     lead_story,
-    load_owners,
-    load_reps,
+    load_owners_into_store,
+    load_reps_into_store,
     mark_lead,
     reps_table,
 )
@@ -49,8 +49,8 @@ __all__ = [
     "deliver_due",
     "ingest_leads",
     "lead_story",
-    "load_owners",
-    "load_reps",
+    "load_owners_into_store",
+    "load_reps_into_store",
     "mark_lead",
     "notifications",
     "policy_version",

@@ -42,7 +42,7 @@ from solver.app.service._delivery_loop import delivery_lifespan
 from solver.app.service._instant import InstantOut, route_instant
 from solver.app.service._metrics_api import metrics_router
 from solver.app.service._notify import deliver_due, notifications
-from solver.app.service._operations import ingest_leads, lead_story, load_reps, mark_lead
+from solver.app.service._operations import ingest_leads, lead_story, load_reps_into_store, mark_lead
 from solver.app.service._store import Store, utcnow
 from solver.errors import BatchBusyError, NotFoundError
 
@@ -257,7 +257,7 @@ def _rep_writes(app: FastAPI, store: Store, write: list[Any]) -> None:
              responses={**error_responses(write=True, body=True),
                         200: _links(patch_rep=first_rep, add_absence=first_rep)})
     def put_reps(body: RepsIn) -> WrittenOut:
-        return WrittenOut(written=load_reps(store, _reps_frame(body)))
+        return WrittenOut(written=load_reps_into_store(store, _reps_frame(body)))
 
     by_id = error_responses(write=True, found=True, body=True)
 

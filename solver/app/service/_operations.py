@@ -35,14 +35,15 @@ def ingest_leads(store: Store, source: TableSource, *, now: datetime | None = No
         return insert_matched(conn, rows, rule, matcher)
 
 
-def load_reps(store: Store, source: TableSource, *, now: datetime | None = None) -> int:
+def load_reps_into_store(store: Store, source: TableSource, *, now: datetime | None = None) -> int:
     """Insert or replace reps (by rep_id); all rows validated before any is written."""
     rows = rep_rows(source, as_utc(now) if now else utcnow())
     with store.write() as conn:
         return state.upsert(conn, t.reps, "rep_id", rows)
 
 
-def load_owners(store: Store, source: TableSource, *, now: datetime | None = None) -> int:
+def load_owners_into_store(store: Store, source: TableSource, *,
+                           now: datetime | None = None) -> int:
     """Owners table ``account_id, rep_id[, parent_account_id]``; reps must exist."""
     raw, label = read_raw(source, "owners")
     for column in ("account_id", "rep_id"):
