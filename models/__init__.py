@@ -1,5 +1,6 @@
 """Learned fit scores for routing: the affinity model P(convert | lead, rep), its data and
-its validation. Below the app layer: never imports ``solver``."""
+its validation. Below the app layer: of ``solver`` it uses only the core's errors
+(``solver.errors``) and table loaders, never ``solver.app``."""
 
 from models.affinity import AffinityModel
 from models.persistence import ModelMetadata, build_metadata, load_affinity_model, save_model

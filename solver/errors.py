@@ -15,8 +15,9 @@
         └── NotFoundError          a named lead, rep or batch does not exist
 
 Every error message is one line a user can act on; the CLI prints it and exits 2, the
-HTTP API maps each class to one status code. ``models`` calls ``InputError`` by its
-historical name ``DataError`` (the same class).
+HTTP API answers 404 (``NotFoundError``), 409 (another ``StoreError``) or 422 (the
+rest). ``models`` calls ``InputError`` by its historical name ``DataError`` (the same
+class).
 
 Two exceptions live outside this tree on purpose, because they are HTTP control flow,
 not errors a caller handles: the service API's ``RepeatedId`` is raised and turned into
