@@ -17,10 +17,10 @@ from models.matching._dedupe import (
 )
 from models.matching._domains import Domain, is_free_mail, parse_host
 from models.matching._evidence import LeadMatch, MatchMethod
+from models.matching._match_inputs import load_accounts, load_match_leads
 from models.matching._matcher import AccountMatcher
+from models.matching._matches_table import MATCH_COLUMNS, match_leads
 from models.matching._names import NameKey, name_key
-from models.matching._table import MATCH_COLUMNS, match_leads
-from models.matching._tables import load_accounts, load_match_leads
 
 __all__ = [
     "MATCH_COLUMNS",

@@ -24,8 +24,8 @@ from models.matching._evidence import (
     NameAgreement,
 )
 from models.matching._index import AccountIndex, deletions
+from models.matching._match_inputs import load_accounts, load_match_leads
 from models.matching._names import NameKey, name_key
-from models.matching._tables import load_accounts, load_match_leads
 from solver.contract_tables import TableSource
 from solver.errors import InputError
 

@@ -7,8 +7,8 @@ from typing import Final
 import pandas as pd
 
 from models.matching._dedupe import find_duplicates
+from models.matching._match_inputs import load_match_leads
 from models.matching._matcher import AccountMatcher
-from models.matching._tables import load_match_leads
 from solver.contract_tables import TableSource
 
 MATCH_COLUMNS: Final = ("lead_id", "account_id", "confidence", "method", "reason",
