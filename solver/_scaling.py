@@ -7,6 +7,7 @@ truncates floats (0.7 becomes 0), so every engine scales through this module.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -103,3 +104,11 @@ def whole_slots(capacity: npt.NDArray[np.float64], unit: npt.NDArray[np.float64]
     capacity means "every lead fits" instead of a wrapped negative number."""
     slots = np.floor(np.asarray(capacity, dtype=float) / unit + tolerance)
     return np.clip(np.nan_to_num(slots, nan=0.0, posinf=most), 0, max(most, 0)).astype(np.int64)
+
+
+def check_objective_range(terms: Iterable[tuple[int, int]]) -> None:
+    """Refuse a weighted objective ``Σ weight × term`` that could leave int64: ``terms``
+    holds ``(weight, most)`` per term, ``most`` the largest absolute value the term can
+    take. Python integers do not wrap, so the sum itself is exact."""
+    if sum(abs(weight) * most for weight, most in terms) >= INT_LIMIT:
+        raise SolverError("objective too large for CP-SAT's 64-bit integers")
