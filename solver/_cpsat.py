@@ -2,7 +2,13 @@
 
 One boolean per candidate pair; each lead at most once; each rep's scaled efforts within
 its scaled capacity. Coverage first is a weighted objective: one more routed lead is
-worth more than any possible difference in total score (``coverage_weight``).
+worth more than any possible difference in total score (``priority_weight``).
+
+The models differ only in their terms (``solver._cpsat_objective``): plain (fit +
+coverage, after an LP incumbent and reduced-cost fixing), soft account groups (+ split),
+and the banded second pass (coverage fixed; fit + split + band, the band on integer loads
+or scaled). Each chooses its score scale and weights here; building, the overflow check,
+solving and reading are ``solve_terms``'.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from solver._band import LoadBand, band_penalty_weight
+from solver._band import LoadBand
 from solver._cpsat_objective import (
     BandRows,
     Term,
@@ -34,6 +40,7 @@ from solver._scaling import (
     EFFORT_SCALE,
     ScaledScores,
     check_objective_range,
+    priority_weight,
     scale_efforts,
     scale_scores,
 )
@@ -55,13 +62,6 @@ class CpSatSolution:
     # each objective term's weighted value in the model's integer units (they sum to the
     # model's objective value; ``solver._terms`` says what each means)
     terms: Mapping[TermName, int] = field(default_factory=dict)
-
-
-def _coverage_weight(problem: RoutingProblem, scaled: ScaledScores) -> int:
-    """Larger than the spread of total score between any two assignments."""
-    per_lead = np.zeros(problem.n_leads, dtype=np.int64)
-    np.maximum.at(per_lead, problem.pair_lead, np.abs(scaled.values))
-    return 2 * int(per_lead.sum()) + 1
 
 
 def _split_reach(split: SplitPenalty | None, scale: float) -> tuple[int, int]:
@@ -96,16 +96,34 @@ def solve_cpsat(
         return _solve_banded(problem, settings, hint, band, split, first)
     if split is not None:
         return _solve_split(problem, settings, hint, split)
+    return _solve_plain(problem, settings, hint, polish)
+
+
+def _incumbent(problem: RoutingProblem, objective: npt.NDArray[np.int64],
+               candidates: list[npt.NDArray[np.int64]]) -> tuple[npt.NDArray[np.int64], int]:
+    """The candidate assignment of highest ``objective`` (per pair), with its value."""
+    incumbent = np.full(problem.n_leads, -1, dtype=np.int64)
+    best_value = 0
+    for candidate in candidates:
+        value = int(objective[pairs_of(problem, candidate)].sum())
+        if value > best_value:
+            incumbent, best_value = candidate, value
+    return incumbent, best_value
+
+
+def _solve_plain(problem: RoutingProblem, settings: CpSatSettings,
+                 hint: npt.NDArray[np.int64] | None, polish: bool) -> CpSatSolution:
+    """Coverage, then score: the LP relaxation gives a bound, an incumbent (the better
+    of ``hint`` and the rounded LP) and reduced-cost fixing; CP-SAT solves what is left."""
     n, k = problem.n_leads, problem.n_pairs
     # weight ~ 2·n·peak, objective ~ weight·n: keep weight·n·(1 + n) inside int64.
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
-    weight = _coverage_weight(problem, scaled)
+    weight = priority_weight(problem.pair_lead, scaled.values, problem.n_leads)
     counts = problem.coverage_weights()
     # checked before the LP too: its incumbents are valued in these integers
     check_objective_range([(1, (weight - 1) // 2), (weight, int(counts.sum()))])
     objective = scaled.values + weight * counts[problem.pair_lead]
 
-    # Incumbent: the better of the caller's hint and the rounded LP relaxation.
     candidates = [] if hint is None else [hint]
     effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
     relaxation = solve_lp_relaxation(problem, objective.astype(float), effort, capacity)
@@ -113,12 +131,7 @@ def solve_cpsat(
         candidates.append(round_relaxation(problem, relaxation.x, effort, capacity))
         if polish:
             candidates.append(_integral_part_plus_residue(problem, relaxation.x, settings))
-    incumbent = np.full(n, -1, dtype=np.int64)
-    best_value = 0
-    for candidate in candidates:
-        value = int(objective[pairs_of(problem, candidate)].sum())
-        if value > best_value:
-            incumbent, best_value = candidate, value
+    incumbent, best_value = _incumbent(problem, objective, candidates)
 
     keep = np.ones(k, dtype=bool)
     if relaxation is not None:
@@ -159,7 +172,7 @@ def _solve_split(
     n = problem.n_leads
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
     penalty, reach = _split_reach(split, scaled.scale)
-    weight = _coverage_weight(problem, scaled) + penalty * reach
+    weight = priority_weight(problem.pair_lead, scaled.values, problem.n_leads) + penalty * reach
     model, x = _assignment_model(problem)
     _add_capacities(model, x, problem)
     every = np.arange(problem.n_pairs, dtype=np.int64)
@@ -308,7 +321,7 @@ def _solve_banded_scaled(
         problem.pair_score, multiplier=4 * (n + 1) * (n + 1) + 2 * (n + 1) * reach
     )
     split_penalty, split_reach = _split_reach(split, scaled.scale)
-    shortfall_weight = (band_penalty_weight(problem.pair_lead, scaled.values, n)
+    shortfall_weight = (priority_weight(problem.pair_lead, scaled.values, n)
                         + split_penalty * split_reach)
     upper = np.floor(band.upper * band_scale + 1e-6).astype(np.int64)
 
@@ -346,7 +359,7 @@ def _solve_banded_integral(
     worst = sum(max(table) for table in tables)
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (worst + 2))
     split_penalty, split_reach = _split_reach(split, scaled.scale)
-    weight = band_penalty_weight(problem.pair_lead, scaled.values, n) + split_penalty * split_reach
+    weight = priority_weight(problem.pair_lead, scaled.values, n) + split_penalty * split_reach
 
     model, x = _assignment_model(problem)
     band_term = add_soft_band_units(model, x, problem, rows.measure, tables, rows, weight)
