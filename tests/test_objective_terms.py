@@ -5,6 +5,7 @@ a policy outcome and the rep summary report in conversions."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -156,13 +157,16 @@ def gap_cases(draw: st.DrawFn) -> tuple[RoutingProblem, LoadBand | None, SplitPe
     n, m = draw(st.integers(2, 7)), draw(st.integers(2, 3))
     score = draw(st.lists(st.lists(st.integers(0, 9), min_size=m, max_size=m),
                           min_size=n, max_size=n))
-    effort = draw(st.lists(st.lists(st.sampled_from([1.0, 1.5, 2.0]), min_size=m,
-                                    max_size=m), min_size=n, max_size=n))
+    # whole efforts take the exact integer band model, fractional ones the scaled one
+    sizes = [1.0, 2.0] if draw(st.booleans()) else [1.0, 1.5, 2.0]
+    effort = draw(st.lists(st.lists(st.sampled_from(sizes), min_size=m, max_size=m),
+                           min_size=n, max_size=n))
     problem = problem_of([[s / 10 for s in row] for row in score],
                          [float(draw(st.integers(1, 4))) for _ in range(m)], effort)
     band = None
-    if draw(st.booleans()):
-        band = LoadBand(np.full(m, 1.0), np.full(m, 2.0), on_score=draw(st.booleans()))
+    kind = draw(st.sampled_from(["none", "effort", "effort", "value"]))
+    if kind != "none":
+        band = LoadBand(np.full(m, 1.0), np.full(m, 2.0), on_score=kind == "value")
     split = None
     if draw(st.booleans()):
         split = SplitPenalty(np.array(draw(st.lists(st.integers(-1, 2), min_size=n,
@@ -170,7 +174,7 @@ def gap_cases(draw: st.DrawFn) -> tuple[RoutingProblem, LoadBand | None, SplitPe
     return problem, band, split
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(gap_cases())
 def test_every_model_family_reads_terms_that_sum_to_its_objective(
     case: tuple[RoutingProblem, LoadBand | None, SplitPenalty | None],
@@ -181,16 +185,14 @@ def test_every_model_family_reads_terms_that_sum_to_its_objective(
     seen: list[Solved] = []
     real = cpsat_module.solve_terms
 
-    def spy(*args: object, **kwargs: object) -> Solved:
-        result = real(*args, **kwargs)  # type: ignore[arg-type]
+    def spy(*args: Any, **kwargs: Any) -> Solved:
+        result = real(*args, **kwargs)
         seen.append(result)
         return result
 
-    cpsat_module.solve_terms = spy  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cpsat_module, "solve_terms", spy)
         answer = solve_cpsat(problem, SETTINGS, band=band, split=split)
-    finally:
-        cpsat_module.solve_terms = real
     for result in seen:
         if result.found:
             assert sum(result.terms.values()) == result.objective
@@ -200,6 +202,36 @@ def test_every_model_family_reads_terms_that_sum_to_its_objective(
         picked = np.isin(chosen, np.flatnonzero(answer.rep_index >= 0) * problem.n_reps
                          + answer.rep_index[answer.rep_index >= 0])
         assert answer.objective_scaled == int(answer.scaled.values[picked].sum())
+    if answer.proven_optimal and split is not None and band is None and split.grouped().any():
+        # at the optimum each extra rep the model counts is one the assignment uses
+        extra = sum(count - 1 for count in split.splits(answer.rep_index).values())
+        penalty = int(np.rint(split.penalty * answer.scaled.scale))
+        assert answer.terms[TermName.ACCOUNT_SPLIT] == -penalty * extra
+
+
+@settings(max_examples=25, deadline=None)
+@given(gap_cases())
+def test_solve_terms_are_the_fit_the_split_and_the_band_cost(
+    case: tuple[RoutingProblem, LoadBand | None, SplitPenalty | None],
+) -> None:
+    """Whatever engine each part goes to: ``FIT`` is the objective, ``ACCOUNT_SPLIT`` the
+    penalty for each extra rep a group uses, ``FAIRNESS_BAND`` what the band took from
+    the free solve (never a gain)."""
+    problem, band, split = case
+    free = solve(problem, SolveOptions(time_limit_s=10.0), split=split)
+    result = free if band is None else solve(problem, SolveOptions(time_limit_s=10.0), band,
+                                              split, warm=free)
+    assert result.terms[TermName.FIT] == pytest.approx(result.objective)
+    grouped = split is not None and bool(split.grouped().any())
+    assert (TermName.ACCOUNT_SPLIT in result.terms) == grouped
+    if grouped:
+        assert split is not None
+        extra = sum(count - 1 for count in split.splits(result.rep_index).values())
+        assert result.terms[TermName.ACCOUNT_SPLIT] == pytest.approx(-split.penalty * extra)
+    if band is not None:
+        given_up = (free.objective + free.terms.get(TermName.ACCOUNT_SPLIT, 0.0)
+                    - result.objective - result.terms.get(TermName.ACCOUNT_SPLIT, 0.0))
+        assert result.terms[TermName.FAIRNESS_BAND] == pytest.approx(-max(given_up, 0.0))
 
 
 def test_solve_reports_fit_and_the_split_penalty_in_conversions() -> None:
@@ -241,7 +273,7 @@ def test_terms_add_up_over_parts_and_read_as_words() -> None:
     assert describe_costs({TermName.FIT: 3.0, TermName.FAIRNESS_BAND: 0.0}) == []
 
 
-def _route(leads: dict[str, list[object]], reps: dict[str, list[object]],
+def _route(leads: dict[str, object], reps: dict[str, object],
            score: list[list[float]], policy: dict[str, object]) -> PolicyOutcome:
     lead_table, rep_table = load_leads(pd.DataFrame(leads)), load_reps(pd.DataFrame(reps))
     problem = problem_from_matrix(lead_table, rep_table, np.asarray(score, dtype=float))
