@@ -166,9 +166,11 @@ def solve(
     maximal total score (minus ``split``'s penalty for soft account groups split across
     reps). Never raises on a timeout.
 
-    ``warm``: this problem already solved to optimality without the band (same ``split``).
-    Its coverage is then proven maximal, so the banded solve starts from it instead of
-    repeating that first pass."""
+    ``warm``: this problem solved without the band (same ``split``). When it is optimal,
+    its coverage is proven maximal, so the banded solve starts from it instead of
+    repeating that first pass. Optimal or not, it is the free solve the band's cost is
+    measured against (``terms[FAIRNESS_BAND]``; without ``warm`` that cost is unknown and
+    the term absent)."""
     options = options or SolveOptions()
     started = time.perf_counter()
     deadline = started + options.time_limit_s
