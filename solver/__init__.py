@@ -13,6 +13,7 @@ from solver._route import RouteOutcome, route_matrix, route_pairs
 from solver._scaling import EFFORT_SCALE, SCORE_SCALE, scale_scores
 from solver._solve import SolveOptions, solve
 from solver._tables import load_leads, load_reps, load_scores
+from solver._terms import TermName
 
 __all__ = [
     "EFFORT_SCALE",
@@ -29,6 +30,7 @@ __all__ = [
     "SolveResult",
     "SolveStatus",
     "SolverError",
+    "TermName",
     "gini",
     "greedy_best_fit",
     "load_leads",

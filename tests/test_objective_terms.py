@@ -16,7 +16,7 @@ from ortools.sat.python import cp_model
 from rich.console import Console
 
 import solver._cpsat as cpsat_module
-from solver import RoutingProblem, SolveOptions, SolverError, solve
+from solver import RoutingProblem, SolveOptions, SolverError, TermName, solve
 from solver._band import LoadBand
 from solver._build import problem_from_matrix
 from solver._cpsat import solve_cpsat
@@ -34,7 +34,7 @@ from solver._cpsat_objective import (
 from solver._cpsat_types import CpSatSettings, SplitPenalty
 from solver._scaling import INT_LIMIT, check_objective_range
 from solver._tables import load_leads, load_reps
-from solver._terms import TermName, add_terms, band_cost, describe_costs
+from solver._terms import add_terms, band_cost, describe_costs
 from solver.policy import PolicyOutcome, parse_policy, route_with_policy
 
 SETTINGS = CpSatSettings(time_limit_s=10.0, seed=0, workers=1)
