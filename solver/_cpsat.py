@@ -26,6 +26,7 @@ from solver._cpsat_objective import (
     Term,
     add_soft_band,
     add_soft_band_units,
+    add_soft_band_worst,
     add_soft_split,
     coverage_term,
     fit_term,
@@ -327,11 +328,12 @@ def _solve_banded_scaled(
 
     model, x = _assignment_model(problem)
     _add_capacities(model, x, problem)
-    band_term = add_soft_band(model, x, problem, BandRows(measure, lower, upper, band_cap),
-                              shortfall_weight)
+    rows = BandRows(measure, lower, upper, band_cap)
+    total, offs = add_soft_band(model, x, problem, rows, shortfall_weight)
     _keep_coverage(model, x, problem, first)
-    return _solve_second_pass(model, x, problem, settings, first, scaled, band_term, split,
-                              split_penalty)
+    worst = add_soft_band_worst(model, offs, rows, shortfall_weight)
+    return _solve_second_pass(model, x, problem, settings, first, scaled, [total, worst],
+                              split, split_penalty)
 
 
 def _keep_coverage(model: cp_model.CpModel, x: list[cp_model.IntVar], problem: RoutingProblem,
@@ -362,16 +364,16 @@ def _solve_banded_integral(
     weight = priority_weight(problem.pair_lead, scaled.values, n) + split_penalty * split_reach
 
     model, x = _assignment_model(problem)
-    band_term = add_soft_band_units(model, x, problem, rows.measure, tables, rows, weight)
+    band = add_soft_band_units(model, x, problem, rows.measure, tables, rows, weight)
     _keep_coverage(model, x, problem, first)
-    return _solve_second_pass(model, x, problem, settings, first, scaled, band_term, split,
+    return _solve_second_pass(model, x, problem, settings, first, scaled, [band], split,
                               split_penalty)
 
 
 def _solve_second_pass(
     model: cp_model.CpModel, x: list[cp_model.IntVar], problem: RoutingProblem,
     settings: CpSatSettings, first: CpSatSolution, scaled: ScaledScores,
-    band_term: Term, split: SplitPenalty | None, split_penalty: int,
+    band: list[Term], split: SplitPenalty | None, split_penalty: int,
 ) -> CpSatSolution:
     """Solve a banded model from the maximal-coverage ``first``; keep ``first`` (unproven)
     when nothing is found in time. Proven only if both passes are."""
@@ -379,7 +381,7 @@ def _solve_second_pass(
     terms = [fit_term(problem, x, every, scaled.values)]
     if split is not None:
         terms.append(add_soft_split(model, x, problem, split, split_penalty))
-    solved = solve_terms(model, x, problem, [*terms, band_term], settings, first.rep_index)
+    solved = solve_terms(model, x, problem, [*terms, *band], settings, first.rep_index)
     if not solved.found:
         return replace(first, proven_optimal=False, score_bound_scaled=float("inf"))
     score = solved.terms[TermName.FIT]

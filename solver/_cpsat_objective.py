@@ -1,7 +1,8 @@
 """The CP-SAT objective as named terms, and the one build → solve → read path.
 
 Each soft-constraint family is a small helper (``fit_term``, ``coverage_term``,
-``add_soft_split``, ``add_soft_band``, ``add_soft_band_units``) that adds its variables
+``add_soft_split``, ``add_soft_band`` with ``add_soft_band_worst``,
+``add_soft_band_units``) that adds its variables
 and constraints to the model and returns a ``Term``: the variables, each one's
 coefficient in the term's own units, the term's weight in the objective (negative for a
 cost) and the most the term can reach. ``solve_terms`` is the only place that sums the
@@ -120,11 +121,12 @@ class BandRows:
 
 
 def add_soft_band(model: cp_model.CpModel, x: list[cp_model.IntVar],
-                  problem: RoutingProblem, rows: BandRows, weight: int) -> Term:
-    """Total load outside the band plus, times the rep count, the worst rep's: the
-    shortfall is spread over reps instead of landing on one. ``weight`` per unit."""
+                  problem: RoutingProblem, rows: BandRows, weight: int
+                  ) -> tuple[Term, list[cp_model.IntVar]]:
+    """Total load outside the band, ``weight`` per unit; also each rep's ``off`` variable
+    (its load outside the band) for ``add_soft_band_worst``."""
     penalties: list[cp_model.IntVar] = []
-    worst_terms: list[cp_model.IntVar] = []
+    offs: list[cp_model.IntVar] = []
     lower, upper, cap = rows.lower, rows.upper, rows.cap
     for rep, group in groups_of(problem.pair_rep, np.arange(problem.n_pairs, dtype=np.int64)):
         load = cp_model.LinearExpr.weighted_sum([x[p] for p in group],
@@ -136,13 +138,19 @@ def add_soft_band(model: cp_model.CpModel, x: list[cp_model.IntVar],
         penalties += [under, over]
         off = model.new_int_var(0, max(int(cap[rep]), int(lower[rep]), 0), "")
         model.add(off == under + over)
-        worst_terms.append(off)
-    peak = int(max(cap.max(), lower.max(), 0))
+        offs.append(off)
+    most = int(np.maximum(lower, 0).sum() + np.maximum(cap, 0).sum())
+    return Term(TermName.FAIRNESS_BAND, penalties, [1] * len(penalties), -weight, most), offs
+
+
+def add_soft_band_worst(model: cp_model.CpModel, offs: list[cp_model.IntVar],
+                        rows: BandRows, weight: int) -> Term:
+    """The worst rep's load outside the band, times the rep count, ``weight`` per unit:
+    with the total, the shortfall is spread over reps instead of landing on one."""
+    peak = int(max(rows.cap.max(), rows.lower.max(), 0))
     worst = model.new_int_var(0, peak, "worst")
-    model.add_max_equality(worst, worst_terms)
-    most = int(np.maximum(lower, 0).sum() + np.maximum(cap, 0).sum()) + len(worst_terms) * peak
-    return Term(TermName.FAIRNESS_BAND, penalties + [worst],
-                [1] * len(penalties) + [len(worst_terms)], -weight, most)
+    model.add_max_equality(worst, offs)
+    return Term(TermName.FAIRNESS_BAND, [worst], [len(offs)], -weight, len(offs) * peak)
 
 
 def add_soft_band_units(model: cp_model.CpModel, x: list[cp_model.IntVar],
@@ -218,10 +226,12 @@ def solve_terms(model: cp_model.CpModel, x: list[cp_model.IntVar], problem: Rout
         return Solved(status, np.full(problem.n_leads, -1, dtype=np.int64), {}, float("nan"),
                       float("inf"))
     solution = np.asarray(solver.response_proto.solution, dtype=np.int64)
-    values = {term.name: term.weight * (term.offset + int(
-        np.dot(np.asarray(term.coefficients, dtype=np.int64),
-               solution[[var.index for var in term.variables]])))
-        for term in terms}
+    values: dict[TermName, int] = {}
+    for term in terms:  # a family may come as several terms (the band's total and worst)
+        value = term.weight * (term.offset + int(np.dot(
+            np.asarray(term.coefficients, dtype=np.int64),
+            solution[[var.index for var in term.variables]])))
+        values[term.name] = values.get(term.name, 0) + value
     return Solved(status, read(problem, solution, x, pairs), values,
                   float(solver.objective_value), float(solver.best_objective_bound))
 

@@ -26,6 +26,7 @@ from solver._cpsat_objective import (
     Term,
     add_soft_band,
     add_soft_band_units,
+    add_soft_band_worst,
     add_soft_split,
     coverage_term,
     fit_term,
@@ -102,9 +103,12 @@ def test_scaled_band_term_is_total_shortfall_plus_reps_times_the_worst() -> None
     problem = problem_of([[0.5, 0.5]] * 3, [3, 3])
     rows = BandRows(measure=np.ones(6, dtype=np.int64), lower=np.array([1, 1]),
                     upper=np.array([2, 2]), cap=np.array([3, 3]))
-    result = solved(problem, {0: 0, 1: 0, 2: 0},
-                    lambda m, x: add_soft_band(m, x, problem, rows, weight=5))
-    assert result.terms == {TermName.FAIRNESS_BAND: -5 * 4}
+    model, x = model_with(problem, {0: 0, 1: 0, 2: 0})
+    total, offs = add_soft_band(model, x, problem, rows, weight=5)
+    worst = add_soft_band_worst(model, offs, rows, weight=5)
+    result = solve_terms(model, x, problem, [total, worst], SETTINGS)
+    assert result.terms == {TermName.FAIRNESS_BAND: -5 * 4}  # both parts, one name
+    assert result.objective == -5 * 4
 
 
 def test_unit_band_term_prices_each_unit_out_of_band_convexly() -> None:
