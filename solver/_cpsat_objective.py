@@ -226,13 +226,14 @@ def solve_terms(model: cp_model.CpModel, x: list[cp_model.IntVar], problem: Rout
         return Solved(status, np.full(problem.n_leads, -1, dtype=np.int64), {}, float("nan"),
                       float("inf"))
     solution = np.asarray(solver.response_proto.solution, dtype=np.int64)
+    solved_x = solution[[var.index for var in x]]
     values: dict[TermName, int] = {}
     for term in terms:  # a family may come as several terms (the band's total and worst)
+        at = solved_x if term.variables is x else solution[[v.index for v in term.variables]]
         value = term.weight * (term.offset + int(np.dot(
-            np.asarray(term.coefficients, dtype=np.int64),
-            solution[[var.index for var in term.variables]])))
+            np.asarray(term.coefficients, dtype=np.int64), at)))
         values[term.name] = values.get(term.name, 0) + value
-    return Solved(status, read(problem, solution, x, pairs), values,
+    return Solved(status, read(problem, solved_x, pairs), values,
                   float(solver.objective_value), float(solver.best_objective_bound))
 
 
@@ -270,12 +271,13 @@ def add_hint(model: cp_model.CpModel, x: list[cp_model.IntVar], problem: Routing
     proto.values.extend(values.tolist())
 
 
-def read(problem: RoutingProblem, solution: IntArray, x: list[cp_model.IntVar],
-         pairs: IntArray | None = None) -> IntArray:
-    """Lead → rep from the solved booleans of ``pairs`` (default all pairs)."""
+def read(problem: RoutingProblem, solved_x: IntArray, pairs: IntArray | None = None
+         ) -> IntArray:
+    """Lead → rep from the solved pair booleans (``solved_x``, one per pair of ``pairs``,
+    default all pairs)."""
     if pairs is None:
         pairs = np.arange(problem.n_pairs, dtype=np.int64)
-    on = pairs[solution[[var.index for var in x]] > 0]
+    on = pairs[solved_x > 0]
     rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
     rep_index[problem.pair_lead[on]] = problem.pair_rep[on]
     return rep_index
