@@ -16,6 +16,7 @@ from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
 from solver._route import RouteOutcome, route_matrix, route_pairs
 from solver._scaling import EFFORT_SCALE, SCORE_SCALE, scale_scores
 from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions, solve
+from solver._terms import TermName
 from solver.contract_tables import load_history, load_leads, load_reps, load_scores
 from solver.errors import InputError, LeadrouteError, ModelError, PolicyError, SolverError
 
@@ -37,6 +38,7 @@ __all__ = [
     "SolveResult",
     "SolveStatus",
     "SolverError",
+    "TermName",
     "gini",
     "greedy_best_fit",
     "load_history",

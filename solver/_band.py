@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from solver._scaling import priority_weight
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -33,6 +35,4 @@ class LoadBand:
 
 def band_penalty_weight(pair_lead: IntArray, scaled_scores: IntArray, n_leads: int) -> int:
     """More than the spread of total score between any two assignments (lexicographic)."""
-    per_lead = np.zeros(n_leads, dtype=np.int64)
-    np.maximum.at(per_lead, pair_lead, np.abs(scaled_scores))
-    return 2 * int(per_lead.sum()) + 1
+    return priority_weight(pair_lead, scaled_scores, n_leads)

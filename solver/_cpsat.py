@@ -2,25 +2,50 @@
 
 One boolean per candidate pair; each lead at most once; each rep's scaled efforts within
 its scaled capacity. Coverage first is a weighted objective: one more routed lead is
-worth more than any possible difference in total score (``coverage_weight``).
+worth more than any possible difference in total score (``priority_weight``).
+
+The models differ only in their terms (``solver._cpsat_objective``): plain (fit +
+coverage, after an LP incumbent and reduced-cost fixing), soft account groups (+ split),
+and the banded second pass (coverage fixed; fit + split + band, the band on integer loads
+or scaled). Each chooses its score scale and weights here; building, the overflow check,
+solving and reading are ``solve_terms``'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from solver._band import LoadBand, band_penalty_weight
+from solver._band import LoadBand
+from solver._cpsat_objective import (
+    BandRows,
+    Term,
+    add_soft_band,
+    add_soft_band_units,
+    add_soft_band_worst,
+    add_soft_split,
+    coverage_term,
+    fit_term,
+    groups_of,
+    pairs_of,
+    solve_terms,
+)
 from solver._cpsat_types import CpSatSettings, SplitPenalty
 from solver._lp import round_relaxation, solve_lp_relaxation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
-from solver._result import pair_index_of
-from solver._scaling import EFFORT_SCALE, INT_LIMIT, ScaledScores, scale_efforts, scale_scores
-from solver.errors import SolverError
+from solver._scaling import (
+    EFFORT_SCALE,
+    ScaledScores,
+    check_objective_range,
+    priority_weight,
+    scale_efforts,
+    scale_scores,
+)
+from solver._terms import TermName
 
 # Most out-of-band load units (sum over reps of under- plus over-band units, one boolean
 # each) the exact integer band model builds; beyond it the effort-scaled model is used.
@@ -35,57 +60,9 @@ class CpSatSolution:
     scaled: ScaledScores
     objective_scaled: int  # score part only
     score_bound_scaled: float  # upper bound on the score part at maximal coverage
-
-
-def _coverage_weight(problem: RoutingProblem, scaled: ScaledScores) -> int:
-    """Larger than the spread of total score between any two assignments."""
-    per_lead = np.zeros(problem.n_leads, dtype=np.int64)
-    np.maximum.at(per_lead, problem.pair_lead, np.abs(scaled.values))
-    return 2 * int(per_lead.sum()) + 1
-
-
-def _tune(solver: cp_model.CpSolver, settings: CpSatSettings) -> None:
-    """One place for the engine's parameters.
-
-    ``linearization_level = 2`` puts the full LP relaxation in the search: assignment
-    LPs are nearly integral, and with one worker it proves OR-Library gapa instances
-    optimal at once instead of stalling at the 20 s limit (measured).
-    """
-    solver.parameters.max_time_in_seconds = settings.time_limit_s
-    solver.parameters.random_seed = settings.seed
-    solver.parameters.num_workers = settings.workers
-    solver.parameters.linearization_level = 2
-    # Several workers race unless interleaved; interleaving keeps the output reproducible.
-    solver.parameters.interleave_search = settings.workers > 1
-    # Presolve finds little in these models (the at-most-ones are stated, hopeless pairs
-    # are dropped before) and costs 20-40 ms each: without it the policy benchmark's
-    # banded micro-batch runs about 20% faster, and OR-Library gapa-gapc at 20 s reach the
-    # same optima or better (measured).
-    solver.parameters.cp_model_presolve = False
-
-
-def _split_terms(
-    model: cp_model.CpModel, x: list[cp_model.IntVar] | dict[int, cp_model.IntVar],
-    problem: RoutingProblem, split: SplitPenalty,
-) -> list[cp_model.IntVar]:
-    """One ``extra`` per group: reps its leads use, minus one (0 when none is routed)."""
-    grouped = split.grouped()
-    chosen = np.flatnonzero(grouped[problem.pair_lead])
-    extras: list[cp_model.IntVar] = []
-    if len(chosen) == 0:
-        return extras
-    keys = split.group[problem.pair_lead[chosen]]
-    for group, pairs in _groups(keys, chosen):
-        uses: list[cp_model.IntVar] = []
-        for rep, at_rep in _groups(problem.pair_rep[pairs], pairs):
-            used = model.new_bool_var(f"g{group}r{rep}")
-            for p in at_rep.tolist():
-                model.add_implication(x[p], used)
-            uses.append(used)
-        extra = model.new_int_var(0, max(len(uses) - 1, 0), f"extra{group}")
-        model.add(extra >= cp_model.LinearExpr.sum(uses) - 1)
-        extras.append(extra)
-    return extras
+    # each objective term's weighted value in the model's integer units (they sum to the
+    # model's objective value; ``solver._terms`` says what each means)
+    terms: Mapping[TermName, int] = field(default_factory=dict)
 
 
 def _split_reach(split: SplitPenalty | None, scale: float) -> tuple[int, int]:
@@ -95,11 +72,6 @@ def _split_reach(split: SplitPenalty | None, scale: float) -> tuple[int, int]:
     grouped = split.grouped()
     _, counts = np.unique(split.group[grouped], return_counts=True)
     return int(np.rint(split.penalty * scale)), int((counts - 1).sum())
-
-
-def _pairs_of(problem: RoutingProblem, rep_index: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    pairs = pair_index_of(problem, rep_index)
-    return pairs[pairs >= 0]
 
 
 def solve_cpsat(
@@ -125,29 +97,42 @@ def solve_cpsat(
         return _solve_banded(problem, settings, hint, band, split, first)
     if split is not None:
         return _solve_split(problem, settings, hint, split)
+    return _solve_plain(problem, settings, hint, polish)
+
+
+def _incumbent(problem: RoutingProblem, objective: npt.NDArray[np.int64],
+               candidates: list[npt.NDArray[np.int64]]) -> tuple[npt.NDArray[np.int64], int]:
+    """The candidate assignment of highest ``objective`` (per pair), with its value."""
+    incumbent = np.full(problem.n_leads, -1, dtype=np.int64)
+    best_value = 0
+    for candidate in candidates:
+        value = int(objective[pairs_of(problem, candidate)].sum())
+        if value > best_value:
+            incumbent, best_value = candidate, value
+    return incumbent, best_value
+
+
+def _solve_plain(problem: RoutingProblem, settings: CpSatSettings,
+                 hint: npt.NDArray[np.int64] | None, polish: bool) -> CpSatSolution:
+    """Coverage, then score: the LP relaxation gives a bound, an incumbent (the better
+    of ``hint`` and the rounded LP) and reduced-cost fixing; CP-SAT solves what is left."""
     n, k = problem.n_leads, problem.n_pairs
     # weight ~ 2·n·peak, objective ~ weight·n: keep weight·n·(1 + n) inside int64.
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
-    weight = _coverage_weight(problem, scaled)
+    weight = priority_weight(problem.pair_lead, scaled.values, problem.n_leads)
     counts = problem.coverage_weights()
-    if weight * (int(counts.sum()) + 1) >= INT_LIMIT:
-        raise SolverError("objective too large for CP-SAT's 64-bit integers")
-    effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
+    # checked before the LP too: its incumbents are valued in these integers
+    check_objective_range([(1, (weight - 1) // 2), (weight, int(counts.sum()))])
     objective = scaled.values + weight * counts[problem.pair_lead]
 
-    # Incumbent: the better of the caller's hint and the rounded LP relaxation.
     candidates = [] if hint is None else [hint]
+    effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
     relaxation = solve_lp_relaxation(problem, objective.astype(float), effort, capacity)
     if relaxation is not None:
         candidates.append(round_relaxation(problem, relaxation.x, effort, capacity))
         if polish:
             candidates.append(_integral_part_plus_residue(problem, relaxation.x, settings))
-    incumbent = np.full(n, -1, dtype=np.int64)
-    best_value = 0
-    for candidate in candidates:
-        value = int(objective[_pairs_of(problem, candidate)].sum())
-        if value > best_value:
-            incumbent, best_value = candidate, value
+    incumbent, best_value = _incumbent(problem, objective, candidates)
 
     keep = np.ones(k, dtype=bool)
     if relaxation is not None:
@@ -157,28 +142,25 @@ def solve_cpsat(
             return _solution(problem, incumbent, True, scaled, weight, float(best_value))
         # Reduced-cost fixing (tolerance keeps it safe against float round-off).
         keep = relaxation.reduced <= slack + 1e-7 * max(abs(relaxation.bound), 1.0)
-        keep[_pairs_of(problem, incumbent)] = True
+        keep[pairs_of(problem, incumbent)] = True
 
     kept = np.flatnonzero(keep)
     model, x = _assignment_model(problem, kept)
     _add_capacities(model, x, problem, kept)
-    model.maximize(cp_model.LinearExpr.weighted_sum(x, objective[kept].tolist()))
-    _add_hint(model, x, problem, incumbent, kept)
-
-    solver = cp_model.CpSolver()
-    _tune(solver, settings)
-    status = solver.solve(model)
+    terms = [fit_term(problem, x, kept, scaled.values[kept]),
+             coverage_term(problem, x, kept, weight)]
+    solved = solve_terms(model, x, problem, terms, settings, incumbent, kept)
 
     upper = relaxation.bound if relaxation is not None else float("inf")
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if not solved.found:
         if best_value > 0:  # the incumbent still stands; CP-SAT only failed to improve it
             return _solution(problem, incumbent, False, scaled, weight, upper)
         return CpSatSolution(np.full(n, -1, dtype=np.int64), False, False, scaled, 0, float("inf"))
-    rep_index = _read(problem, solver, x, kept)
     # Dropped pairs only appear in assignments worse than the incumbent, so the reduced
     # model's bound (never below the incumbent) bounds the full problem too.
-    bound = min(max(float(solver.best_objective_bound), float(best_value)), upper)
-    return _solution(problem, rep_index, status == cp_model.OPTIMAL, scaled, weight, bound)
+    bound = min(max(solved.bound, float(best_value)), upper)
+    return _solution(problem, solved.rep_index, solved.optimal, scaled, weight, bound,
+                     solved.terms)
 
 
 def _solve_split(
@@ -191,30 +173,21 @@ def _solve_split(
     n = problem.n_leads
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
     penalty, reach = _split_reach(split, scaled.scale)
-    weight = _coverage_weight(problem, scaled) + penalty * reach
-    counts = problem.coverage_weights()
-    if weight * (int(counts.sum()) + 1) >= INT_LIMIT:
-        raise SolverError("objective too large for CP-SAT's 64-bit integers")
+    weight = priority_weight(problem.pair_lead, scaled.values, problem.n_leads) + penalty * reach
     model, x = _assignment_model(problem)
     _add_capacities(model, x, problem)
-    extras = _split_terms(model, x, problem, split)
-    model.maximize(
-        cp_model.LinearExpr.weighted_sum(x, (scaled.values + weight * counts[problem.pair_lead])
-                                         .tolist())
-        - penalty * cp_model.LinearExpr.sum(extras)
-    )
-    _add_hint(model, x, problem, hint)
-    solver = cp_model.CpSolver()
-    _tune(solver, settings)
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    every = np.arange(problem.n_pairs, dtype=np.int64)
+    split_term = add_soft_split(model, x, problem, split, penalty)
+    terms = [fit_term(problem, x, every, scaled.values), coverage_term(problem, x, every, weight),
+             split_term]
+    solved = solve_terms(model, x, problem, terms, settings, hint)
+    if not solved.found:
         return CpSatSolution(np.full(n, -1, dtype=np.int64), False, False, scaled, 0, float("inf"))
-    rep_index = _read(problem, solver, x)
-    score = int(np.sum(scaled.values[_pairs_of(problem, rep_index)]))
-    proven = status == cp_model.OPTIMAL
-    return CpSatSolution(rep_index=rep_index, found=True, proven_optimal=proven, scaled=scaled,
-                         objective_scaled=score,
-                         score_bound_scaled=float(score) if proven else float("inf"))
+    score = solved.terms[TermName.FIT]
+    return CpSatSolution(rep_index=solved.rep_index, found=True,
+                         proven_optimal=solved.optimal, scaled=scaled, objective_scaled=score,
+                         score_bound_scaled=float(score) if solved.optimal else float("inf"),
+                         terms=solved.terms)
 
 
 def _assignment_model(problem: RoutingProblem, pairs: npt.NDArray[np.int64] | None = None
@@ -225,7 +198,7 @@ def _assignment_model(problem: RoutingProblem, pairs: npt.NDArray[np.int64] | No
         pairs = np.arange(problem.n_pairs, dtype=np.int64)
     model = cp_model.CpModel()
     x = [model.new_bool_var("") for _ in range(len(pairs))]
-    for _lead, group in _groups(problem.pair_lead[pairs], np.arange(len(pairs))):
+    for _lead, group in groups_of(problem.pair_lead[pairs], np.arange(len(pairs))):
         if len(group) > 1:
             model.add_at_most_one(x[i] for i in group.tolist())
     return model, x
@@ -238,39 +211,12 @@ def _add_capacities(model: cp_model.CpModel, x: list[cp_model.IntVar],
     effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
     if pairs is None:
         pairs = np.arange(problem.n_pairs, dtype=np.int64)
-    for rep, group in _groups(problem.pair_rep[pairs], np.arange(len(pairs))):
+    for rep, group in groups_of(problem.pair_rep[pairs], np.arange(len(pairs))):
         used = effort[pairs[group]]
         if int(used.sum()) > int(capacity[rep]):
             model.add(cp_model.LinearExpr.weighted_sum([x[i] for i in group.tolist()],
                                                        used.tolist())
                       <= int(capacity[rep]))
-
-
-def _add_hint(model: cp_model.CpModel, x: list[cp_model.IntVar], problem: RoutingProblem,
-              hint: npt.NDArray[np.int64] | None,
-              pairs: npt.NDArray[np.int64] | None = None) -> None:
-    """Hint ``hint``'s pairs on, every other pair off (written straight into the proto:
-    one call per variable costs as much as building the model)."""
-    if hint is None:
-        return
-    chosen = np.zeros(problem.n_pairs, dtype=np.int64)
-    chosen[_pairs_of(problem, hint)] = 1
-    values = chosen if pairs is None else chosen[pairs]
-    proto = model.proto.solution_hint
-    proto.vars.extend([var.index for var in x])
-    proto.values.extend(values.tolist())
-
-
-def _read(problem: RoutingProblem, solver: cp_model.CpSolver, x: list[cp_model.IntVar],
-          pairs: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
-    """Lead → rep from the solved booleans of ``pairs`` (default all pairs)."""
-    if pairs is None:
-        pairs = np.arange(problem.n_pairs, dtype=np.int64)
-    solution = np.asarray(solver.response_proto.solution, dtype=np.int64)
-    on = pairs[solution[[var.index for var in x]] > 0]
-    rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
-    rep_index[problem.pair_lead[on]] = problem.pair_rep[on]
-    return rep_index
 
 
 def integral_efforts(problem: RoutingProblem) -> npt.NDArray[np.int64] | None:
@@ -320,24 +266,6 @@ def _band_measure(problem: RoutingProblem, band: LoadBand, effort: npt.NDArray[n
     return np.maximum(np.rint(problem.pair_score * scale), 0).astype(np.int64), scale
 
 
-def _band_units_of(model: cp_model.CpModel, table: list[int], lower: int, upper: int,
-                   load: cp_model.LinearExprT) -> tuple[list[cp_model.IntVar], list[int]]:
-    """One rep's convex band penalty, unit by unit: a boolean per load unit below the band
-    and per unit above it, priced at the penalty's step there (``table[t] - table[t-1]``),
-    and one free integer for the units inside the band. Steps rise with the load
-    (convexity), so the cheapest units fill first and the priced sum equals the penalty
-    without ordering constraints. Measured 40% faster to prove than the same penalty as
-    the maximum of its linear pieces (same LP bound, better propagation)."""
-    capacity = len(table) - 1
-    under = [model.new_bool_var("") for _ in range(lower)]
-    over = [model.new_bool_var("") for _ in range(capacity - upper)]
-    inside = model.new_int_var(0, upper - lower, "")
-    model.add(load == cp_model.LinearExpr.sum(under) + inside + cp_model.LinearExpr.sum(over))
-    steps = [table[t] - table[t - 1] for t in range(1, lower + 1)]
-    steps += [table[t] - table[t - 1] for t in range(upper + 1, capacity + 1)]
-    return under + over, steps
-
-
 def _solve_banded(
     problem: RoutingProblem,
     settings: CpSatSettings,
@@ -367,11 +295,20 @@ def _solve_banded(
         capacity = np.minimum(np.floor(problem.capacity + EFFORT_TOLERANCE), reachable)
         lower, upper = band_units(band, capacity.astype(np.int64))
         if int(lower.sum() + (capacity - upper).sum()) <= _MAX_BAND_PIECES:
-            return _solve_banded_integral(problem, second, first, units,
-                                          capacity.astype(np.int64), lower, upper, split)
-    n, k = problem.n_leads, problem.n_pairs
-    counts = problem.coverage_weights()
-    covered = int(counts[first.rep_index >= 0].sum())
+            rows = BandRows(units, lower, upper, capacity.astype(np.int64))
+            return _solve_banded_integral(problem, second, first, rows, split)
+    return _solve_banded_scaled(problem, second, first, band, split)
+
+
+def _solve_banded_scaled(
+    problem: RoutingProblem,
+    settings: CpSatSettings,
+    first: CpSatSolution,
+    band: LoadBand,
+    split: SplitPenalty | None,
+) -> CpSatSolution:
+    """The band on scaled efforts (or expected values), coverage fixed by ``first``."""
+    n = problem.n_leads
     effort, capacity = scale_efforts(problem.pair_effort, problem.capacity)
     measure, band_scale = _band_measure(problem, band, effort)
     # most a rep's banded load can reach
@@ -385,102 +322,74 @@ def _solve_banded(
         problem.pair_score, multiplier=4 * (n + 1) * (n + 1) + 2 * (n + 1) * reach
     )
     split_penalty, split_reach = _split_reach(split, scaled.scale)
-    shortfall_weight = (band_penalty_weight(problem.pair_lead, scaled.values, n)
+    shortfall_weight = (priority_weight(problem.pair_lead, scaled.values, n)
                         + split_penalty * split_reach)
-    if shortfall_weight * reach >= INT_LIMIT:
-        raise SolverError("objective too large for CP-SAT's 64-bit integers")
     upper = np.floor(band.upper * band_scale + 1e-6).astype(np.int64)
 
     model, x = _assignment_model(problem)
     _add_capacities(model, x, problem)
-    penalties: list[cp_model.IntVar] = []
-    worst_terms: list[cp_model.IntVar] = []
-    for rep, group in _groups(problem.pair_rep, np.arange(k, dtype=np.int64)):
-        load = cp_model.LinearExpr.weighted_sum([x[p] for p in group], measure[group].tolist())
-        under = model.new_int_var(0, max(int(lower[rep]), 0), "")
-        over = model.new_int_var(0, max(int(band_cap[rep]), 0), "")
-        model.add(load + under >= int(lower[rep]))
-        model.add(load - over <= int(upper[rep]))
-        penalties += [under, over]
-        off = model.new_int_var(0, max(int(band_cap[rep]), int(lower[rep]), 0), "")
-        model.add(off == under + over)
-        worst_terms.append(off)
+    rows = BandRows(measure, lower, upper, band_cap)
+    total, offs = add_soft_band(model, x, problem, rows, shortfall_weight)
+    _keep_coverage(model, x, problem, first)
+    worst = add_soft_band_worst(model, offs, rows, shortfall_weight)
+    return _solve_second_pass(model, x, problem, settings, first, scaled, [total, worst],
+                              split, split_penalty)
+
+
+def _keep_coverage(model: cp_model.CpModel, x: list[cp_model.IntVar], problem: RoutingProblem,
+                   first: CpSatSolution) -> None:
+    """Route at least as many leads as the maximal-coverage ``first``."""
+    counts = problem.coverage_weights()
+    covered = int(counts[first.rep_index >= 0].sum())
     model.add(cp_model.LinearExpr.weighted_sum(x, counts[problem.pair_lead].tolist()) >= covered)
-    # Total shortfall plus the worst rep's (weighted by the rep count): the shortfall is
-    # spread over reps instead of landing on one.
-    worst = model.new_int_var(0, int(max(band_cap.max(), lower.max(), 0)), "worst")
-    model.add_max_equality(worst, worst_terms)
-    extras = [] if split is None else _split_terms(model, x, problem, split)
-    model.maximize(
-        cp_model.LinearExpr.weighted_sum(x, scaled.values.tolist())
-        - split_penalty * cp_model.LinearExpr.sum(extras)
-        - shortfall_weight * (cp_model.LinearExpr.sum(penalties) + len(worst_terms) * worst)
-    )
-    return _solve_second_pass(model, x, problem, second, first, scaled)
 
 
 def _solve_banded_integral(
     problem: RoutingProblem,
     settings: CpSatSettings,
     first: CpSatSolution,
-    effort: npt.NDArray[np.int64],
-    capacity: npt.NDArray[np.int64],
-    lower: npt.NDArray[np.int64],
-    upper: npt.NDArray[np.int64],
+    rows: BandRows,
     split: SplitPenalty | None,
 ) -> CpSatSolution:
-    """Whole-number loads: each rep's convex band penalty priced unit by unit
-    (``_band_units_of``), coverage fixed by the first solve, then
-    ``score − weight × penalty`` with the weight above any score difference."""
+    """Whole-number loads (``rows``: unit efforts, integer band and capacity): each rep's
+    convex band penalty priced unit by unit (``add_soft_band_units``), coverage fixed by
+    the first solve, then ``score − weight × penalty`` with the weight above any score
+    difference."""
     n, m = problem.n_leads, problem.n_reps
-    counts = problem.coverage_weights()
-    covered = int(counts[first.rep_index >= 0].sum())
-    tables = [_convex_band_table(int(lower[r]), int(upper[r]), int(capacity[r]))
+    tables = [_convex_band_table(int(rows.lower[r]), int(rows.upper[r]), int(rows.cap[r]))
               for r in range(m)]
     worst = sum(max(table) for table in tables)
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (worst + 2))
     split_penalty, split_reach = _split_reach(split, scaled.scale)
-    weight = band_penalty_weight(problem.pair_lead, scaled.values, n) + split_penalty * split_reach
-    if weight * (worst + 1) >= INT_LIMIT:
-        raise SolverError("objective too large for CP-SAT's 64-bit integers")
+    weight = priority_weight(problem.pair_lead, scaled.values, n) + split_penalty * split_reach
 
     model, x = _assignment_model(problem)
-    units: list[cp_model.IntVar] = []
-    steps: list[int] = []
-    for rep, group in _groups(problem.pair_rep, np.arange(problem.n_pairs, dtype=np.int64)):
-        load = cp_model.LinearExpr.weighted_sum([x[p] for p in group], effort[group].tolist())
-        rep_units, rep_steps = _band_units_of(model, tables[rep], int(lower[rep]),
-                                              int(upper[rep]), load)
-        units += rep_units
-        steps += rep_steps
-    model.add(cp_model.LinearExpr.weighted_sum(x, counts[problem.pair_lead].tolist()) >= covered)
-    extras = [] if split is None else _split_terms(model, x, problem, split)
-    model.maximize(
-        cp_model.LinearExpr.weighted_sum(x, scaled.values.tolist())
-        - split_penalty * cp_model.LinearExpr.sum(extras)
-        - weight * cp_model.LinearExpr.weighted_sum(units, steps)
-    )
-    return _solve_second_pass(model, x, problem, settings, first, scaled)
+    band = add_soft_band_units(model, x, problem, rows.measure, tables, rows, weight)
+    _keep_coverage(model, x, problem, first)
+    return _solve_second_pass(model, x, problem, settings, first, scaled, [band], split,
+                              split_penalty)
 
 
 def _solve_second_pass(
     model: cp_model.CpModel, x: list[cp_model.IntVar], problem: RoutingProblem,
     settings: CpSatSettings, first: CpSatSolution, scaled: ScaledScores,
+    band: list[Term], split: SplitPenalty | None, split_penalty: int,
 ) -> CpSatSolution:
     """Solve a banded model from the maximal-coverage ``first``; keep ``first`` (unproven)
     when nothing is found in time. Proven only if both passes are."""
-    _add_hint(model, x, problem, first.rep_index)
-    solver = cp_model.CpSolver()
-    _tune(solver, settings)
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    every = np.arange(problem.n_pairs, dtype=np.int64)
+    terms = [fit_term(problem, x, every, scaled.values)]
+    if split is not None:
+        terms.append(add_soft_split(model, x, problem, split, split_penalty))
+    solved = solve_terms(model, x, problem, [*terms, *band], settings, first.rep_index)
+    if not solved.found:
         return replace(first, proven_optimal=False, score_bound_scaled=float("inf"))
-    rep_index = _read(problem, solver, x)
-    score = int(np.sum(scaled.values[_pairs_of(problem, rep_index)]))
-    proven = status == cp_model.OPTIMAL and first.proven_optimal
+    score = solved.terms[TermName.FIT]
+    proven = solved.optimal and first.proven_optimal
     return CpSatSolution(
-        rep_index=rep_index, found=True, proven_optimal=proven, scaled=scaled,
+        rep_index=solved.rep_index, found=True, proven_optimal=proven, scaled=scaled,
         objective_scaled=score, score_bound_scaled=float(score) if proven else float("inf"),
+        terms=solved.terms,
     )
 
 
@@ -488,9 +397,10 @@ def _known_optimum(problem: RoutingProblem, rep_index: npt.NDArray[np.int64]) ->
     """A caller's proven maximal-coverage assignment, in the unbanded model's units."""
     n = problem.n_leads
     scaled = scale_scores(problem.pair_score, multiplier=4 * (n + 1) * (n + 1))
-    score = int(scaled.values[_pairs_of(problem, rep_index)].sum())
+    score = int(scaled.values[pairs_of(problem, rep_index)].sum())
     return CpSatSolution(rep_index=rep_index, found=True, proven_optimal=True, scaled=scaled,
-                         objective_scaled=score, score_bound_scaled=float(score))
+                         objective_scaled=score, score_bound_scaled=float(score),
+                         terms={TermName.FIT: score})
 
 
 def _integral_part_plus_residue(
@@ -521,17 +431,6 @@ def _integral_part_plus_residue(
     return rep_index
 
 
-def _groups(
-    keys: npt.NDArray[np.int64], pairs: npt.NDArray[np.int64]
-) -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
-    for chunk in np.split(order, cuts):
-        if len(chunk):
-            yield int(keys[chunk[0]]), pairs[chunk]
-
-
 def _solution(
     problem: RoutingProblem,
     rep_index: npt.NDArray[np.int64],
@@ -539,18 +438,24 @@ def _solution(
     scaled: ScaledScores,
     weight: int,
     bound: float,
+    terms: dict[TermName, int] | None = None,
 ) -> CpSatSolution:
-    chosen = _pairs_of(problem, rep_index)
+    """The unbanded model's answer; ``terms`` as read from the model, or (for an
+    incumbent no model solved) valued on the assignment."""
+    chosen = pairs_of(problem, rep_index)
     covered = int(problem.coverage_weights()[problem.pair_lead[chosen]].sum())
     # Any assignment routing one more lead scores above weight·(covered+1) − (weight−1)/2,
     # so a bound below that proves the coverage maximal and bounds the score part.
     coverage_proven = bound < weight * (covered + 1) - (weight - 1) // 2
     score_bound = bound - weight * covered if coverage_proven else float("inf")
+    score = int(np.sum(scaled.values[chosen]))
     return CpSatSolution(
         rep_index=rep_index,
         found=True,
         proven_optimal=proven,
         scaled=scaled,
-        objective_scaled=int(np.sum(scaled.values[chosen])),
+        objective_scaled=score,
         score_bound_scaled=score_bound,
+        terms=terms if terms is not None else {TermName.FIT: score,
+                                               TermName.COVERAGE: weight * covered},
     )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from solver._problem import RoutingProblem
+from solver._terms import TermName
 
 
 class SolveStatus(enum.Enum):
@@ -46,6 +48,8 @@ class SolveResult:
     ``objective_scaled`` is the same in the engine's integer units (``score_scale``).
     ``bound`` is an upper bound on ``objective`` among maximal-coverage assignments
     (``inf`` when coverage itself is not proven maximal); ``gap`` is relative.
+    ``terms``: each objective term's contribution in the caller's units (``FIT`` equals
+    ``objective``; costs are negative; see ``solver._terms`` for which engine has which).
     """
 
     status: SolveStatus
@@ -58,6 +62,7 @@ class SolveResult:
     bound: float
     score_scale: float
     wall_time_s: float
+    terms: Mapping[TermName, float] = field(default_factory=dict)
 
     @property
     def gap(self) -> float:

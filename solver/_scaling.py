@@ -7,6 +7,7 @@ truncates floats (0.7 becomes 0), so every engine scales through this module.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -94,3 +95,20 @@ def whole_slots(capacity: npt.NDArray[np.float64], unit: npt.NDArray[np.float64]
     capacity means "every lead fits" instead of a wrapped negative number."""
     slots = np.floor(np.asarray(capacity, dtype=float) / unit + tolerance)
     return np.clip(np.nan_to_num(slots, nan=0.0, posinf=most), 0, max(most, 0)).astype(np.int64)
+
+
+def priority_weight(pair_lead: npt.NDArray[np.int64], scaled_scores: npt.NDArray[np.int64],
+                    n_leads: int) -> int:
+    """A weight that puts a term before the score (coverage, the load band): more than the
+    spread of total score between any two assignments, one lead taking at most one pair."""
+    per_lead = np.zeros(n_leads, dtype=np.int64)
+    np.maximum.at(per_lead, pair_lead, np.abs(scaled_scores))
+    return 2 * int(per_lead.sum()) + 1
+
+
+def check_objective_range(terms: Iterable[tuple[int, int]]) -> None:
+    """Refuse a weighted objective ``Σ weight × term`` that could leave int64: ``terms``
+    holds ``(weight, most)`` per term, ``most`` the largest absolute value the term can
+    take. Python integers do not wrap, so the sum itself is exact."""
+    if sum(abs(weight) * most for weight, most in terms) >= INT_LIMIT:
+        raise SolverError("objective too large for CP-SAT's 64-bit integers")

@@ -27,6 +27,7 @@ from solver._greedy import greedy_best_fit
 from solver._problem import RoutingProblem
 from solver._result import Engine, SolveResult, SolveStatus, pair_index_of
 from solver._scaling import SCORE_SCALE
+from solver._terms import TermName, assignment_terms, band_cost
 
 if TYPE_CHECKING:
     from solver._cpsat import CpSatSolution
@@ -165,9 +166,11 @@ def solve(
     maximal total score (minus ``split``'s penalty for soft account groups split across
     reps). Never raises on a timeout.
 
-    ``warm``: this problem already solved to optimality without the band (same ``split``).
-    Its coverage is then proven maximal, so the banded solve starts from it instead of
-    repeating that first pass."""
+    ``warm``: this problem solved without the band (same ``split``). When it is optimal,
+    its coverage is proven maximal, so the banded solve starts from it instead of
+    repeating that first pass. Optimal or not, it is the free solve the band's cost is
+    measured against (``terms[FAIRNESS_BAND]``; without ``warm`` that cost is unknown and
+    the term absent)."""
     options = options or SolveOptions()
     started = time.perf_counter()
     deadline = started + options.time_limit_s
@@ -195,7 +198,11 @@ def solve(
                 outcomes += list(pool.map(run, cpsat_parts))
         else:
             outcomes += [run(part) for part in cpsat_parts]
-    return _combine(problem, outcomes, started)
+    result = _combine(problem, outcomes, started, split)
+    if band is not None and warm is not None and warm.terms:
+        return replace(result, terms={**result.terms, TermName.FAIRNESS_BAND: band_cost(
+            result.terms, warm.terms)})
+    return result
 
 
 @dataclass(frozen=True)
@@ -312,7 +319,10 @@ def _local_reps(part: _Part, reps: npt.NDArray[np.int64]) -> npt.NDArray[np.int6
 
 
 def _combine(problem: RoutingProblem, outcomes: list[_PartOutcome],
-             started: float) -> SolveResult:
+             started: float, split: SplitPenalty | None) -> SolveResult:
+    """The parts' answers as one result. The objective's terms are separable over parts
+    (no term couples two components), so they are valued once on the whole assignment,
+    whichever engine solved each part."""
     n = problem.n_leads
     rep_index = np.full(n, -1, dtype=np.int64)
     timed_out = np.zeros(n, dtype=bool)
@@ -328,9 +338,8 @@ def _combine(problem: RoutingProblem, outcomes: list[_PartOutcome],
             status = SolveStatus.FEASIBLE
     engines = tuple(o.engine for o in outcomes) or (Engine.NONE,)
     lead_status, reasons = explain(problem, rep_index, timed_out=timed_out)
-    objective = float(
-        problem.pair_score[_chosen_pairs(problem, rep_index)].sum()
-    ) if (rep_index >= 0).any() else 0.0
+    terms = assignment_terms(problem, rep_index, _chosen_pairs(problem, rep_index), split)
+    objective = terms[TermName.FIT] if (rep_index >= 0).any() else 0.0
     return SolveResult(
         status=status,
         engines=engines,
@@ -342,6 +351,7 @@ def _combine(problem: RoutingProblem, outcomes: list[_PartOutcome],
         bound=objective if status is SolveStatus.OPTIMAL else bound,
         score_scale=min([float(SCORE_SCALE)] + [o.scale for o in outcomes]),
         wall_time_s=time.perf_counter() - started,
+        terms=terms,
     )
 
 

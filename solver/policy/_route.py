@@ -23,6 +23,7 @@ from solver._metrics import share_deviation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus, relative_gap
 from solver._solve import SolveOptions, solve
+from solver._terms import TermName, add_terms
 from solver.policy._eligibility import lead_class_mask, rep_filter_mask, rule_mask
 from solver.policy._experiment import Arm, in_control
 from solver.policy._explore import Candidates, explore_leads
@@ -73,6 +74,8 @@ class PolicyOutcome:
     # upper bound on ``objective`` (inf when a pool's solve proved none); pins and owners
     # are fixed, so the slack is the pools' (bound − objective)
     bound: float = float("inf")
+    # objective terms (solver._terms): FIT is ``objective``, costs summed over pool solves
+    terms: Mapping[TermName, float] = field(default_factory=dict)
 
     @property
     def gap(self) -> float:
@@ -107,6 +110,7 @@ class _Batch:
     started: float = field(default_factory=time.perf_counter)
     pool: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1: none
     control: BoolArray | None = None  # per lead, in a holdout: routed by the control arm
+    terms: list[Mapping[TermName, float]] = field(default_factory=list)  # per pool solve
     propensity: dict[int, float] = field(default_factory=dict)  # explored leads only
 
     def assign(self, lead: int, rep: int, effort: float, value: float, reason: str) -> None:
@@ -369,6 +373,7 @@ def _route_pools(
             outcome = _with_time_limit(strategy, pool_options).assign(item_problem, state)
             result, state = outcome.result, outcome.state
         batch.engines.extend(result.engines)
+        batch.terms.append(result.terms)
         batch.slack += max(result.bound - result.objective, 0.0)
         if result.status is not SolveStatus.OPTIMAL and batch.solve_status is SolveStatus.OPTIMAL:
             batch.solve_status = result.status
@@ -676,9 +681,12 @@ def _outcome(
         band_shift=batch.band_shift,
     )
     objective = float(np.nansum(pair_score))
+    terms = {**add_terms(batch.terms), TermName.FIT: objective}
+    summary = replace(summary, terms=terms, unit=(
+        "revenue" if policy.objective == "expected_revenue" else "conversions"))
     return PolicyOutcome(
         assignments=assignments, summary=summary, rep_index=batch.rep_index,
         status=batch.solve_status, objective=objective, state=state,
         engines=tuple(batch.engines), wall_time_s=time.perf_counter() - batch.started,
-        bound=objective + batch.slack,
+        bound=objective + batch.slack, terms=terms,
     )

@@ -8,11 +8,15 @@ capacities: the common case) the price comes from a min-cost flow and is the sma
 optimal dual, which is exactly the gain of one more unit of capacity; otherwise HiGHS
 solves the LP and its dual is *a* marginal value. The summary is computed only when read
 (``RepSummary.frame``): routing alone never pays for the prices.
+
+Beside the per-rep table, the summary carries the batch's objective terms
+(``solver._terms``): what the fit came to and what each soft rule cost (``costs``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -21,6 +25,7 @@ import pandas as pd
 
 from solver._flow import capacity_prices
 from solver._problem import RoutingProblem
+from solver._terms import TermName, describe_costs
 
 FloatArray = npt.NDArray[np.float64]
 # Beyond this many candidate pairs the LP costs more than the routing; prices are skipped.
@@ -100,7 +105,8 @@ def rep_summary(
 
 @dataclass(frozen=True, eq=False)
 class RepSummary:
-    """What ``rep_summary`` needs, kept until the summary is read (``frame``)."""
+    """What ``rep_summary`` needs, kept until the summary is read (``frame``), and the
+    batch's objective terms (``terms``, in ``unit``)."""
 
     problem: RoutingProblem
     reps: pd.DataFrame
@@ -114,6 +120,14 @@ class RepSummary:
     band: float | None
     share_of: str = "effort"
     band_shift: FloatArray | None = None
+    terms: Mapping[TermName, float] = field(default_factory=dict)
+    unit: str = "conversions"
+
+    @property
+    def costs(self) -> list[str]:
+        """Each soft rule's cost in words, e.g. ``"fairness band cost 0.8 conversions"``
+        (none when no rule cost anything)."""
+        return describe_costs(self.terms, self.unit)
 
     @cached_property
     def frame(self) -> pd.DataFrame:

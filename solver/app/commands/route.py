@@ -260,4 +260,6 @@ def print_summary(console: Console, outcome: PolicyOutcome, out: Path) -> None:
         f"status {outcome.status.value}, objective {outcome.objective:.4f}, "
         f"{bound_text(outcome.bound, outcome.gap)}"
     )
+    if outcome.summary.costs:  # what each soft rule (band, account split) cost
+        console.print("objective terms: " + "; ".join(outcome.summary.costs))
     console.print(f"assignments written to {out}")
