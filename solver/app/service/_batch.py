@@ -38,6 +38,7 @@ from solver.app.service._learning import learning_columns
 from solver.app.service._notify import queue_notifications
 from solver.app.service._observe import observe_batch
 from solver.app.service._prices import batch_prices, save_prices
+from solver.app.service._rep_cache import has_no_reps
 from solver.app.service._routing import (
     LEADS_SOURCE,
     BatchSettings,
@@ -116,7 +117,7 @@ def route_leads(conn: Connection, settings: BatchSettings, pending: list[dict[st
     ``lead_table``: the leads already validated (see ``route``)."""
     plan = _Plan(lead_ids=sorted(lead["lead_id"] for lead in pending), fingerprint="",
                  overdue=[], pending=pending, log_mark=0)
-    if pending and not state.has_reps(conn):
+    if pending and has_no_reps(conn):
         plan.no_reps = True
     elif pending:
         _route_pending(conn, settings, plan, now, lead_table=lead_table)
@@ -149,7 +150,7 @@ def _plan(conn: Connection, settings: BatchSettings, batch_id: str, now: datetim
     lead_ids = sorted({lead["lead_id"] for lead in [*overdue, *pending]})
     plan = _Plan(lead_ids=lead_ids, fingerprint=_fingerprint(conn, lead_ids),
                  overdue=overdue, pending=pending, log_mark=state.log_mark(conn))
-    if pending and not state.has_reps(conn):
+    if pending and has_no_reps(conn):
         plan.no_reps = True
     elif pending:
         _route_pending(conn, settings, plan, now)
