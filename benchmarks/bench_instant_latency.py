@@ -101,8 +101,11 @@ class _WriteTimer:
                "own_p50": float(np.quantile(self.holds, 0.5)),
                "own_p99": float(np.quantile(self.holds, 0.99)),
                "statements": float(np.median(self.statements))}
-        self.waits, self.holds, self.statements = [], [], []
+        self.reset()
         return out
+
+    def reset(self) -> None:
+        self.waits, self.holds, self.statements = [], [], []
 
 
 def _phase(client: httpx.Client, prefix: str, n: int, rng: np.random.Generator
@@ -134,7 +137,7 @@ def run_store(label: str, url: str, args: argparse.Namespace) -> list[dict[str, 
             rep["capacity"] = 100_000  # latency, not scarcity, is measured here
         client.put("/reps", json={"reps": reps}).raise_for_status()
         _phase(client, "warm", 20, rng)
-        timer.take()
+        timer.reset()
         times, assigned = _phase(client, "idle", args.requests, rng)
         rows.append(_row(label, "no load", times, assigned, 0) | timer.take())
         spawn = multiprocessing.get_context("spawn")
@@ -145,11 +148,13 @@ def run_store(label: str, url: str, args: argparse.Namespace) -> list[dict[str, 
         while count.value == 0:  # the worker's first batch is in: batches are now running
             time.sleep(0.05)
         before = count.value
-        timer.take()
-        times, assigned = _phase(client, "busy", args.requests, rng)
-        overlapped = count.value - before + 1
-        stop.set()
-        worker.join(timeout=120)
+        timer.reset()
+        try:
+            times, assigned = _phase(client, "busy", args.requests, rng)
+        finally:  # a failed request must not leave the worker routing forever
+            overlapped = count.value - before + 1
+            stop.set()
+            worker.join(timeout=120)
         rows.append(_row(label, "batches running", times, assigned, overlapped)
                     | timer.take())
     store.dispose()
