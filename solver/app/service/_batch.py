@@ -5,7 +5,8 @@ routing lock (one routing run at a time, across processes) but no database write
 ingestion goes on while the solver runs. Applying is one short write transaction: it first
 compares the snapshot's fingerprint (the planned leads' status and version, the reps and
 their absences, owners, rotation) with the store; when anything moved it plans again inside
-the transaction. So a crash anywhere leaves the store as it was, two overlapping runs never
+the transaction. The rows it writes are built with the plan, before the lock is taken.
+So a crash anywhere leaves the store as it was, two overlapping runs never
 see the same pending lead, and a batch id that has already committed is answered from the
 batches table instead of routing again.
 
@@ -35,6 +36,7 @@ from solver.app.service._learning import learning_columns
 from solver.app.service._notify import queue_notifications
 from solver.app.service._observe import observe_batch
 from solver.app.service._prices import batch_prices, save_prices
+from solver.app.service._rep_cache import has_no_reps
 from solver.app.service._routing import (
     LEADS_SOURCE,
     BatchSettings,
@@ -114,7 +116,7 @@ def route_leads(conn: Connection, settings: BatchSettings, pending: list[dict[st
     ``lead_table``: the leads already validated (see ``route``)."""
     plan = _Plan(lead_ids=sorted(lead["lead_id"] for lead in pending), fingerprint="",
                  overdue=[], pending=pending, log_mark=0)
-    if pending and not state.has_reps(conn):
+    if pending and has_no_reps(conn):
         plan.no_reps = True
     elif pending:
         _route_pending(conn, settings, plan, now, lead_table=lead_table)
@@ -134,6 +136,7 @@ class _Plan:
     routed: Routed | None = None
     routable: list[dict[str, Any]] = field(default_factory=list)
     no_reps: bool = False
+    decided: _Decisions | None = None  # the rows to write, built before the write lock
 
 
 def _plan(conn: Connection, settings: BatchSettings, batch_id: str, now: datetime) -> _Plan:
@@ -147,10 +150,12 @@ def _plan(conn: Connection, settings: BatchSettings, batch_id: str, now: datetim
     lead_ids = sorted({lead["lead_id"] for lead in [*overdue, *pending]})
     plan = _Plan(lead_ids=lead_ids, fingerprint=_fingerprint(conn, lead_ids),
                  overdue=overdue, pending=pending, log_mark=state.log_mark(conn))
-    if pending and not state.has_reps(conn):
+    if pending and has_no_reps(conn):
         plan.no_reps = True
     elif pending:
         _route_pending(conn, settings, plan, now)
+        if plan.routed is not None:
+            plan.decided = _decisions(settings, plan.routed, plan.routable, batch_id, now)
     return plan
 
 
@@ -224,7 +229,7 @@ def _apply(conn: Connection, settings: BatchSettings, plan: _Plan, batch_id: str
             counts[str(key)] = int(value)
         engine, status = plan.routed.outcome.engine, plan.routed.outcome.status.value
         proof = _proof(plan.routed.outcome)
-        _record(conn, settings, plan.routed, plan.routable, batch_id, now)
+        _record(conn, settings, plan.routed, plan.routable, batch_id, now, plan.decided)
     report = BatchReport(
         batch_id=batch_id, started_at=started, finished_at=utcnow(),
         policy_version=version, engine=engine, solve_status=status, expired=expired,
@@ -279,30 +284,55 @@ def _expire_overdue(conn: Connection, sla: Sla | None, overdue: list[dict[str, A
     ``max_attempts``). Returns (expired, re-queued, given up)."""
     if sla is None:
         return 0, 0, 0
-    requeued = gave_up = 0
     events = []
+    changes = []  # one executemany, not a round trip per lead
     for lead in overdue:
         events.append({"lead_id": lead["lead_id"], "rep_id": lead["rep_id"],
                        "batch_id": batch_id, "event": "expired", "effort": 0.0, "score": None,
                        "reason": f"not worked within {sla.work_within_minutes:g} minutes",
                        "engine": "", "policy_version": "", "created_at": now})
         if lead["attempts"] >= sla.max_attempts:
-            gave_up += 1
-            state.set_lead(conn, lead["lead_id"], now, status="unrouted", rep_id=None,
-                           due_at=None, reason=f"expired {lead['attempts']} times; "
-                           "needs a manager's decision")
+            changes.append({"lead_id": lead["lead_id"], "status": "unrouted", "rep_id": None,
+                            "due_at": None, "reason": f"expired {lead['attempts']} times; "
+                            "needs a manager's decision"})
         else:
-            requeued += 1
-            again = _requeued(lead, sla)
-            state.set_lead(conn, lead["lead_id"], now, status="pending", rep_id=None,
-                           due_at=None, reason=again["reason"])
+            changes.append({"lead_id": lead["lead_id"], "status": "pending", "rep_id": None,
+                            "due_at": None, "reason": _requeued(lead, sla)["reason"]})
+    state.set_leads(conn, changes, now)
     state.log_events(conn, events)
-    return len(overdue), requeued, gave_up
+    requeued = sum(change["status"] == "pending" for change in changes)
+    return len(overdue), requeued, len(overdue) - requeued
+
+
+@dataclass(frozen=True)
+class _Decisions:
+    """The rows a batch writes for its routed leads, built before it takes the write lock
+    (its plan holds as long as the fingerprint does: the same leads, reps and owners)."""
+
+    changes: list[dict[str, Any]]  # lead updates
+    events: list[dict[str, Any]]  # audit rows
+    new_owners: dict[str, str]  # account → its first rep (existing owners stay)
+    assigned: list[dict[str, Any]]  # for the webhooks
 
 
 def _record(conn: Connection, settings: BatchSettings, routed: Routed,
-            pending: list[dict[str, Any]], batch_id: str, now: datetime) -> None:
+            pending: list[dict[str, Any]], batch_id: str, now: datetime,
+            decided: _Decisions | None = None) -> None:
     """Write the batch's decisions: leads, the audit log, owners, rotation, webhooks."""
+    if decided is None:
+        decided = _decisions(settings, routed, pending, batch_id, now)
+    state.set_leads(conn, decided.changes, now)
+    state.log_events(conn, decided.events)
+    state.claim_accounts(conn, decided.new_owners, now)
+    if isinstance(routed.outcome.state, RotationState):
+        state.write_rotation(conn, routed.outcome.state, now)
+    if settings.webhook_url:
+        queue_notifications(conn, settings.webhook_url, batch_id, decided.assigned, now)
+
+
+def _decisions(settings: BatchSettings, routed: Routed, pending: list[dict[str, Any]],
+               batch_id: str, now: datetime) -> _Decisions:
+    """The rows ``_record`` writes; reads nothing from the store."""
     policy = settings.policy
     version = policy_version(policy)
     sla = policy.sla
@@ -310,10 +340,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
     by_id = {lead["lead_id"]: lead for lead in pending}
     rep_pos = {rep: j for j, rep in enumerate(routed.reps["rep_id"].astype(str))}
     effort = dict(zip(routed.leads["lead_id"], routed.leads["effort"], strict=True))
-    events: list[dict[str, Any]] = []
-    new_owners: dict[str, str] = {}
-    assigned: list[dict[str, Any]] = []
-    changes: list[dict[str, Any]] = []
+    decided = _Decisions(changes=[], events=[], new_owners={}, assigned=[])
     table = routed.outcome.assignments
     learning = learning_columns(table, policy)
     engine = routed.outcome.engine  # a property that joins the engines: once, not per lead
@@ -330,31 +357,26 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
         if status == "assigned":
             note = routed.cap_notes[rep_pos[rep_id]]
             reason = f"{reason}; {note}" if note else reason
-            changes.append({"lead_id": lead_id, "status": "assigned", "rep_id": rep_id,
-                            "assigned_at": now, "due_at": due(rep_id),
-                            "attempts": lead["attempts"] + 1, "reason": reason})
+            decided.changes.append({
+                "lead_id": lead_id, "status": "assigned", "rep_id": rep_id,
+                "assigned_at": now, "due_at": due(rep_id), "attempts": lead["attempts"] + 1,
+                "reason": reason})
             if lead["account_id"]:
-                new_owners.setdefault(lead["account_id"], rep_id)
-            assigned.append({"lead_id": lead_id, "rep_id": rep_id, "score": score,
-                             "reason": reason})
+                decided.new_owners.setdefault(lead["account_id"], rep_id)
+            decided.assigned.append({"lead_id": lead_id, "rep_id": rep_id, "score": score,
+                                     "reason": reason})
         elif status == "nurture":
-            changes.append({"lead_id": lead_id, "status": "nurture", "reason": reason})
+            decided.changes.append({"lead_id": lead_id, "status": "nurture", "reason": reason})
         else:
             if reason.startswith(NO_ELIGIBLE_REP) and not tier:
                 reason += "; waiting for an eligible rep"
             if reason == lead["reason"]:
                 continue  # still waiting for the same reason: no new audit row
-            changes.append({"lead_id": lead_id, "status": "pending", "reason": reason})
-        events.append({
+            decided.changes.append({"lead_id": lead_id, "status": "pending", "reason": reason})
+        decided.events.append({
             "lead_id": lead_id, "rep_id": rep_id or None, "batch_id": batch_id,
             "event": status, "effort": float(effort[lead_id]) if status == "assigned" else 0.0,
             "score": score, "reason": reason,
             "engine": engine, "policy_version": version, "created_at": now, **logged,
         })
-    state.set_leads(conn, changes, now)
-    state.log_events(conn, events)
-    state.claim_accounts(conn, new_owners, now)
-    if isinstance(routed.outcome.state, RotationState):
-        state.write_rotation(conn, routed.outcome.state, now)
-    if settings.webhook_url:
-        queue_notifications(conn, settings.webhook_url, batch_id, assigned, now)
+    return decided

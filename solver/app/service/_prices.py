@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import Connection, and_, delete, func, select
 
 from solver.app.service import _schema as t
-from solver.app.service import _state as state
+from solver.app.service._rep_cache import has_no_reps
 from solver.app.service._routing import BatchSettings, Routed, route
 from solver.app.service._store import Store, as_utc, utcnow
 from solver.strategies import GreedyBestFit, PriceSource
@@ -81,7 +81,7 @@ def refresh_forecast(store: Store, settings: BatchSettings, *,
         if current.source is PriceSource.BATCH:
             return current
         sample, expected = _forecast_sample(conn, now)
-        if not sample or not state.has_reps(conn):
+        if not sample or has_no_reps(conn):
             return current
         scale = len(sample) / max(expected, len(sample))
         routed = route(conn, _forecast_settings(settings), _scaled(sample, scale), now)

@@ -79,7 +79,8 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
           now: datetime, *, lead_table: pd.DataFrame | None = None) -> Routed:
     """``lead_table``: the pending leads already validated by ``load_leads`` (instant
     routing validated them on arrival; see ``instant_lead_table``), by lead id; None: the
-    stored rows are validated here."""
+    stored rows are validated here. Given, the leads were stored by the caller's own
+    transaction: they have no past reps and no ingest match, so neither is read."""
     policy = settings.policy
     stored = stored_reps(conn)
     reps = stored.frame
@@ -100,6 +101,7 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
 
     remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
     rep_table, set_aside = _rep_table(stored, remaining, why_not)
+    fresh = lead_table is not None
     lead_table = (load_leads(lead_frame(pending, policy)) if lead_table is None
                   else _in_order(lead_table, pending))
     score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
@@ -107,9 +109,10 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
         expiries = state.expiries_since(conn, now - lookback)
         count = np.array([expiries.get(r, 0) for r in rep_table["rep_id"]], dtype=float)
         score = score * (1.0 - sla.expiry_penalty) ** count[None, :]
-    forbidden = state.previous_reps(conn, list(lead_table["lead_id"]))
+    forbidden = set() if fresh else state.previous_reps(conn, list(lead_table["lead_id"]))
     tier_forbidden, tier_notes = _tier_bars(sla, lead_table, rep_table, now)
-    match_forbidden, match_notes = match_bars(conn, lead_table, rep_table)  # ingest's match
+    match_forbidden, match_notes = ((set(), {}) if fresh  # ingest's match
+                                    else match_bars(conn, lead_table, rep_table))
     tier_notes = merge_notes(tier_notes, match_notes)
     owners = state.owners_frame(conn)
     inputs = PolicyInputs(

@@ -248,10 +248,13 @@ def batch_inputs_version(conn: Connection, lead_ids: Sequence[str]) -> tuple[Any
             .where(t.leads.c.lead_id.in_(chunk))).all()]
     reps = [tuple(row) for row in conn.execute(
         select(t.reps.c.rep_id, t.reps.c.updated_at).order_by(t.reps.c.rep_id)).all()]
-    absences = tuple(conn.execute(select(func.count(), func.max(t.absences.c.id))).one())
-    owners = tuple(conn.execute(select(func.count(), func.max(t.owners.c.updated_at))).one())
-    rotation = conn.execute(select(t.rotation.c.updated_at)).scalars().all()
-    return sorted(leads), reps, absences, owners, rotation
+    # the small tables in one round trip (a batch re-reads this holding the write lock)
+    absences_owners_rotation = tuple(conn.execute(select(*(
+        select(aggregate).scalar_subquery() for aggregate in (
+            func.count(t.absences.c.id), func.max(t.absences.c.id),
+            func.count(t.owners.c.account_id), func.max(t.owners.c.updated_at),
+            func.count(t.rotation.c.name), func.max(t.rotation.c.updated_at))))).one())
+    return sorted(leads), reps, absences_owners_rotation
 
 
 # -- what a batch's plan must re-check: assignments logged since it read the store -------

@@ -100,10 +100,11 @@ class Store:
         try:
             with self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
                 if not self.is_sqlite:  # one writer at a time, as BEGIN IMMEDIATE on SQLite
-                    conn.execute(text(f"SET LOCAL lock_timeout = "
-                                      f"'{int(self.settings.lock_timeout_s * 1000)}ms'"))
-                    conn.execute(text(f"SELECT pg_advisory_xact_lock(:key, {_SCHEMA_KEY})"),
-                                 {"key": _WRITE_LOCK_KEY})
+                    # one round trip (no bound parameters: psycopg sends both statements as
+                    # one simple query; a lock timeout in the second still raises)
+                    conn.exec_driver_sql(
+                        f"SET LOCAL lock_timeout = '{int(self.settings.lock_timeout_s * 1000)}ms'"
+                        f"; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY}, {_SCHEMA_KEY})")
                 yield conn
         except OperationalError as exc:
             if _is_lock_timeout(exc):
