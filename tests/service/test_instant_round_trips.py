@@ -11,7 +11,13 @@ import pytest
 from service_support import NOW, leads_table, reps_table
 from sqlalchemy import event, select, update
 
-from solver.app.service import BatchBusyError, BatchSettings, Store, StoreSettings, load_reps
+from solver.app.service import (
+    BatchBusyError,
+    BatchSettings,
+    Store,
+    StoreSettings,
+    load_reps_into_store,
+)
 from solver.app.service import _schema as schema
 from solver.app.service._instant import route_instant
 from solver.app.service._rep_cache import stored_reps
@@ -40,7 +46,7 @@ def _statements(store: Store) -> list[str]:
 
 
 def test_the_reps_are_read_once_per_transaction_and_again_in_the_next(store: Store) -> None:
-    load_reps(store, reps_table(3), now=NOW)
+    load_reps_into_store(store, reps_table(3), now=NOW)
     sent = _statements(store)
     with store.write() as conn:
         first = stored_reps(conn)
@@ -55,7 +61,7 @@ def test_the_reps_are_read_once_per_transaction_and_again_in_the_next(store: Sto
 
 
 def test_a_retried_request_inserts_and_routes_nothing_twice(store: Store) -> None:
-    load_reps(store, reps_table(3, capacity=10), now=NOW)
+    load_reps_into_store(store, reps_table(3, capacity=10), now=NOW)
     leads = leads_table(2)
     first = route_instant(store, BatchSettings(), leads, now=NOW)
     again = route_instant(store, BatchSettings(), leads, now=NOW)
