@@ -8,6 +8,7 @@ policy layer and the CLI build it, the engines solve it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -173,7 +174,10 @@ class RoutingProblem:
         m = self.n_reps
         if self.n_pairs == 0:
             return np.ones(m)
-        low, high = self.pair_effort.min(), self.pair_effort.max()
+        effort = self.pair_effort
+        if effort.strides == (0,):  # one effort broadcast over the pairs (``from_pairs``)
+            effort = effort[:1]
+        low, high = effort.min(), effort.max()
         if high - low <= EFFORT_TOLERANCE:  # one effort everywhere: no per-rep pass
             return np.where(np.bincount(self.pair_rep, minlength=m) > 0, high, 1.0)
         hi = np.full(m, -np.inf)
@@ -192,8 +196,15 @@ class RoutingProblem:
         return self.lead_weight
 
     def lead_pair_bounds(self) -> IntArray:
-        """``starts`` of length n+1: lead i's pairs are ``starts[i]:starts[i+1]``."""
-        return np.searchsorted(self.pair_lead, np.arange(self.n_leads + 1)).astype(np.int64)
+        """``starts`` of length n+1: lead i's pairs are ``starts[i]:starts[i+1]``
+        (read-only, computed once: the pairs never change)."""
+        return self._starts
+
+    @cached_property
+    def _starts(self) -> IntArray:
+        starts = np.searchsorted(self.pair_lead, np.arange(self.n_leads + 1)).astype(np.int64)
+        starts.setflags(write=False)
+        return starts
 
     def subproblem(self, leads: IntArray, reps: IntArray) -> tuple[RoutingProblem, IntArray]:
         """Restrict to the given lead and rep indices; also returns the kept pair indices."""
