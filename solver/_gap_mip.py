@@ -107,7 +107,8 @@ def _run_highs(gap: DenseGap, cell_i: IntArray, cell_j: IntArray, efforts: IntAr
     lp.integrality_ = [highs_core.HighsVarType.kInteger] * k
     highs = highs_core._Highs()
     for name, value in (("output_flag", False), ("time_limit", float(seconds)),
-                        ("mip_rel_gap", float(rel_gap)), ("threads", 1), *_CUT_POOL):
+                        ("mip_rel_gap", float(rel_gap)), *_CUT_POOL):
+        # not "threads": HiGHS's scheduler is per process, set by its first solve (milp's)
         highs.setOptionValue(name, value)
     if highs.passModel(lp) == highs_core.HighsStatus.kError:
         return None
