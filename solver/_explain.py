@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._problem import EFFORT_TOLERANCE, RoutingProblem, lead_chunks
 from solver._result import LeadStatus, pair_index_of
 
 NO_ELIGIBLE_REP = "no eligible rep"
@@ -43,9 +43,15 @@ def explain(
     other = _best_other_pair(problem, chosen, starts)
     statuses: list[LeadStatus] = []
     reasons: list[str] = []
-    for lead, (rep, count, pair, best) in enumerate(zip(
-            rep_index.tolist(), degree.tolist(), chosen.tolist(), other.tolist(),
-            strict=True)):
+    # one numpy gather per quantity instead of numpy scalar reads per lead
+    mine = problem.pair_score[np.maximum(chosen, 0)].tolist() if problem.n_pairs else []
+    theirs = problem.pair_score[np.maximum(other, 0)].tolist() if problem.n_pairs else []
+    preferred = problem.pair_rep[np.maximum(other, 0)] if problem.n_pairs else other
+    full = (remaining[preferred] + EFFORT_TOLERANCE
+            < problem.pair_effort[np.maximum(other, 0)]).tolist() if problem.n_pairs else []
+    names = problem.rep_ids[preferred].tolist() if problem.n_pairs else []
+    for lead, (rep, count) in enumerate(zip(rep_index.tolist(), degree.tolist(),
+                                            strict=True)):
         if rep < 0:
             statuses.append(LeadStatus.UNASSIGNED)
             if count == 0:
@@ -56,42 +62,36 @@ def explain(
                 reasons.append(capacity_exhausted(count))
             continue
         statuses.append(LeadStatus.ASSIGNED)
-        reasons.append("only eligible rep" if count == 1
-                       else _assigned_reason(problem, pair, best, remaining))
+        reasons.append("only eligible rep" if count == 1 else _assigned_reason(
+            mine[lead], theirs[lead], names[lead], full[lead]))
     return tuple(statuses), tuple(reasons)
 
 
 def _best_other_pair(problem: RoutingProblem, chosen: npt.NDArray[np.int64],
                      starts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Per lead, its best-scoring pair other than the chosen one (first on ties), -1 when
-    there is none; one pass over the pairs instead of one numpy call per lead."""
-    n = problem.n_leads
-    out = np.full(n, -1, dtype=np.int64)
-    if problem.n_pairs == 0:
-        return out
-    masked = problem.pair_score.copy()
-    masked[chosen[chosen >= 0]] = -np.inf
-    nonempty = np.flatnonzero(starts[:-1] < starts[1:])
-    best = np.full(n, -np.inf)
-    best[nonempty] = np.maximum.reduceat(masked, starts[nonempty])
-    lead = problem.pair_lead
-    hits = np.flatnonzero((masked == best[lead]) & np.isfinite(masked))
-    leads, first = np.unique(lead[hits], return_index=True)
-    out[leads] = hits[first]
+    there is none; a few passes over cache-sized blocks of leads instead of one numpy
+    call per lead (or full-size temporaries)."""
+    out = np.full(problem.n_leads, -1, dtype=np.int64)
+    for lo, hi, first, end in lead_chunks(starts):
+        masked = problem.pair_score[first:end].copy()
+        mine = chosen[lo:hi]
+        masked[mine[mine >= 0] - first] = -np.inf
+        bounds = starts[lo:hi + 1] - first
+        nonempty = np.flatnonzero(bounds[:-1] < bounds[1:])
+        best = np.full(hi - lo, -np.inf)
+        best[nonempty] = np.maximum.reduceat(masked, bounds[nonempty])
+        lead = problem.pair_lead[first:end] - lo
+        hits = np.flatnonzero((masked == best[lead]) & np.isfinite(masked))
+        new = np.flatnonzero(np.diff(lead[hits], prepend=-1))  # first hit per lead
+        out[lo + lead[hits[new]]] = first + hits[new]
     return out
 
 
-def _assigned_reason(
-    problem: RoutingProblem, pair: int, best_other: int,
-    remaining: npt.NDArray[np.float64],
-) -> str:
-    mine = problem.pair_score[pair]
-    theirs = problem.pair_score[best_other]
-    preferred = int(problem.pair_rep[best_other])
-    name = problem.rep_ids[preferred]
+def _assigned_reason(mine: float, theirs: float, name: object, preferred_full: bool) -> str:
     if mine >= theirs:
         return f"best fit (score {mine:.3g}, +{mine - theirs:.3g} over next best {name})"
-    if remaining[preferred] + EFFORT_TOLERANCE < problem.pair_effort[best_other]:
+    if preferred_full:
         return f"preferred rep {name} (score {theirs:.3g}) at capacity; next best fit"
     return (
         f"trade-off: {name} fits better (score {theirs:.3g} vs {mine:.3g}) "

@@ -16,7 +16,7 @@ from ortools.graph.python import min_cost_flow
 
 from solver._band import LoadBand, band_penalty_weight
 from solver._potentials import Prices, rep_prices
-from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._problem import EFFORT_TOLERANCE, RoutingProblem, lead_chunks
 from solver._result import pair_index_of
 from solver._scaling import ScaledScores, scale_scores, whole_slots
 from solver.errors import SolverError
@@ -28,11 +28,15 @@ BoolArray = npt.NDArray[np.bool_]
 PRUNE_MIN_PAIRS = 2_000_000
 # Each lead starts with about its best few reps; the pricing rounds add what is missing.
 # Measured at 100k x 1k, 30% eligible: 4 needs a second full-size solve, 6-8 one, 16 one
-# on a graph twice as large (2.7 s vs 2.0 s of flow).
-PRUNE_TOP_K = 8
+# on a graph twice as large (2.7 s vs 2.0 s of flow); 6 took 0.25-0.35 s less CPU than 8
+# (0.6M instead of 0.8M arcs in the full-size solve; 5: no faster, one more sample round).
+PRUNE_TOP_K = 6
 PRUNE_MAX_ROUNDS = 8
 # From this many leads the first pruned graph is chosen with prices from a sample.
 PRUNE_SAMPLE_MIN_LEADS = 8_000
+# Pairs per numpy pass in the pruned path's scans (8 MB of int64: stays in the allocator's
+# heap instead of fresh pages).
+CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,26 @@ def max_coverage_assignment(
     return rep_index
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """The candidate pairs the pruned solve works on: sorted by lead (``starts`` of
+    length n+1 bound each lead's pairs), without a RoutingProblem's validation copies."""
+
+    n: int
+    m: int
+    lead: IntArray
+    rep: IntArray
+    starts: IntArray
+
+    @classmethod
+    def of(cls, problem: RoutingProblem) -> _Pairs:
+        return cls(problem.n_leads, problem.n_reps, problem.pair_lead, problem.pair_rep,
+                   problem.lead_pair_bounds())
+
+    def chunks(self) -> list[tuple[int, int, int, int]]:
+        return lead_chunks(self.starts, CHUNK)
+
+
 def solve_pruned(problem: RoutingProblem, weight: IntArray, slots: IntArray,
                  top: int | None = None) -> IntArray | None:
     """Exact max-coverage, max-weight assignment from a fraction of the pairs: each lead
@@ -164,32 +188,37 @@ def solve_pruned(problem: RoutingProblem, weight: IntArray, slots: IntArray,
     the full one: every dropped pair satisfies its dual constraint). None when that does
     not settle within ``PRUNE_MAX_ROUNDS`` or some lead stays unrouted (coverage is then
     not proven maximal by this argument); the caller solves the full graph instead."""
-    if float(np.abs(weight).max(initial=0)) * 2 * (problem.n_reps + 2) >= 2.0**53:
+    if max(int(weight.max(initial=0)), -int(weight.min(initial=0))) * 2 * (
+            problem.n_reps + 2) >= 2**53:
         return None  # prices would not be exact in float64
-    keep = _first_pairs(problem, weight, slots, PRUNE_TOP_K if top is None else top)
-    solved = _price_and_add(problem, weight, slots, keep)
+    pairs = _Pairs.of(problem)
+    keep = _first_pairs(pairs, weight, slots, PRUNE_TOP_K if top is None else top)
+    solved = _price_and_add(pairs, weight, slots, keep)
     return None if solved is None else solved[0]
 
 
-def _first_pairs(problem: RoutingProblem, weight: IntArray, slots: IntArray, top: int
-                 ) -> BoolArray:
+def _first_pairs(pairs: _Pairs, weight: IntArray, slots: IntArray, top: int) -> BoolArray:
     """Each lead's near-best pairs, by weight minus the sampled rep prices if any."""
-    estimate = _sample_prices(problem, weight, slots, top)
-    ranked = weight
-    if estimate is not None:
-        ranked = weight - np.rint(estimate).astype(np.int64)[problem.pair_rep]
-    return near_best_pairs(ranked, problem.pair_lead, problem.lead_pair_bounds(), top)
+    estimate = _sample_prices(pairs, weight, slots, top)
+    offset = None if estimate is None else np.rint(estimate).astype(np.int64)
+    return near_best_pairs(weight, pairs, top, offset)
 
 
-def _sample_prices(problem: RoutingProblem, weight: IntArray, slots: IntArray, top: int
+def _sample_prices(pairs: _Pairs, weight: IntArray, slots: IntArray, top: int
                    ) -> FloatArray | None:
     """Rep prices of a random eighth of the leads with an eighth of each rep's room: a
     cheap guess of which reps are scarce, so the first pruned graph is nearly right."""
-    n, m = problem.n_leads, problem.n_reps
+    n = pairs.n
     if n < PRUNE_SAMPLE_MIN_LEADS:
         return None
     sample = np.sort(np.random.default_rng(0).choice(n, size=n // 8, replace=False))
-    sub, kept = problem.subproblem(sample, np.arange(m))
+    # the sampled leads' pair ranges, gathered without a pass over every pair
+    begin, end = pairs.starts[sample], pairs.starts[sample + 1]
+    degree = end - begin
+    sub_starts = np.concatenate(([0], np.cumsum(degree)))
+    kept = np.repeat(begin - sub_starts[:-1], degree) + np.arange(sub_starts[-1])
+    sub = _Pairs(len(sample), pairs.m, np.repeat(np.arange(len(sample)), degree),
+                 pairs.rep[kept], sub_starts)
     sub_slots = np.ceil(slots * len(sample) / n).astype(np.int64)
     sub_weight = weight[kept]
     keep = _first_pairs(sub, sub_weight, sub_slots, top)  # a sample of the sample, if large
@@ -197,61 +226,80 @@ def _sample_prices(problem: RoutingProblem, weight: IntArray, slots: IntArray, t
     return None if solved is None else solved[1].rep
 
 
-def _price_and_add(problem: RoutingProblem, weight: IntArray, slots: IntArray,
-                   keep: BoolArray) -> tuple[IntArray, Prices] | None:
+def _price_and_add(pairs: _Pairs, weight: IntArray, slots: IntArray, keep: BoolArray
+                   ) -> tuple[IntArray, Prices] | None:
     """Solve on the ``keep`` pairs, add the dropped pairs that price out, repeat."""
-    n, m = problem.n_leads, problem.n_reps
-    pl, pr = problem.pair_lead, problem.pair_rep
-    starts = problem.lead_pair_bounds()
-    has_pairs = starts[1:] > starts[:-1]
+    n, m, pl, pr = pairs.n, pairs.m, pairs.lead, pairs.rep
+    has_pairs = pairs.starts[1:] > pairs.starts[:-1]
     for _ in range(PRUNE_MAX_ROUNDS):
         kept = np.flatnonzero(keep)
-        rep_index = max_coverage_assignment(n, m, pl[kept], pr[kept], weight[kept], slots)
+        kl, kr, kw = pl[kept], pr[kept], weight[kept]
+        rep_index = max_coverage_assignment(n, m, kl, kr, kw, slots)
         unrouted = has_pairs & (rep_index < 0)
         if unrouted.any():  # give those leads every pair, and solve again
-            more = unrouted[pl] & ~keep
-            if not more.any():
+            more = _pairs_of_leads(pairs, np.flatnonzero(unrouted))
+            more = more[~keep[more]]
+            if len(more) == 0:
                 return None  # they had every pair already: capacity is short
-            keep |= more
+            keep[more] = True
             continue
         load = np.bincount(rep_index[rep_index >= 0], minlength=m)
-        prices = rep_prices(pl[kept], pr[kept], weight[kept].astype(np.float64), rep_index,
-                            load >= slots, leads_may_idle=False)
-        violated = _violations(problem, weight, prices)
+        prices = rep_prices(kl, kr, kw.astype(np.float64), rep_index, load >= slots,
+                            leads_may_idle=False)
+        violated = _violations(pairs, weight, prices)
         if len(violated) == 0:
             return rep_index, prices
         keep[violated] = True
     return None
 
 
-def _violations(problem: RoutingProblem, weight: IntArray, prices: Prices,
-                chunk: int = 4_000_000) -> IntArray:
-    """Pairs with positive reduced profit, in chunks (no full-size float temporaries)."""
+def _pairs_of_leads(pairs: _Pairs, leads: IntArray) -> IntArray:
+    begin, end = pairs.starts[leads], pairs.starts[leads + 1]
+    degree = end - begin
+    offsets = np.cumsum(degree) - degree
+    return np.repeat(begin - offsets, degree) + np.arange(int(degree.sum()))
+
+
+def _violations(pairs: _Pairs, weight: IntArray, prices: Prices) -> IntArray:
+    """Pairs with positive reduced profit, in cache-sized chunks."""
     found = []
-    for start in range(0, problem.n_pairs, chunk):
-        stop = min(start + chunk, problem.n_pairs)
-        gain = weight[start:stop] - prices.rep[problem.pair_rep[start:stop]] \
-            - prices.lead[problem.pair_lead[start:stop]]
+    for _, _, start, stop in pairs.chunks():
+        gain = weight[start:stop] - prices.rep[pairs.rep[start:stop]]
+        gain -= prices.lead[pairs.lead[start:stop]]
         found.append(start + np.flatnonzero(gain > 0.5))  # integer weights
-    return np.concatenate(found)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
-def near_best_pairs(weight: IntArray, pair_lead: IntArray, starts: IntArray, per_lead: int
-                    ) -> BoolArray:
-    """Pairs within δ of their lead's best weight, δ set so that about ``per_lead`` pairs
-    per lead are kept on average (each lead keeps at least its best). One pass over the
-    pairs: cheaper than an exact top-k per lead, and exactness does not depend on it."""
+def near_best_pairs(weight: IntArray, pairs: _Pairs, per_lead: int,
+                    rep_offset: IntArray | None = None) -> BoolArray:
+    """Pairs within δ of their lead's best ``weight - rep_offset``, δ set so that about
+    ``per_lead`` pairs per lead are kept on average (each lead keeps at least its best).
+    Two chunked passes over the pairs: cheaper than an exact top-k per lead, and
+    exactness does not depend on it."""
     k = len(weight)
-    nonempty = starts[:-1] < starts[1:]
+    nonempty = pairs.starts[:-1] < pairs.starts[1:]
     if k <= per_lead * int(nonempty.sum()):
         return np.ones(k, dtype=bool)
-    best = np.zeros(len(nonempty), dtype=np.int64)
-    best[nonempty] = np.maximum.reduceat(weight, starts[:-1][nonempty])
-    gap = best[pair_lead] - weight
+
+    def ranked(start: int, stop: int) -> IntArray:
+        part = weight[start:stop]
+        return part if rep_offset is None else part - rep_offset[pairs.rep[start:stop]]
+
+    best = np.zeros(pairs.n, dtype=np.int64)
+    chunks = pairs.chunks()
+    for lo, hi, start, stop in chunks:
+        full = np.flatnonzero(nonempty[lo:hi]) + lo
+        best[full] = np.maximum.reduceat(ranked(start, stop), pairs.starts[full] - start)
     share = per_lead * int(nonempty.sum()) / k
-    sample = gap[np.random.default_rng(0).integers(0, k, size=min(k, 1_000_000))]
+    probe = np.random.default_rng(0).integers(0, k, size=min(k, 1_000_000))
+    sample = best[pairs.lead[probe]] - weight[probe]
+    if rep_offset is not None:
+        sample += rep_offset[pairs.rep[probe]]
     delta = np.quantile(sample, share, method="lower")
-    return np.asarray(gap <= delta)
+    keep = np.empty(k, dtype=bool)
+    for _, _, start, stop in chunks:
+        keep[start:stop] = best[pairs.lead[start:stop]] - ranked(start, stop) <= delta
+    return keep
 
 
 def capacity_prices(problem: RoutingProblem, score: npt.NDArray[np.float64],

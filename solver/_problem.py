@@ -8,6 +8,7 @@ policy layer and the CLI build it, the engines solve it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -60,8 +61,7 @@ class RoutingProblem:
                 raise InputError("pair refers to a lead index out of range", source="pairs")
             if self.pair_rep.min() < 0 or self.pair_rep.max() >= m:
                 raise InputError("pair refers to a rep index out of range", source="pairs")
-            key = self.pair_lead * max(m, 1) + self.pair_rep
-            if np.any(np.diff(key) <= 0):
+            if not _strictly_increasing(self.pair_lead, self.pair_rep, m):
                 raise InputError("pairs must be sorted by lead, rep and unique", source="pairs")
         if not np.all(np.isfinite(self.pair_score)):
             raise InputError("scores must be finite", source="pairs")
@@ -94,16 +94,16 @@ class RoutingProblem:
         pr = np.asarray(pair_rep, dtype=np.int64)
         ps = np.asarray(pair_score, dtype=np.float64)
         pe = np.broadcast_to(np.asarray(pair_effort, dtype=np.float64), pl.shape)
-        # One int64 sort key (faster than a two-key lexsort on millions of pairs); input that is
-        # already sorted (row-major from a matrix or a model) is only copied. Indices out
-        # of range are rejected by __post_init__ either way.
-        key = pl * max(len(reps), 1) + pr
-        if np.all(key[1:] > key[:-1]):
-            pl, pr, ps, pe = pl.copy(), pr.copy(), ps.copy(), pe.copy()
+        # Input that is already sorted (row-major from a matrix or a model) is only copied;
+        # one effort for every pair stays one read-only value broadcast over the pairs.
+        # Otherwise one int64 sort key (faster than a two-key lexsort on millions of
+        # pairs). Indices out of range are rejected by __post_init__ either way.
+        if _strictly_increasing(pl, pr, len(reps)):
+            pl, pr, ps = pl.copy(), pr.copy(), ps.copy()
+            pe = pe if pe.strides == (0,) else pe.copy()
         else:
-            order = np.argsort(key, kind="stable")
+            order = np.argsort(pl * max(len(reps), 1) + pr, kind="stable")
             pl, pr, ps, pe = pl[order], pr[order], ps[order], pe[order]
-        del key
         return cls(
             lead_ids=leads,
             rep_ids=reps,
@@ -174,6 +174,12 @@ class RoutingProblem:
         m = self.n_reps
         if self.n_pairs == 0:
             return np.ones(m)
+        effort = self.pair_effort
+        if effort.strides == (0,):  # one effort broadcast over the pairs (``from_pairs``)
+            effort = effort[:1]
+        low, high = effort.min(), effort.max()
+        if high - low <= EFFORT_TOLERANCE:  # one effort everywhere: no per-rep pass
+            return np.where(np.bincount(self.pair_rep, minlength=m) > 0, high, 1.0)
         hi = np.full(m, -np.inf)
         lo = np.full(m, np.inf)
         np.maximum.at(hi, self.pair_rep, self.pair_effort)
@@ -190,8 +196,15 @@ class RoutingProblem:
         return self.lead_weight
 
     def lead_pair_bounds(self) -> IntArray:
-        """``starts`` of length n+1: lead i's pairs are ``starts[i]:starts[i+1]``."""
-        return np.searchsorted(self.pair_lead, np.arange(self.n_leads + 1)).astype(np.int64)
+        """``starts`` of length n+1: lead i's pairs are ``starts[i]:starts[i+1]``
+        (read-only, computed once: the pairs never change)."""
+        return self._starts
+
+    @cached_property
+    def _starts(self) -> IntArray:
+        starts = np.searchsorted(self.pair_lead, np.arange(self.n_leads + 1)).astype(np.int64)
+        starts.setflags(write=False)
+        return starts
 
     def subproblem(self, leads: IntArray, reps: IntArray) -> tuple[RoutingProblem, IntArray]:
         """Restrict to the given lead and rep indices; also returns the kept pair indices."""
@@ -206,8 +219,32 @@ class RoutingProblem:
             capacity=self.capacity[reps].copy(),
             pair_lead=lead_map[self.pair_lead[keep]],
             pair_rep=rep_map[self.pair_rep[keep]],
-            pair_score=self.pair_score[keep].copy(),
-            pair_effort=self.pair_effort[keep].copy(),
+            pair_score=self.pair_score[keep],  # fancy indexing copies already
+            pair_effort=self.pair_effort[keep],
             lead_weight=None if self.lead_weight is None else self.lead_weight[leads].copy(),
         )
         return sub, keep
+
+
+def _strictly_increasing(pair_lead: IntArray, pair_rep: IntArray, m: int,
+                         chunk: int = 1 << 20) -> bool:
+    """Pairs sorted by lead, then rep, without duplicates; in chunks, because full-size
+    key and difference arrays on 30M pairs cost more in fresh memory than the compare."""
+    for start in range(0, len(pair_lead), chunk):
+        stop = min(start + chunk + 1, len(pair_lead))  # one pair of overlap
+        key = pair_lead[start:stop] * max(m, 1) + pair_rep[start:stop]
+        if np.any(key[1:] <= key[:-1]):
+            return False
+    return True
+
+
+def lead_chunks(starts: IntArray, size: int = 1 << 20) -> list[tuple[int, int, int, int]]:
+    """(first lead, end lead, first pair, end pair) blocks of about ``size`` pairs cut at
+    lead boundaries, covering every pair (``starts`` as from ``lead_pair_bounds``): numpy
+    passes over tens of millions of pairs in cache-sized pieces instead of full-size
+    temporaries, whose fresh memory costs more in page faults than the arithmetic."""
+    n, k = len(starts) - 1, int(starts[-1])
+    cuts = np.searchsorted(starts, np.arange(0, k, size), "right") - 1
+    leads = np.unique(np.append(cuts, n))
+    return [(int(a), int(b), int(starts[a]), int(starts[b]))
+            for a, b in zip(leads[:-1], leads[1:], strict=True)]

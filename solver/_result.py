@@ -96,15 +96,22 @@ def pair_index_of(
     problem: RoutingProblem, rep_index: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """Index into the pair arrays of each lead's chosen pair, -1 when unassigned."""
-    m = max(problem.n_reps, 1)
-    keys = problem.pair_lead * m + problem.pair_rep  # sorted: pairs are sorted by lead, rep
     leads = np.flatnonzero(rep_index >= 0)
-    wanted = leads * m + rep_index[leads]
-    pos = np.searchsorted(keys, wanted)
-    if np.any(pos >= len(keys)) or np.any(keys[np.minimum(pos, len(keys) - 1)] != wanted):
+    wanted = rep_index[leads]
+    starts = problem.lead_pair_bounds()
+    # binary search within each lead's pairs (sorted by rep), all leads at once: no
+    # full-size key array over millions of pairs
+    lo, end = starts[leads], starts[leads + 1]
+    hi = end
+    last = max(problem.n_pairs - 1, 0)
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2
+        right = (lo < hi) & (problem.pair_rep[np.minimum(mid, last)] < wanted)
+        lo, hi = np.where(right, mid + 1, lo), np.where(right | (lo >= hi), hi, mid)
+    if np.any(lo >= end) or np.any(problem.pair_rep[np.minimum(lo, last)] != wanted):
         raise ValueError("a lead is assigned to a rep that is not among its candidates")
     out = np.full(problem.n_leads, -1, dtype=np.int64)
-    out[leads] = pos
+    out[leads] = lo
     return out
 
 

@@ -44,7 +44,7 @@ def scale_scores(scores: npt.NDArray[np.float64], *, multiplier: int) -> ScaledS
     The scale starts at SCORE_SCALE and drops by powers of ten only when the guard
     requires it, so the effective scale is reported in the result.
     """
-    peak = float(np.max(np.abs(scores))) if scores.size else 0.0
+    peak = max(float(scores.max()), -float(scores.min())) if scores.size else 0.0
     scale = float(SCORE_SCALE)
     if peak > 0:
         room = INT_LIMIT / (max(multiplier, 1) * peak)
@@ -56,7 +56,12 @@ def scale_scores(scores: npt.NDArray[np.float64], *, multiplier: int) -> ScaledS
             "rescale the scores (e.g. express revenue in thousands)",
             quantity="score",
         )
-    return ScaledScores(values=np.rint(scores * scale).astype(np.int64), scale=scale)
+    values = np.empty(scores.shape, dtype=np.int64)
+    flat, out = scores.reshape(-1), values.reshape(-1)
+    chunk = 1 << 20  # cache-sized pieces: no full-size float temporaries on 30M pairs
+    for start in range(0, len(flat), chunk):
+        out[start:start + chunk] = np.rint(flat[start:start + chunk] * scale)
+    return ScaledScores(values=values, scale=scale)
 
 
 def scale_efforts(

@@ -141,11 +141,14 @@ def _gap_shaped_reps(problem: RoutingProblem, split: SplitPenalty | None = None
     """Reps whose candidate pairs do not all cost the same effort, that can take a row
     standing for several leads (coverage then needs weights: not a flow), or a lead of a
     soft account group (the split penalty is not a flow cost)."""
-    hi = np.full(problem.n_reps, -np.inf)
-    lo = np.full(problem.n_reps, np.inf)
-    np.maximum.at(hi, problem.pair_rep, problem.pair_effort)
-    np.minimum.at(lo, problem.pair_rep, problem.pair_effort)
-    mixed = np.isfinite(hi) & (hi - lo > 1e-9)
+    effort = problem.pair_effort
+    mixed = np.zeros(problem.n_reps, dtype=bool)
+    if len(effort) and effort.max() - effort.min() > 1e-9:  # some rep's efforts differ
+        hi = np.full(problem.n_reps, -np.inf)
+        lo = np.full(problem.n_reps, np.inf)
+        np.maximum.at(hi, problem.pair_rep, problem.pair_effort)
+        np.minimum.at(lo, problem.pair_rep, problem.pair_effort)
+        mixed = np.isfinite(hi) & (hi - lo > 1e-9)
     if problem.lead_weight is not None:
         grouped = problem.lead_weight[problem.pair_lead] > 1
         mixed[np.unique(problem.pair_rep[grouped])] = True
@@ -245,7 +248,8 @@ def _parts(problem: RoutingProblem, band: LoadBand | None,
 
 def _pair_count(problem: RoutingProblem, part: _Part) -> int:
     """Parts are closed under pairs: a part's pairs are its leads' pairs."""
-    return int(np.isin(problem.pair_lead, part.leads).sum())
+    starts = problem.lead_pair_bounds()
+    return int((starts[part.leads + 1] - starts[part.leads]).sum())
 
 
 def _restrict(problem: RoutingProblem, part: _Part) -> RoutingProblem:

@@ -139,3 +139,52 @@ def test_the_engine_with_a_gap_limit_uses_highs_and_stays_within_it_of_the_exact
     monkeypatch.setattr(solve_module, "solve_gap", lambda *args, **kwargs: None)
     reference = solve(problem, options=SolveOptions(time_limit_s=20))  # the exact weighted model
     assert reference.objective == pytest.approx(exact.objective, abs=1e-4)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=tiny_gaps())
+def test_scipy_milp_fallback_gives_the_same_optimum(problem: RoutingProblem) -> None:
+    """The fallback for a scipy without the bundled HiGHS object: same optimum."""
+    from solver._gap_mip import _run_highs, _run_milp
+
+    gap, values = _dense(problem)
+    cell_i, cell_j = np.nonzero(gap.candidate)
+    if len(cell_i) == 0:  # solve_restricted_mip answers that case itself
+        return
+    efforts = gap.effort[cell_i, cell_j]
+    cost = -values[cell_i, cell_j] / float(max(np.abs(values).max(initial=1), 1))
+    direct = _run_highs(gap, cell_i, cell_j, efforts, cost, 10.0, 1e-9, None, None)
+    fallback = _run_milp(gap, cell_i, cell_j, efforts, cost, 10.0, 1e-9)
+    assert (direct is None) == (fallback is None)
+    if direct is not None and fallback is not None:
+        assert float(cost @ (direct > 0.5)) == pytest.approx(float(cost @ (fallback > 0.5)),
+                                                            abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_started_from_a_hint_it_stops_at_the_target_and_never_below_it(seed: int) -> None:
+    problem = random_gap(60, 6, seed=seed)
+    gap, values = _dense(problem)
+    optimum = solve_restricted_mip(gap, values, gap.candidate.copy(), 20.0, 0.0)
+    assert optimum is not None
+    best = int(values[np.arange(len(optimum)), optimum].sum())
+    # a start that is usually not the optimum: the LP rounded and balanced (HiGHS ignores
+    # an infeasible one)
+    from solver._gap_lp import lp_prices
+    from solver._gap_search import balance, repair
+
+    prices = lp_prices(gap)
+    assert prices is not None
+    hint = balance(gap, repair(gap, prices.fraction))
+    target = best - abs(best) // 200  # 0.5% below the optimum
+    found = solve_restricted_mip(gap, values, gap.candidate.copy(), 20.0, 0.0, hint=hint,
+                                 target=target)
+    assert found is not None
+    assert _feasible(gap, np.arange(len(found)), gap.effort[np.arange(len(found)), found],
+                     found, len(found))
+    assert int(values[np.arange(len(found)), found].sum()) >= target
+    # a target above the optimum cannot stop it early: it still ends at the optimum
+    found = solve_restricted_mip(gap, values, gap.candidate.copy(), 20.0, 0.0,
+                                 target=best + 1)
+    assert found is not None
+    assert int(values[np.arange(len(found)), found].sum()) == best
