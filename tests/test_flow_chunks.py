@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver import RoutingProblem
-from solver._errors import InputError
 from solver._problem import _strictly_increasing, lead_chunks
 from solver._result import pair_index_of
+from solver.errors import InputError
 
 
 @st.composite
