@@ -9,10 +9,10 @@ from solver._greedy import greedy_best_fit
 from solver._metrics import gini, share_deviation
 from solver._problem import RoutingProblem
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
-from solver._route import RouteOutcome, route_matrix, route_pairs
 from solver._scaling import EFFORT_SCALE, SCORE_SCALE, scale_scores
 from solver._solve import SolveOptions, solve
 from solver._tables import load_leads, load_reps, load_scores
+from solver.routing import RoutingOutcome, Scorer, route, route_matrix, route_pairs
 
 __all__ = [
     "EFFORT_SCALE",
@@ -23,8 +23,9 @@ __all__ = [
     "LeadrouteError",
     "ModelError",
     "PolicyError",
-    "RouteOutcome",
+    "RoutingOutcome",
     "RoutingProblem",
+    "Scorer",
     "SolveOptions",
     "SolveResult",
     "SolveStatus",
@@ -34,6 +35,7 @@ __all__ = [
     "load_leads",
     "load_reps",
     "load_scores",
+    "route",
     "route_matrix",
     "route_pairs",
     "scale_scores",

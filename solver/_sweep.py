@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._build import problem_from_matrix
 from solver._solve import SolveOptions
-from solver.policy import Policy, route_with_policy
+from solver.policy import Policy
+from solver.routing import route
 from solver.strategies import (
     CherryPicking,
     GreedyBestFit,
@@ -90,16 +90,11 @@ def replay_batch(
         active &= (start_dates.isna() | (start_dates <= day.normalize())).to_numpy()
     reps_now = reps[active].reset_index(drop=True)
     leads_now = history.iloc[rows].reset_index(drop=True)
-    problem = problem_from_matrix(leads_now, reps_now, scores[np.ix_(rows, active)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if policy is not None:
-            outcome = route_with_policy(problem, leads_now, reps_now, policy,
-                                        strategy=strategy, state=state, options=options)
-            local, state = outcome.rep_index, outcome.state
-        else:
-            done = strategy.assign(problem, state)
-            local, state = done.result.rep_index, done.state
+        outcome = route(leads=leads_now, reps=reps_now, scores=scores[np.ix_(rows, active)],
+                        policy=policy, strategy=strategy, state=state, options=options)
+    local, state = outcome.rep_index, outcome.state
     global_index = np.flatnonzero(active)
     return np.where(local >= 0, global_index[np.maximum(local, 0)], -1), state
 

@@ -5,6 +5,7 @@ routing problem: pins, nurture pool, account owners and groups, eligibility rule
 fallback chain of pools, ramp-up, the fairness band, and explanations.
 """
 
+from solver.policy._instant import StreamSettings, route_stream
 from solver.policy._load import load_policy, parse_policy
 from solver.policy._model import (
     Accounts,
@@ -25,8 +26,20 @@ from solver.policy._model import (
     Sla,
     Tier,
 )
-from solver.policy._route import PolicyInputs, PolicyOutcome, route_with_policy
-from solver.policy._summary import SHADOW_PRICE_MAX_PAIRS, rep_summary, shadow_prices
+from solver.policy._pipeline import PolicyInputs, PolicyOutcome, route_with_policy
+from solver.policy._sla import (
+    CapFactors,
+    adaptive_factors,
+    downweight_expiries,
+    tier_bars,
+    unit_factors,
+)
+from solver.policy._summary import (
+    SHADOW_PRICE_MAX_PAIRS,
+    RepSummary,
+    rep_summary,
+    shadow_prices,
+)
 from solver.policy._tables import load_overrides, load_owners
 
 __all__ = [
@@ -34,6 +47,7 @@ __all__ = [
     "Accounts",
     "AdaptiveCaps",
     "AtMostRule",
+    "CapFactors",
     "ContainsRule",
     "EqualsRule",
     "Experiment",
@@ -47,14 +61,21 @@ __all__ = [
     "PolicyOutcome",
     "Pool",
     "Ramp",
+    "RepSummary",
     "RepFilter",
     "Sla",
+    "StreamSettings",
     "Tier",
+    "adaptive_factors",
+    "downweight_expiries",
     "load_overrides",
     "load_owners",
     "load_policy",
     "parse_policy",
     "rep_summary",
+    "route_stream",
     "route_with_policy",
     "shadow_prices",
+    "tier_bars",
+    "unit_factors",
 ]

@@ -23,8 +23,8 @@ import pandas as pd
 from solver._problem import RoutingProblem
 from solver._solve import SolveOptions
 from solver.policy._model import Policy
+from solver.policy._pipeline import PolicyInputs, PolicyOutcome, _as_of, route_with_policy
 from solver.policy._ramp import ramp_factors
-from solver.policy._route import PolicyInputs, PolicyOutcome, _as_of, route_with_policy
 from solver.strategies import BidPrice, GreedyBestFit, PriceSource
 
 FloatArray = npt.NDArray[np.float64]

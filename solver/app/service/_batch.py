@@ -39,10 +39,10 @@ from solver.app.service._notify import queue_notifications
 from solver.app.service._observe import observe_batch
 from solver.app.service._prices import batch_prices, save_prices
 from solver.app.service._routing import (
-    LEADS_SOURCE,
     BatchSettings,
     Routed,
     Scorer,
+    refused_lead,
     route,
     uniform_scorer,
 )
@@ -196,9 +196,10 @@ def _route_pending(conn: Connection, settings: BatchSettings, plan: _Plan,
             plan.routable = routable
             return
         except InputError as exc:
-            if exc.source != LEADS_SOURCE or exc.row is None:
+            refused = refused_lead(exc)
+            if refused is None:
                 raise
-            plan.set_aside.append((routable.pop(exc.row - 1), str(exc)))
+            plan.set_aside.append((routable.pop(refused.position), str(exc)))
         except ScalingOverflowError as exc:
             key = "effort" if exc.quantity == "effort" else "value"
             worst = int(np.argmax([float(lead[key]) for lead in routable]))
