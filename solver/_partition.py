@@ -33,7 +33,7 @@ from solver._errors import InputError, LeadrouteError, PolicyError
 from solver._solve import SolveOptions
 from solver._tables import load_leads, load_reps, load_scores, read_raw
 from solver.policy import Policy, PolicyInputs
-from solver.routing import Scorer, route
+from solver.routing import Scorer, build_strategy, route
 from solver.strategies import strategy_from_name
 
 ERROR_STATUS: Final = "error"
@@ -243,9 +243,12 @@ def _route(
     present = set(leads["lead_id"])
     inputs = replace(job.inputs, pins={lead: rep for lead, rep in job.inputs.pins.items()
                                        if lead in present})
+    # a partition's strategy has always solved to its own gap limit (0: optimal), not the
+    # run's --gap (which its fairness and split-penalty solves do use)
+    strategy = build_strategy(job.strategy, reps, replace(job.options, gap_limit=0.0))
     outcome = route(leads=leads, reps=reps, scores=table,
                     scorer=job.scorer if table is None else None, policy=job.policy,
-                    inputs=inputs, strategy=job.strategy, options=job.options)
+                    inputs=inputs, strategy=strategy, options=job.options)
     return outcome.assignments
 
 
