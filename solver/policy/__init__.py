@@ -5,6 +5,7 @@ routing problem: pins, nurture pool, account owners and groups, eligibility rule
 fallback chain of pools, ramp-up, the fairness band, and explanations.
 """
 
+from solver.policy._inputs import PolicyInputs
 from solver.policy._instant import StreamSettings, route_stream
 from solver.policy._load import load_policy, parse_policy
 from solver.policy._model import (
@@ -26,7 +27,8 @@ from solver.policy._model import (
     Sla,
     Tier,
 )
-from solver.policy._pipeline import PolicyInputs, PolicyOutcome, route_with_policy
+from solver.policy._outcome import PolicyOutcome
+from solver.policy._pipeline import route_with_policy
 from solver.policy._sla import (
     CapFactors,
     adaptive_factors,

@@ -22,8 +22,11 @@ import pandas as pd
 
 from solver._problem import RoutingProblem
 from solver._solve import SolveOptions
+from solver.policy._inputs import PolicyInputs
+from solver.policy._inputs import as_of as _as_of
 from solver.policy._model import Policy
-from solver.policy._pipeline import PolicyInputs, PolicyOutcome, _as_of, route_with_policy
+from solver.policy._outcome import PolicyOutcome
+from solver.policy._pipeline import route_with_policy
 from solver.policy._ramp import ramp_factors
 from solver.strategies import BidPrice, GreedyBestFit, PriceSource
 

@@ -31,6 +31,8 @@ class GreedyBestFit:
     """
 
     name: ClassVar[str] = "greedy"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
 
     def assign(
         self, problem: RoutingProblem, state: StrategyState | None = None
@@ -55,6 +57,8 @@ class CherryPicking:
     """
 
     name: ClassVar[str] = "cherry_picking"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -115,6 +119,8 @@ class Optimal:
     """The optimiser (``solver.solve``): maximal coverage, then maximal total score."""
 
     name: ClassVar[str] = "optimal"
+    soft_terms: ClassVar[bool] = True
+    time_limited: ClassVar[bool] = True
     time_limit_s: float = 30.0
     seed: int = 0
     workers: int = 1
