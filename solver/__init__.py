@@ -8,6 +8,7 @@ from solver._errors import InputError, LeadrouteError, ModelError, PolicyError, 
 from solver._greedy import greedy_best_fit
 from solver._metrics import gini, share_deviation
 from solver._problem import RoutingProblem
+from solver._reasons import Reason, ReasonCode
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
 from solver._scaling import EFFORT_SCALE, SCORE_SCALE, scale_scores
 from solver._solve import SolveOptions, solve
@@ -23,6 +24,8 @@ __all__ = [
     "LeadrouteError",
     "ModelError",
     "PolicyError",
+    "Reason",
+    "ReasonCode",
     "RoutingOutcome",
     "RoutingProblem",
     "Scorer",

@@ -30,13 +30,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from solver._errors import InputError, LeadrouteError, PolicyError
+from solver._result import LeadStatus
 from solver._solve import SolveOptions
 from solver._tables import load_leads, load_reps, load_scores, read_raw
 from solver.policy import Policy, PolicyInputs
 from solver.routing import Scorer, build_strategy, route
 from solver.strategies import strategy_from_name
 
-ERROR_STATUS: Final = "error"
+ERROR_STATUS: Final = LeadStatus.ERROR.value
 OUTPUT_COLUMNS: Final = ("lead_id", "rep_id", "score", "status", "reason")
 
 

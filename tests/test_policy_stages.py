@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solver import InputError, LeadStatus, RoutingProblem, route, route_matrix
+from solver import (
+    InputError,
+    LeadStatus,
+    Reason,
+    ReasonCode,
+    RoutingProblem,
+    route,
+    route_matrix,
+)
 from solver._build import problem_from_matrix
 from solver._explain import NO_ELIGIBLE_REP
 from solver._tables import load_leads, load_reps
@@ -57,7 +65,7 @@ def _setup(policy: dict[str, object] | None = None, inputs: PolicyInputs | None 
 
 
 def _decided(ledger: Ledger) -> list[tuple[int, str, str]]:
-    return [(int(rep), (status.value if status else ""), reason)
+    return [(int(rep), (status.value if status else ""), reason.render() if reason else "")
             for rep, status, reason in zip(ledger.rep_index, ledger.status, ledger.reasons,
                                            strict=True)]
 
@@ -99,7 +107,8 @@ def test_nurture_takes_leads_whose_best_fit_is_below_the_threshold() -> None:
     ledger = open_ledger(setup)
     route_nurture(setup, ledger)
     assert [s.value if s else None for s in ledger.status] == [None, None, "nurture"]
-    assert ledger.reasons[2] == "below nurture threshold (best expected value 0.5 < 0.6)"
+    assert ledger.reasons[2] == Reason(ReasonCode.NURTURE, value=0.5, limit=0.6)
+    assert _decided(ledger)[2][2] == "below nurture threshold (best expected value 0.5 < 0.6)"
 
 
 def test_owner_keeps_an_eligible_lead_while_there_is_room() -> None:
@@ -120,8 +129,10 @@ def test_leftovers_say_why_nobody_took_them() -> None:
     setup = _setup({"rules": [{"kind": "equals", "lead": "region", "rep": "region"}]},
                    leads={**LEADS, "region": ["eu", "mars", "eu"]})
     ledger = open_ledger(setup)
-    ledger.assign(0, 0, 1.0, 0.9, "test")  # a is now full
+    ledger.assign(0, 0, 1.0, 0.9, Reason(ReasonCode.PINNED))  # a is now full
     route_leftovers(setup, ledger)
+    assert [r.code if r else None for r in ledger.reasons[1:]] == [
+        ReasonCode.NO_ELIGIBLE_REP, ReasonCode.CAPACITY_EXHAUSTED]
     assert _decided(ledger)[1:] == [
         (-1, "unassigned", NO_ELIGIBLE_REP),
         (-1, "unassigned", "capacity exhausted: the only eligible rep is full"),
@@ -131,10 +142,10 @@ def test_leftovers_say_why_nobody_took_them() -> None:
 def test_soft_groups_note_whether_an_account_stayed_together() -> None:
     setup = _setup({"accounts": {"keep_together": "soft", "split_penalty": 0.5}})
     ledger = open_ledger(setup)
-    ledger.assign(0, 0, 1.0, 0.9, "x")
-    ledger.assign(1, 1, 1.0, 0.8, "y")
+    ledger.assign(0, 0, 1.0, 0.9, Reason(ReasonCode.ROUTED, text="x"))
+    ledger.assign(1, 1, 1.0, 0.8, Reason(ReasonCode.ROUTED, text="y"))
     explain_soft_groups(setup, ledger)
-    assert ledger.reasons[:2] == [
+    assert [reason for _, _, reason in _decided(ledger)[:2]] == [
         "x; account group split across 2 reps (penalty 0.5 per extra rep)",
         "y; account group split across 2 reps (penalty 0.5 per extra rep)"]
 
@@ -142,13 +153,41 @@ def test_soft_groups_note_whether_an_account_stayed_together() -> None:
 def test_outcome_has_one_row_per_lead_with_the_pair_score() -> None:
     setup = _setup()
     ledger = open_ledger(setup)
-    ledger.assign(2, 1, 1.0, 0.5, "chosen")
+    ledger.assign(2, 1, 1.0, 0.5, Reason(ReasonCode.ROUTED, text="chosen", pool="later"))
     outcome = build_outcome(setup, ledger, None)
     table = outcome.assignments
     assert table["lead_id"].tolist() == ["x", "y", "z"]
     assert table["rep_id"].tolist() == ["", "", "b"]
     assert table["status"].tolist() == ["unassigned", "unassigned", "assigned"]
+    assert table["reason"].tolist() == ["", "", "fallback pool 'later': chosen"]
+    assert outcome.reasons[2] == Reason(ReasonCode.ROUTED, text="chosen", pool="later")
     assert outcome.objective == pytest.approx(0.5)
+
+
+# -- reasons: a code and parameters, words at the edge -------------------------------------
+@pytest.mark.parametrize(("reason", "words"), [
+    (Reason(ReasonCode.PINNED), "pinned by a manager"),
+    (Reason(ReasonCode.PIN_FULL, rep="r1"), "pinned to r1, who has no capacity left"),
+    (Reason(ReasonCode.ACCOUNT_OWNER, rep="r2"), "account owner r2"),
+    (Reason(ReasonCode.ROUTED, text="best fit", count=3, pool="overflow"),
+     "fallback pool 'overflow': account group of 3 leads: best fit"),
+    (Reason(ReasonCode.CAPACITY_EXHAUSTED, count=2, every_pool=True),
+     "capacity exhausted: all 2 eligible reps are full in every pool"),
+    (Reason(ReasonCode.GROUP_UNPLACEABLE, count=4),
+     "account group of 4 leads: no eligible rep can take them all"),
+    (Reason(ReasonCode.EXPLORATION, text="uniform", limit=0.1, rep="r3"),
+     "exploration (uniform, share 0.1): drawn at random among the reps with room "
+     "instead of r3"),
+    (Reason(ReasonCode.NO_ELIGIBLE_REP).with_note("a").with_note("b"), f"{NO_ELIGIBLE_REP}; a; b"),
+])
+def test_a_reason_renders_the_words_of_the_contract(reason: Reason, words: str) -> None:
+    assert reason.render() == words
+
+
+def test_statuses_of_batch_and_service_share_one_enum() -> None:
+    assert {s.value for s in LeadStatus} == {
+        "assigned", "unassigned", "nurture", "pending", "accepted", "worked", "unrouted",
+        "error"}
 
 
 # -- capabilities instead of class checks ------------------------------------------------

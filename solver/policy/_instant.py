@@ -167,6 +167,7 @@ def _merged(problem: RoutingProblem, order: IntArray, parts: list[PolicyOutcome]
     rep_index = np.concatenate([part.rep_index for part in parts])
     back = np.empty(len(order), dtype=np.int64)
     back[order] = np.arange(len(order))
+    reasons = [reason for part in parts for reason in part.reasons]
     last = parts[-1]  # its per-rep summary covers the last chunk only (--summary is refused)
     return replace(
         last,
@@ -175,4 +176,5 @@ def _merged(problem: RoutingProblem, order: IntArray, parts: list[PolicyOutcome]
         objective=float(sum(part.objective for part in parts)),
         engines=tuple(e for part in parts for e in part.engines),
         wall_time_s=float(sum(part.wall_time_s for part in parts)),
+        reasons=tuple(reasons[i] for i in back.tolist()),
     )

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver._problem import RoutingProblem
+from solver._reasons import Reason
 from solver._result import Engine, LeadStatus, SolveStatus
 
 FloatArray = npt.NDArray[np.float64]
@@ -24,7 +25,7 @@ class Ledger:
 
     rep_index: IntArray
     status: list[LeadStatus | None]
-    reasons: list[str]
+    reasons: list[Reason | None]  # None: not decided yet
     remaining: FloatArray
     loads: FloatArray  # prior window load + this batch (the fairness band's view)
     prior: FloatArray = field(default_factory=lambda: np.zeros(0))
@@ -40,7 +41,7 @@ class Ledger:
     control: BoolArray | None = None  # per lead, in a holdout: routed by the control arm
     propensity: dict[int, float] = field(default_factory=dict)  # explored leads only
 
-    def assign(self, lead: int, rep: int, effort: float, value: float, reason: str) -> None:
+    def assign(self, lead: int, rep: int, effort: float, value: float, reason: Reason) -> None:
         self.rep_index[lead] = rep
         self.status[lead] = LeadStatus.ASSIGNED
         self.reasons[lead] = reason

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from solver._reasons import Reason
 from solver._result import Engine, LeadStatus, SolveStatus, relative_gap
 from solver.policy._experiment import Arm
 from solver.policy._ledger import IntArray, Ledger
@@ -31,6 +32,9 @@ class PolicyOutcome:
     # upper bound on ``objective`` (inf when a pool's solve proved none); pins and owners
     # are fixed, so the slack is the pools' (bound − objective)
     bound: float = float("inf")
+    # per row of ``assignments``, the reason its ``reason`` column renders (None: none);
+    # code reads these, never the text
+    reasons: tuple[Reason | None, ...] = ()
 
     @property
     def gap(self) -> float:
@@ -47,6 +51,7 @@ class PolicyOutcome:
 
 def build_outcome(setup: Setup, ledger: Ledger, state: StrategyState | None) -> PolicyOutcome:
     problem, policy = setup.problem, setup.policy
+    reasons = tuple(ledger.reasons)
     assigned = np.flatnonzero(ledger.rep_index >= 0)
     chosen = setup.pair_at.many(assigned, ledger.rep_index[assigned])
     pair_score = np.full(problem.n_leads, np.nan)
@@ -58,7 +63,7 @@ def build_outcome(setup: Setup, ledger: Ledger, state: StrategyState | None) -> 
         "rep_id": np.where(ledger.rep_index >= 0, rep_ids[np.maximum(ledger.rep_index, 0)], ""),
         "score": pair_score,
         "status": [(s or LeadStatus.UNASSIGNED).value for s in ledger.status],
-        "reason": ledger.reasons,
+        "reason": [reason.render() if reason is not None else "" for reason in reasons],
     })
     if policy.explore is not None or policy.experiment is not None:
         # deterministic choices have propensity 1; explored leads their exact draw
@@ -82,5 +87,5 @@ def build_outcome(setup: Setup, ledger: Ledger, state: StrategyState | None) -> 
         assignments=assignments, summary=summary, rep_index=ledger.rep_index,
         status=ledger.solve_status, objective=objective, state=state,
         engines=tuple(ledger.engines), wall_time_s=time.perf_counter() - ledger.started,
-        bound=objective + ledger.slack,
+        bound=objective + ledger.slack, reasons=reasons,
     )

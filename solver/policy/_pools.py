@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from solver._cpsat_types import SplitPenalty
 from solver._problem import RoutingProblem
+from solver._reasons import Reason, ReasonCode
 from solver._result import SolveResult, SolveStatus
 from solver._solve import SolveOptions, solve
 from solver.policy._explore import Candidates, explore_leads
@@ -56,8 +57,8 @@ def route_pools(
         batch.slack += max(result.bound - result.objective, 0.0)
         if result.status is not SolveStatus.OPTIMAL and batch.solve_status is SolveStatus.OPTIMAL:
             batch.solve_status = result.status
-        prefix = f"fallback pool '{pool_name}': " if index > 0 else ""
-        _record_pool(pools, batch, items, result, band_reasons, prefix, index)
+        _record_pool(pools, batch, items, result, band_reasons,
+                     pool_name if index > 0 else None, index)
     return state
 
 
@@ -84,20 +85,20 @@ def _solve_pool(
 
 
 def _record_pool(pools: Pools, batch: Ledger, items: list[list[int]], result: SolveResult,
-                 band_reasons: dict[int, str], prefix: str, index: int) -> None:
+                 band_reasons: dict[int, str], pool: str | None, index: int) -> None:
     """Every lead of every routed item to its rep, with the pool's reason."""
     effort_of = pools.problem.pair_effort
     for item_index, item in enumerate(items):
         rep = int(result.rep_index[item_index])
         if rep < 0:
             continue
-        group = f"account group of {len(item)} leads: " if len(item) > 1 else ""
-        why = band_reasons.get(item_index, result.reasons[item_index])
+        why = Reason(ReasonCode.ROUTED, count=len(item), pool=pool,
+                     text=band_reasons.get(item_index, result.reasons[item_index]))
         for lead in item:
             pair = pools.pair_at.get((lead, rep))
             assert pair is not None  # items only get reps eligible for all their leads
             batch.assign(lead, rep, float(effort_of[pair]), float(pools.score[pair]),
-                         prefix + group + why)
+                         why)
             batch.pool[lead] = index
 
 
@@ -150,8 +151,8 @@ def explore(pools: Pools, batch: Ledger, items: list[list[int]], explore: Explor
         pool = int(batch.pool[lead])
         batch.release(lead, float(problem.pair_effort[was]), float(pools.score[was]))
         batch.assign(lead, new, float(problem.pair_effort[now]), float(pools.score[now]),
-                     f"exploration ({explore.method}, share {explore.share:g}): drawn at "
-                     f"random among the reps with room instead of {problem.rep_ids[old]}")
+                     Reason(ReasonCode.EXPLORATION, text=explore.method, limit=explore.share,
+                            rep=str(problem.rep_ids[old])))
         batch.pool[lead] = pool
 
     draws = explore_leads(explore, leads, lead_ids, batch.rep_index, candidates_of,

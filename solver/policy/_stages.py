@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._explain import NO_ELIGIBLE_REP, capacity_exhausted
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._reasons import Reason, ReasonCode
 from solver._result import LeadStatus
 from solver._solve import SolveOptions
 from solver.policy._eligibility import lead_class_mask, rep_filter_mask, rule_mask
@@ -126,7 +126,7 @@ def open_ledger(setup: Setup) -> Ledger:
     """Nobody decided yet; each rep's room is its ramped capacity, its load the window's."""
     n, rep_ids = setup.problem.n_leads, setup.rep_ids
     ledger = Ledger(
-        rep_index=np.full(n, -1, dtype=np.int64), status=[None] * n, reasons=[""] * n,
+        rep_index=np.full(n, -1, dtype=np.int64), status=[None] * n, reasons=[None] * n,
         remaining=setup.capacity.copy(),
         loads=np.array([float(setup.inputs.prior_loads.get(r, 0.0)) for r in rep_ids]),
     )
@@ -151,12 +151,12 @@ def route_pins(setup: Setup, ledger: Ledger) -> None:
         value = float(setup.score[pair]) if pair is not None else 0.0
         if not active[rep]:
             ledger.status[lead] = LeadStatus.UNASSIGNED
-            ledger.reasons[lead] = f"pinned to {rep_id}, who is inactive"
+            ledger.reasons[lead] = Reason(ReasonCode.PIN_INACTIVE, rep=rep_id)
         elif ledger.remaining[rep] + EFFORT_TOLERANCE < effort:
             ledger.status[lead] = LeadStatus.UNASSIGNED
-            ledger.reasons[lead] = f"pinned to {rep_id}, who has no capacity left"
+            ledger.reasons[lead] = Reason(ReasonCode.PIN_FULL, rep=rep_id)
         else:
-            ledger.assign(lead, rep, effort, value, "pinned by a manager")
+            ledger.assign(lead, rep, effort, value, Reason(ReasonCode.PINNED))
 
 
 def route_nurture(setup: Setup, ledger: Ledger) -> None:
@@ -172,10 +172,8 @@ def route_nurture(setup: Setup, ledger: Ledger) -> None:
     for lead in np.flatnonzero(low).tolist():
         if ledger.status[lead] is None:
             ledger.status[lead] = LeadStatus.NURTURE
-            ledger.reasons[lead] = (
-                f"below nurture threshold (best expected value {best[lead]:.3g} < "
-                f"{nurture.threshold:g})"
-            )
+            ledger.reasons[lead] = Reason(ReasonCode.NURTURE, value=float(best[lead]),
+                                          limit=nurture.threshold)
 
 
 def route_owners(setup: Setup, ledger: Ledger) -> None:
@@ -195,7 +193,7 @@ def route_owners(setup: Setup, ledger: Ledger) -> None:
             continue
         if ledger.remaining[rep] + EFFORT_TOLERANCE >= effort_of[pair]:
             ledger.assign(lead, rep, float(effort_of[pair]), float(setup.score[pair]),
-                          f"account owner {owner}")
+                          Reason(ReasonCode.ACCOUNT_OWNER, rep=owner))
 
 
 def open_items(setup: Setup, ledger: Ledger) -> list[list[int]]:
@@ -239,15 +237,15 @@ def route_leftovers(setup: Setup, ledger: Ledger) -> None:
             continue
         ledger.status[lead] = LeadStatus.UNASSIGNED
         if eligible_count[lead] == 0:
-            ledger.reasons[lead] = NO_ELIGIBLE_REP
+            ledger.reasons[lead] = Reason(ReasonCode.NO_ELIGIBLE_REP)
             continue
         size = account_size.get(setup.account_of[lead], 0)
         if groups_hard and size > 1:
-            ledger.reasons[lead] = (
-                f"account group of {size} leads: no eligible rep can take them all")
+            ledger.reasons[lead] = Reason(ReasonCode.GROUP_UNPLACEABLE, count=size)
         else:
-            suffix = " in every pool" if len(setup.pool_masks) > 1 else ""
-            ledger.reasons[lead] = capacity_exhausted(int(eligible_count[lead])) + suffix
+            ledger.reasons[lead] = Reason(ReasonCode.CAPACITY_EXHAUSTED,
+                                          count=int(eligible_count[lead]),
+                                          every_pool=len(setup.pool_masks) > 1)
 
 
 def explain_soft_groups(setup: Setup, ledger: Ledger) -> None:
@@ -268,4 +266,6 @@ def explain_soft_groups(setup: Setup, ledger: Ledger) -> None:
         count = len(reps_of[account])
         note = (f"account group split across {count} reps (penalty {penalty:g} per extra rep)"
                 if count > 1 else f"account group of {size[account]} leads kept with one rep")
-        ledger.reasons[lead] = f"{ledger.reasons[lead]}; {note}"
+        reason = ledger.reasons[lead]
+        assert reason is not None  # a routed lead has its reason
+        ledger.reasons[lead] = reason.with_note(note)

@@ -28,8 +28,8 @@ import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
+from solver import ReasonCode
 from solver._errors import InputError
-from solver._explain import NO_ELIGIBLE_REP
 from solver._problem import EFFORT_TOLERANCE
 from solver._scaling import ScalingOverflowError
 from solver.app.service import _state as state
@@ -320,10 +320,10 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
     table = routed.outcome.assignments
     learning = learning_columns(table, policy)
     engine = routed.outcome.engine  # a property that joins the engines: once, not per lead
-    for lead_id, rep_id, raw_score, status, raw_reason, logged in zip(
+    for lead_id, rep_id, raw_score, status, raw_reason, why, logged in zip(
             table["lead_id"].astype(str), table["rep_id"].astype(str),
             table["score"].to_numpy(dtype=float), table["status"].astype(str),
-            table["reason"].astype(str), learning, strict=True):
+            table["reason"].astype(str), routed.outcome.reasons, learning, strict=True):
         lead = by_id[lead_id]
         reason = raw_reason
         tier = routed.tier_notes.get(lead_id)
@@ -343,7 +343,7 @@ def _record(conn: Connection, settings: BatchSettings, routed: Routed,
         elif status == "nurture":
             changes.append({"lead_id": lead_id, "status": "nurture", "reason": reason})
         else:
-            if reason.startswith(NO_ELIGIBLE_REP) and not tier:
+            if why is not None and why.code is ReasonCode.NO_ELIGIBLE_REP and not tier:
                 reason += "; waiting for an eligible rep"
             if reason == lead["reason"]:
                 continue  # still waiting for the same reason: no new audit row
