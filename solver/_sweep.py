@@ -20,7 +20,7 @@ import pandas as pd
 
 from solver._solve import SolveOptions
 from solver.policy import Policy
-from solver.routing import route
+from solver.routing import NO_POLICY, build_strategy, route
 from solver.strategies import (
     CherryPicking,
     GreedyBestFit,
@@ -93,7 +93,8 @@ def replay_batch(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         outcome = route(leads=leads_now, reps=reps_now, scores=scores[np.ix_(rows, active)],
-                        policy=policy, strategy=strategy, state=state, options=options)
+                        policy=policy or NO_POLICY, strategy=strategy, state=state,
+                        options=options)
     local, state = outcome.rep_index, outcome.state
     global_index = np.flatnonzero(active)
     return np.where(local >= 0, global_index[np.maximum(local, 0)], -1), state
@@ -108,8 +109,7 @@ def replay_task(task: pd.DataFrame, context: ReplayContext) -> pd.DataFrame:
         raise ValueError(f"a replay task covers one strategy, got {list(names)}")
     name = str(names[0])
     options = SolveOptions(time_limit_s=context.time_limit_s, seed=context.seed)
-    strategy = strategy_from_name(name, reps=context.reps, shared={
-        "seed": context.seed, "time_limit_s": context.time_limit_s})
+    strategy = build_strategy(name, context.reps, options)
     reps = context.reps
     start_dates = pd.to_datetime(reps["start_date"])
     state = None

@@ -23,7 +23,7 @@ from solver._errors import InputError
 from solver._problem import RoutingProblem
 from solver._solve import SolveOptions
 from solver._tables import TableSource, load_leads, load_reps, load_scores
-from solver.policy import Policy, PolicyInputs, PolicyOutcome, route_with_policy
+from solver.policy import Accounts, Policy, PolicyInputs, PolicyOutcome, route_with_policy
 from solver.policy._instant import StreamSettings, route_stream
 from solver.strategies import Strategy, StrategyState, strategy_from_name
 
@@ -32,6 +32,9 @@ FloatArray = npt.NDArray[np.float64]
 Scorer = Callable[[pd.DataFrame, pd.DataFrame], FloatArray]
 # what every routing path returns: one assignments row per lead, the rep summary, the state
 RoutingOutcome = PolicyOutcome
+# no policy at all: no rules, and every lead its own item (``Policy()`` keeps an account's
+# leads together); what ``solve`` and a strategy's ``assign`` do on the problem
+NO_POLICY = Policy(accounts=Accounts(keep_together="off"))
 
 
 def route(
@@ -102,7 +105,8 @@ def route_pairs(
     lead_table, rep_table = load_leads(leads), load_reps(reps)
     score_table = load_scores(scores, lead_ids=lead_table["lead_id"],
                               rep_ids=rep_table["rep_id"])
-    return route(leads=lead_table, reps=rep_table, scores=score_table, options=options)
+    return route(leads=lead_table, reps=rep_table, scores=score_table, policy=NO_POLICY,
+                 options=options)
 
 
 def route_matrix(
@@ -115,4 +119,4 @@ def route_matrix(
 ) -> RoutingOutcome:
     """Route with a lead × rep score matrix (e.g. ``AffinityModel.score_matrix``)."""
     return route(leads=load_leads(leads), reps=load_reps(reps), scores=score,
-                 eligible=eligible, options=options)
+                 eligible=eligible, policy=NO_POLICY, options=options)

@@ -273,3 +273,17 @@ def test_route_needs_exactly_one_source_of_scores(given: dict[str, object]) -> N
     lead_table, rep_table = load_leads(pd.DataFrame(LEADS)), load_reps(pd.DataFrame(REPS))
     with pytest.raises(InputError, match="give exactly one of pair scores or a scorer"):
         route(leads=lead_table, reps=rep_table, policy=Policy(), **given)  # type: ignore[arg-type]
+
+
+def test_without_a_policy_leads_of_one_account_are_routed_on_their_own() -> None:
+    """``route_matrix`` and the replay without a policy are plain optimisation (what
+    ``solve`` and ``assign`` do); ``Policy()`` keeps an account's leads together."""
+    leads = pd.DataFrame({"lead_id": ["x", "y"], "account_id": ["A", "A"]})
+    reps = pd.DataFrame({"rep_id": ["a", "b"], "capacity": [1, 1]})
+    matrix = np.array([[0.9, 0.1], [0.1, 0.9]])
+    plain = route_matrix(leads, reps, matrix).assignments
+    assert plain["rep_id"].tolist() == ["a", "b"]
+    grouped = route(leads=load_leads(leads), reps=load_reps(reps), scores=matrix)
+    assert grouped.assignments["status"].tolist() == ["unassigned", "unassigned"]
+    assert set(grouped.assignments["reason"]) == {
+        "account group of 2 leads: no eligible rep can take them all"}
