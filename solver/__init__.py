@@ -13,9 +13,17 @@ from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
 from solver._scaling import EFFORT_SCALE, SCORE_SCALE, scale_scores
 from solver._solve import SolveOptions, solve
 from solver._tables import load_leads, load_reps, load_scores
-from solver.routing import RoutingOutcome, Scorer, route, route_matrix, route_pairs
+from solver.routing import (
+    NO_POLICY,
+    RoutingOutcome,
+    Scorer,
+    route,
+    route_matrix,
+    route_pairs,
+)
 
 __all__ = [
+    "NO_POLICY",
     "EFFORT_SCALE",
     "SCORE_SCALE",
     "Engine",

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from solver import (
+    NO_POLICY,
     InputError,
     LeadStatus,
     Reason,
@@ -264,7 +265,8 @@ def test_route_takes_pairs_a_matrix_or_a_scorer_and_gives_the_same_answer() -> N
         pd.testing.assert_frame_equal(outcome.assignments, by_matrix.assignments)
     assert by_matrix.assignments["status"].tolist() == [LeadStatus.ASSIGNED.value] * 3
     wrapped = route_matrix(pd.DataFrame(LEADS), pd.DataFrame(REPS), matrix)
-    pd.testing.assert_frame_equal(wrapped.assignments, by_matrix.assignments)
+    plain = route(leads=lead_table, reps=rep_table, scores=matrix, policy=NO_POLICY)
+    pd.testing.assert_frame_equal(wrapped.assignments, plain.assignments)
 
 
 @pytest.mark.parametrize("given", [{}, {"scores": np.ones((3, 2)), "scorer": np.ones}],
