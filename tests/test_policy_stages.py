@@ -26,11 +26,13 @@ from solver._explain import NO_ELIGIBLE_REP
 from solver._tables import load_leads, load_reps
 from solver.policy import (
     AdaptiveCaps,
+    CapFactors,
     Policy,
     PolicyInputs,
     adaptive_factors,
     downweight_expiries,
     parse_policy,
+    room_left,
     route_with_policy,
     tier_bars,
 )
@@ -249,6 +251,14 @@ def test_adaptive_caps_follow_the_follow_up_rate() -> None:
     caps = adaptive_factors(reps, follow, settings)
     assert caps.factor.tolist() == pytest.approx([1 / 0.75, 0.5 / 0.75])
     assert caps.notes[1] == "cap ×0.67 (followed up 50% of 10 recent leads vs team 75%)"
+
+
+def test_room_left_is_the_adapted_daily_cap_within_the_weekly_cap() -> None:
+    reps = pd.DataFrame({"capacity": [10.0, 10.0, 10.0],
+                         "capacity_week": [np.nan, 30.0, 100.0]})
+    caps = CapFactors(np.array([1.5, 1.0, 0.5]), ["", "", ""])
+    room = room_left(reps, caps, np.array([2.0, 2.0, 2.0]), np.array([0.0, 25.0, 0.0]))
+    assert room.tolist() == [13.0, 5.0, 3.0]
 
 
 # -- the one pipeline ----------------------------------------------------------------------

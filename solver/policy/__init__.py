@@ -33,6 +33,7 @@ from solver.policy._sla import (
     CapFactors,
     adaptive_factors,
     downweight_expiries,
+    room_left,
     tier_bars,
     unit_factors,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "load_policy",
     "parse_policy",
     "rep_summary",
+    "room_left",
     "route_stream",
     "route_with_policy",
     "shadow_prices",

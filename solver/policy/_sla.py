@@ -5,7 +5,7 @@ expiries, lead ages) and hands them over, so a rule about routing lives with the
 rules, next to its configuration (``Sla`` in ``_model.py``), not in the service.
 
 - ``adaptive_factors``: each rep's cap scaled by its recent follow-up (and conversion)
-  against the team's;
+  against the team's; ``room_left`` applies it with the day's and the week's loads;
 - ``downweight_expiries``: a rep's scores shrink with every lead it let expire;
 - ``tier_bars``: escalation tiers, the reps a lead may reach by its age.
 """
@@ -74,6 +74,15 @@ def adaptive_factors(reps: pd.DataFrame, follow_up: pd.DataFrame,
             factor[j] = value
             notes[j] = f"cap ×{value:.2f} ({why})"
     return CapFactors(factor, notes)
+
+
+def room_left(reps: pd.DataFrame, caps: CapFactors, day_load: FloatArray,
+              week_load: FloatArray) -> FloatArray:
+    """Each rep's room this batch: its daily cap (adapted) less what it took today, and
+    at most its weekly cap (``capacity_week``, NaN: none) less what it took this week."""
+    remaining = reps["capacity"].to_numpy(dtype=float) * caps.factor - day_load
+    weekly = reps["capacity_week"].to_numpy(dtype=float)
+    return np.where(np.isnan(weekly), remaining, np.minimum(remaining, weekly - week_load))
 
 
 def downweight_expiries(score: npt.ArrayLike, sla: Sla | None, rep_ids: Sequence[str],

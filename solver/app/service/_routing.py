@@ -35,6 +35,7 @@ from solver.policy import (
     adaptive_factors,
     downweight_expiries,
     load_owners,
+    room_left,
     tier_bars,
     unit_factors,
 )
@@ -110,10 +111,7 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     # without adaptive caps the follow-up figures change nothing: not read
     factors = (adaptive_factors(reps, state.follow_up(conn, now, lookback), adaptive)
                if adaptive is not None else unit_factors(len(reps)))
-    remaining = reps["capacity"].to_numpy(dtype=float) * factors.factor - day_load
-    weekly = reps["capacity_week"].to_numpy(dtype=float)
-    remaining = np.where(np.isnan(weekly), remaining,
-                         np.minimum(remaining, weekly - week_load))
+    remaining = room_left(reps, factors, day_load, week_load)
     why_not = cap.available(reps, state.absent_reps(conn, now), now)
 
     remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
