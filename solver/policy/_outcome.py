@@ -33,7 +33,8 @@ class PolicyOutcome:
     # are fixed, so the slack is the pools' (bound − objective)
     bound: float = float("inf")
     # per row of ``assignments``, the reason its ``reason`` column renders (None: none);
-    # code reads these, never the text
+    # code reads these, never the text. Empty when a caller rewrote the rows afterwards
+    # (lead-to-account matching folds duplicates into the table)
     reasons: tuple[Reason | None, ...] = ()
 
     @property
