@@ -22,9 +22,6 @@ from solver._solve import SolveOptions
 from solver.policy import Policy
 from solver.routing import NO_POLICY, build_strategy, route
 from solver.strategies import (
-    CherryPicking,
-    GreedyBestFit,
-    Optimal,
     Strategy,
     StrategyState,
     strategy_from_name,
@@ -35,7 +32,6 @@ IntArray = npt.NDArray[np.int64]
 
 TASK_COLUMNS: Final = ("task", "strategy", "batch")
 RESULT_COLUMNS: Final = ("task", "strategy", "row", "rep")
-_STATELESS: Final = (Optimal, GreedyBestFit, CherryPicking)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -53,7 +49,7 @@ class ReplayContext:
 
 
 def is_stateless(name: str) -> bool:
-    return isinstance(strategy_from_name(name), _STATELESS)
+    return strategy_from_name(name).stateless
 
 
 def plan_replay(strategies: tuple[str, ...], n_batches: int, max_tasks: int = 200

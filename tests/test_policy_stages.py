@@ -201,6 +201,7 @@ class _Recorder:
     name: ClassVar[str] = "recorder"
     soft_terms: ClassVar[bool] = False
     time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = True
     seen: list[RoutingProblem]
 
     def assign(self, problem: RoutingProblem, state: StrategyState | None = None
@@ -299,3 +300,12 @@ def test_without_a_policy_leads_of_one_account_are_routed_on_their_own() -> None
     assert grouped.assignments["status"].tolist() == ["unassigned", "unassigned"]
     assert set(grouped.assignments["reason"]) == {
         "account group of 2 leads: no eligible rep can take them all"}
+
+
+def test_the_sweep_splits_only_the_strategies_that_carry_no_state() -> None:
+    from solver._sweep import is_stateless
+    from solver.strategies import STRATEGIES
+
+    assert [name for name in STRATEGIES if is_stateless(name)] == [
+        "greedy", "cherry_picking", "optimal"]
+    assert [name for name, cls in STRATEGIES.items() if cls.soft_terms] == ["optimal"]

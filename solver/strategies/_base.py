@@ -48,9 +48,11 @@ class Strategy(Protocol):
     # ``soft_terms``: the strategy is the optimiser, so the stage may solve a pool itself
     # with the policy's soft terms (fairness band, account split penalty) through
     # ``solve``; ``time_limited``: the strategy has a ``time_limit_s`` field, set to the
-    # pool's share of the run's time limit.
+    # pool's share of the run's time limit. ``stateless``: ``assign`` carries nothing from
+    # batch to batch, so replayed batches may run in any order (the sweep splits them).
     soft_terms: ClassVar[bool]
     time_limited: ClassVar[bool]
+    stateless: ClassVar[bool]
 
     def assign(
         self, problem: RoutingProblem, state: StrategyState | None = None

@@ -40,6 +40,7 @@ class BidPrice:
     name: ClassVar[str] = "bid_price"
     soft_terms: ClassVar[bool] = False
     time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = True
     prices: Mapping[str, float] = field(default_factory=dict)
     source: PriceSource = PriceSource.BATCH
 

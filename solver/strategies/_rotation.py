@@ -105,6 +105,7 @@ class RoundRobin:
     name: ClassVar[str] = "round_robin"
     soft_terms: ClassVar[bool] = False
     time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
     order: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -217,6 +218,7 @@ class WeightedRoundRobin:
     name: ClassVar[str] = "weighted_round_robin"
     soft_terms: ClassVar[bool] = False
     time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
     rep_columns: ClassVar[Mapping[str, str]] = MappingProxyType({"weights": "weight"})
     weights: Mapping[str, float] = field(default_factory=dict)
     order: tuple[str, ...] | None = None
@@ -275,6 +277,7 @@ class RulesFirstMatch:
     name: ClassVar[str] = "rules_first_match"
     soft_terms: ClassVar[bool] = False
     time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
     order: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -309,6 +312,7 @@ class LoadBalancing:
     name: ClassVar[str] = "load_balancing"
     soft_terms: ClassVar[bool] = False
     time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
     order: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:

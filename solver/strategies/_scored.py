@@ -33,6 +33,7 @@ class GreedyBestFit:
     name: ClassVar[str] = "greedy"
     soft_terms: ClassVar[bool] = False
     time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = True
 
     def assign(
         self, problem: RoutingProblem, state: StrategyState | None = None
@@ -59,6 +60,7 @@ class CherryPicking:
     name: ClassVar[str] = "cherry_picking"
     soft_terms: ClassVar[bool] = False
     time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -121,6 +123,7 @@ class Optimal:
     name: ClassVar[str] = "optimal"
     soft_terms: ClassVar[bool] = True
     time_limited: ClassVar[bool] = True
+    stateless: ClassVar[bool] = True
     time_limit_s: float = 30.0
     seed: int = 0
     workers: int = 1
