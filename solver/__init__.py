@@ -12,15 +12,24 @@ from solver._explain import NO_ELIGIBLE_REP, rep_loads
 from solver._greedy import greedy_best_fit
 from solver._metrics import gini, share_deviation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._reasons import Reason, ReasonCode
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
-from solver._route import RouteOutcome, route_matrix, route_pairs
 from solver._scaling import EFFORT_SCALE, SCORE_SCALE, scale_scores
 from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions, solve
 from solver._terms import TermName
 from solver.contract_tables import load_history, load_leads, load_reps, load_scores
 from solver.errors import InputError, LeadrouteError, ModelError, PolicyError, SolverError
+from solver.routing import (
+    NO_POLICY,
+    RoutingOutcome,
+    Scorer,
+    route,
+    route_matrix,
+    route_pairs,
+)
 
 __all__ = [
+    "NO_POLICY",
     "EFFORT_SCALE",
     "EFFORT_TOLERANCE",
     "MICRO_BATCH_GAP_LIMIT",
@@ -32,8 +41,11 @@ __all__ = [
     "LeadrouteError",
     "ModelError",
     "PolicyError",
-    "RouteOutcome",
+    "Reason",
+    "ReasonCode",
+    "RoutingOutcome",
     "RoutingProblem",
+    "Scorer",
     "SolveOptions",
     "SolveResult",
     "SolveStatus",
@@ -48,6 +60,7 @@ __all__ = [
     "problem_from_matrix",
     "problem_from_scores",
     "rep_loads",
+    "route",
     "route_matrix",
     "route_pairs",
     "scale_scores",

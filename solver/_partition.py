@@ -21,7 +21,7 @@ and the reason names the partition's key, while the other partitions complete.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -29,16 +29,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._build import problem_from_matrix, problem_from_scores
+from solver._result import LeadStatus
 from solver._solve import SolveOptions
 from solver.contract_tables import load_leads, load_reps, load_scores, read_raw
 from solver.errors import InputError, LeadrouteError, PartitionError
-from solver.policy import Policy, PolicyInputs, route_with_policy
+from solver.policy import Policy, PolicyInputs
+from solver.routing import Scorer, build_strategy, route
 from solver.strategies import strategy_from_name
 
-Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
-
-ERROR_STATUS: Final = "error"
+ERROR_STATUS: Final = LeadStatus.ERROR.value
 OUTPUT_COLUMNS: Final = ("lead_id", "rep_id", "score", "status", "reason")
 
 
@@ -227,6 +226,7 @@ def _route(
     mine = _is(rep_keys, wanted)
     reps = load_reps(job.reps[mine].reset_index(drop=True))
     _check_references(leads, reps, job, rep_keys)
+    table = None
     if scores_raw is not None:
         _check_scored_reps(scores_raw, reps, job, rep_keys)
         table = load_scores(scores_raw[[c for c in scores_raw.columns
@@ -234,18 +234,17 @@ def _route(
                                        ].sort_values(["lead_id", "rep_id"], kind="stable")
                             .reset_index(drop=True),
                             lead_ids=leads["lead_id"], rep_ids=reps["rep_id"])
-        problem = problem_from_scores(leads, reps, table)
-    elif job.scorer is not None:
-        problem = problem_from_matrix(leads, reps, job.scorer(leads, reps))
-    else:
+    elif job.scorer is None:
         raise InputError("give pair scores or a scorer (model)", source="partitioned route")
-    shared = {"seed": job.options.seed, "time_limit_s": job.options.time_limit_s}
-    strategy = strategy_from_name(job.strategy, reps=reps, shared=shared)
     present = set(leads["lead_id"])
     inputs = replace(job.inputs, pins={lead: rep for lead, rep in job.inputs.pins.items()
                                        if lead in present})
-    outcome = route_with_policy(problem, leads, reps, job.policy, inputs=inputs,
-                                strategy=strategy, options=job.options)
+    # a partition's strategy has always solved to its own gap limit (0: optimal), not the
+    # run's --gap (which its fairness and split-penalty solves do use)
+    strategy = build_strategy(job.strategy, reps, replace(job.options, gap_limit=0.0))
+    outcome = route(leads=leads, reps=reps, scores=table,
+                    scorer=job.scorer if table is None else None, policy=job.policy,
+                    inputs=inputs, strategy=strategy, options=job.options)
     return outcome.assignments
 
 

@@ -28,9 +28,16 @@ class Engine(enum.Enum):
 
 
 class LeadStatus(enum.Enum):
+    """A lead's status in a batch's assignments and, with the rest, in the service's store."""
+
     ASSIGNED = "assigned"
     UNASSIGNED = "unassigned"
     NURTURE = "nurture"
+    PENDING = "pending"  # service: waiting for the next batch
+    ACCEPTED = "accepted"  # service: the rep took it
+    WORKED = "worked"  # service: the rep worked it within the SLA
+    UNROUTED = "unrouted"  # service: set aside (bad data, gave up): a manager decides
+    ERROR = "error"  # partitioned routing: the lead's partition failed
 
 
 def relative_gap(objective: float, bound: float) -> float:

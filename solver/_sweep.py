@@ -18,13 +18,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver._build import problem_from_matrix
 from solver._solve import SolveOptions
-from solver.policy import Policy, route_with_policy
+from solver.policy import Policy
+from solver.routing import NO_POLICY, build_strategy, route
 from solver.strategies import (
-    CherryPicking,
-    GreedyBestFit,
-    Optimal,
     Strategy,
     StrategyState,
     strategy_from_name,
@@ -35,7 +32,6 @@ IntArray = npt.NDArray[np.int64]
 
 TASK_COLUMNS: Final = ("task", "strategy", "batch")
 RESULT_COLUMNS: Final = ("task", "strategy", "row", "rep")
-_STATELESS: Final = (Optimal, GreedyBestFit, CherryPicking)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -53,7 +49,7 @@ class ReplayContext:
 
 
 def is_stateless(name: str) -> bool:
-    return isinstance(strategy_from_name(name), _STATELESS)
+    return strategy_from_name(name).stateless
 
 
 def plan_replay(strategies: tuple[str, ...], n_batches: int, max_tasks: int = 200
@@ -90,16 +86,12 @@ def replay_batch(
         active &= (start_dates.isna() | (start_dates <= day.normalize())).to_numpy()
     reps_now = reps[active].reset_index(drop=True)
     leads_now = history.iloc[rows].reset_index(drop=True)
-    problem = problem_from_matrix(leads_now, reps_now, scores[np.ix_(rows, active)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if policy is not None:
-            outcome = route_with_policy(problem, leads_now, reps_now, policy,
-                                        strategy=strategy, state=state, options=options)
-            local, state = outcome.rep_index, outcome.state
-        else:
-            done = strategy.assign(problem, state)
-            local, state = done.result.rep_index, done.state
+        outcome = route(leads=leads_now, reps=reps_now, scores=scores[np.ix_(rows, active)],
+                        policy=policy or NO_POLICY, strategy=strategy, state=state,
+                        options=options)
+    local, state = outcome.rep_index, outcome.state
     global_index = np.flatnonzero(active)
     return np.where(local >= 0, global_index[np.maximum(local, 0)], -1), state
 
@@ -113,8 +105,7 @@ def replay_task(task: pd.DataFrame, context: ReplayContext) -> pd.DataFrame:
         raise ValueError(f"a replay task covers one strategy, got {list(names)}")
     name = str(names[0])
     options = SolveOptions(time_limit_s=context.time_limit_s, seed=context.seed)
-    strategy = strategy_from_name(name, reps=context.reps, shared={
-        "seed": context.seed, "time_limit_s": context.time_limit_s})
+    strategy = build_strategy(name, context.reps, options)
     reps = context.reps
     start_dates = pd.to_datetime(reps["start_date"])
     state = None

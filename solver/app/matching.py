@@ -63,7 +63,7 @@ class MatchedBatch:
                                  f"(confidence {match.confidence:.2f})")
             rows.append(row)
         table = pd.DataFrame(rows, columns=outcome.assignments.columns).reset_index(drop=True)
-        return replace(outcome, assignments=table)
+        return replace(outcome, assignments=table, reasons=())  # rows rewritten: no codes
 
     def _duplicate_row(self, lead_id: str, first: str, routed: pd.DataFrame) -> pd.Series:
         original = _row(routed, first)

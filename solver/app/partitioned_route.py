@@ -16,18 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from solver import SolveOptions
+from solver import Scorer, SolveOptions
 from solver.app._io import write_csv_atomic
 from solver.contract_tables import read_raw
-from solver.errors import InputError, ModelError, PartitionsFailed
+from solver.errors import InputError, PartitionsFailed
 from solver.partitioning import (
     ERROR_STATUS,
     PartitionJob,
-    Scorer,
     failed_partitions,
     plan_job,
     route_partitions,
@@ -90,28 +87,12 @@ def read_table(path: Path, name: str, *, allow_empty: bool = False) -> pd.DataFr
         raise InputError(f"not a readable Parquet file ({exc})", source=str(path)) from None
 
 
-@dataclass(frozen=True)
-class ModelScorer:
-    """A fitted affinity model as a picklable scorer (travels to Spark workers)."""
-
-    model: object
-
-    def __call__(self, leads: pd.DataFrame, reps: pd.DataFrame) -> npt.NDArray[np.float64]:
-        return np.asarray(self.model.score_matrix(leads, reps),  # type: ignore[attr-defined]
-                          dtype=np.float64)
-
-
 def _scorer(model: Path | None) -> Scorer | None:
     if model is None:
         return None
-    try:
-        from models import load_affinity_model
-    except ImportError as exc:
-        raise ModelError(f"affinity model support is not available: {exc}") from None
-    try:
-        return ModelScorer(load_affinity_model(model))
-    except (ValueError, OSError) as exc:
-        raise ModelError(f"{model}: {exc}") from None
+    from solver.app.scoring import model_scorer  # the app layer may import models
+
+    return model_scorer(model, blank_missing_attributes=False)
 
 
 def run_partitioned(run: PartitionedRun) -> PartitionedSummary:
@@ -242,21 +223,20 @@ class _HadoopFs:
 
 def run_from_cli(
     *, leads: Path, reps: Path, out: Path, scores: Path | None, model: Path | None,
-    options: SolveOptions, strategy: str, policy: Path | None, owners: Path | None,
+    options: SolveOptions, strategy: str, policy: Policy, owners: Path | None,
     as_of: str | None, partition_by: str | None, spark: str | None, quiet: bool,
     unsupported: dict[str, Path | None],
 ) -> None:
     """The ``route`` command's partitioned branch (flags already parsed by Typer)."""
     from rich.console import Console
 
-    from solver.policy import load_owners, load_policy
+    from solver.policy import load_owners
 
     given = [flag for flag, value in unsupported.items() if value is not None]
     if given:
         raise InputError(f"{', '.join(given)} cannot be combined with partitioned routing yet",
                          source="command line")
-    ruled = load_policy(policy) if policy is not None else Policy()
-    columns = parse_columns(partition_by) or ruled.partition_by
+    columns = parse_columns(partition_by) or policy.partition_by
     if not columns:
         raise InputError("--spark needs --partition-by or a policy with partition_by",
                          source="command line")
@@ -271,7 +251,7 @@ def run_from_cli(
         except ValueError:
             raise InputError(f"--as-of: not a date: {as_of!r}", source="command line") from None
     run = PartitionedRun(leads=leads, reps=reps, out=out, partition_by=columns, scores=scores,
-                         model=model, spark=spark, policy=ruled,
+                         model=model, spark=spark, policy=policy,
                          inputs=PolicyInputs(owners=owner_map, as_of=stamp), options=options,
                          strategy=strategy)
     summary = run_partitioned(run)

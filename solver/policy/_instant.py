@@ -22,9 +22,12 @@ import pandas as pd
 
 from solver._problem import RoutingProblem
 from solver._solve import SolveOptions
+from solver.policy._inputs import PolicyInputs
+from solver.policy._inputs import as_of as _as_of
 from solver.policy._model import Policy
+from solver.policy._outcome import PolicyOutcome
+from solver.policy._pipeline import route_with_policy
 from solver.policy._ramp import ramp_factors
-from solver.policy._route import PolicyInputs, PolicyOutcome, _as_of, route_with_policy
 from solver.strategies import BidPrice, GreedyBestFit, PriceSource
 
 FloatArray = npt.NDArray[np.float64]
@@ -164,6 +167,7 @@ def _merged(problem: RoutingProblem, order: IntArray, parts: list[PolicyOutcome]
     rep_index = np.concatenate([part.rep_index for part in parts])
     back = np.empty(len(order), dtype=np.int64)
     back[order] = np.arange(len(order))
+    reasons = [reason for part in parts for reason in part.reasons]
     last = parts[-1]  # its per-rep summary covers the last chunk only (--summary is refused)
     return replace(
         last,
@@ -172,4 +176,5 @@ def _merged(problem: RoutingProblem, order: IntArray, parts: list[PolicyOutcome]
         objective=float(sum(part.objective for part in parts)),
         engines=tuple(e for part in parts for e in part.engines),
         wall_time_s=float(sum(part.wall_time_s for part in parts)),
+        reasons=tuple(reasons[i] for i in back.tolist()),
     )

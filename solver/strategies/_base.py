@@ -44,6 +44,15 @@ class Strategy(Protocol):
     """
 
     name: ClassVar[str]
+    # What the policy's pool stage may ask of the strategy (it never checks its class):
+    # ``soft_terms``: the strategy is the optimiser, so the stage may solve a pool itself
+    # with the policy's soft terms (fairness band, account split penalty) through
+    # ``solve``; ``time_limited``: the strategy has a ``time_limit_s`` field, set to the
+    # pool's share of the run's time limit. ``stateless``: ``assign`` carries nothing from
+    # batch to batch, so replayed batches may run in any order (the sweep splits them).
+    soft_terms: ClassVar[bool]
+    time_limited: ClassVar[bool]
+    stateless: ClassVar[bool]
 
     def assign(
         self, problem: RoutingProblem, state: StrategyState | None = None

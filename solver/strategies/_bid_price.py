@@ -38,6 +38,9 @@ class BidPrice:
     eligible rep with room is always routed, even at a negative net value. Stateless."""
 
     name: ClassVar[str] = "bid_price"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = True
     prices: Mapping[str, float] = field(default_factory=dict)
     source: PriceSource = PriceSource.BATCH
 

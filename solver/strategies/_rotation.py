@@ -103,6 +103,9 @@ class RoundRobin:
     """
 
     name: ClassVar[str] = "round_robin"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
     order: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -213,6 +216,9 @@ class WeightedRoundRobin:
     """
 
     name: ClassVar[str] = "weighted_round_robin"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
     rep_columns: ClassVar[Mapping[str, str]] = MappingProxyType({"weights": "weight"})
     weights: Mapping[str, float] = field(default_factory=dict)
     order: tuple[str, ...] | None = None
@@ -269,6 +275,9 @@ class RulesFirstMatch:
     """
 
     name: ClassVar[str] = "rules_first_match"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
     order: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -301,6 +310,9 @@ class LoadBalancing:
     """
 
     name: ClassVar[str] = "load_balancing"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
     order: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:

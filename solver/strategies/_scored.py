@@ -31,6 +31,9 @@ class GreedyBestFit:
     """
 
     name: ClassVar[str] = "greedy"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = True
 
     def assign(
         self, problem: RoutingProblem, state: StrategyState | None = None
@@ -55,6 +58,9 @@ class CherryPicking:
     """
 
     name: ClassVar[str] = "cherry_picking"
+    soft_terms: ClassVar[bool] = False
+    time_limited: ClassVar[bool] = False
+    stateless: ClassVar[bool] = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -115,6 +121,9 @@ class Optimal:
     """The optimiser (``solver.solve``): maximal coverage, then maximal total score."""
 
     name: ClassVar[str] = "optimal"
+    soft_terms: ClassVar[bool] = True
+    time_limited: ClassVar[bool] = True
+    stateless: ClassVar[bool] = True
     time_limit_s: float = 30.0
     seed: int = 0
     workers: int = 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,8 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from solver import MICRO_BATCH_GAP_LIMIT, SolveOptions, problem_from_matrix, problem_from_scores
+from solver import MICRO_BATCH_GAP_LIMIT, SolveOptions
+from solver import route as route_batch
 from solver.app._io import Output, check_output, csv_writer, write_outputs
 from solver.app._state_io import read_rotation_state
 from solver.contract_tables import load_leads, load_reps, load_scores
@@ -25,10 +26,8 @@ from solver.policy import (
     load_overrides,
     load_owners,
     load_policy,
-    route_stream,
-    route_with_policy,
 )
-from solver.strategies import STRATEGIES, RotationState, StrategyState, strategy_from_name
+from solver.strategies import STRATEGIES, RotationState, StrategyState, strategy_config_keys
 
 if TYPE_CHECKING:
     from solver.app.matching import MatchedBatch
@@ -115,12 +114,12 @@ def register(app: typer.Typer) -> None:
         for option, path in outputs.items():
             if path is not None:
                 check_output(path, option)
-        if partition_by is not None or spark is not None or (
-                policy is not None and load_policy(policy).partition_by):
+        ruled = load_policy(policy) if policy is not None else Policy()  # read once
+        if partition_by is not None or spark is not None or ruled.partition_by:
             from solver.app.partitioned_route import run_from_cli
 
             run_from_cli(leads=leads, reps=reps, out=out, scores=scores, model=model,
-                         options=options, strategy=strategy, policy=policy, owners=owners,
+                         options=options, strategy=strategy, policy=ruled, owners=owners,
                          as_of=as_of, partition_by=partition_by, spark=spark, quiet=quiet,
                          unsupported={"--rotation-state": rotation_state,
                                       "--overrides": overrides, "--summary": summary,
@@ -131,7 +130,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("--instant routes by bid prices: it takes no --summary, "
                              "--rotation-state or --strategy", source="command line")
         state = read_rotation_state(rotation_state)
-        setup = PolicySetup(policy=policy, owners=owners, overrides=overrides, as_of=as_of,
+        setup = PolicySetup(policy=ruled, owners=owners, overrides=overrides, as_of=as_of,
                             instant=StreamSettings(reprice_every=reprice_every)
                             if instant else None,
                             accounts=accounts, min_match_confidence=min_match_confidence)
@@ -169,35 +168,27 @@ def _route(
 ) -> tuple[PolicyOutcome, RepSummary, StrategyState | None]:
     if (scores is None) == (model is None):
         raise InputError("give exactly one of --scores or --model", source="command line")
-    shared = {"seed": options.seed, "time_limit_s": options.time_limit_s,
-              "gap_limit": options.gap_limit}
-    strategy_from_name(strategy, shared=shared)  # an unknown name fails before any work
+    strategy_config_keys(strategy)  # an unknown name fails before any work
     lead_table, rep_table = load_leads(leads), load_reps(reps)
     every_lead = lead_table["lead_id"]
     setup = setup or PolicySetup()
     matched = setup.matched(lead_table)  # --accounts: account ids filled, duplicates folded
     if matched is not None:
         lead_table = matched.leads
+    score_table = None
     if scores is not None:
         score_table = load_scores(scores, lead_ids=every_lead, rep_ids=rep_table["rep_id"])
         if matched is not None:  # folded duplicates leave the batch with their pairs
             score_table = score_table[score_table["lead_id"].isin(lead_table["lead_id"])]
-        problem = problem_from_scores(lead_table, rep_table, score_table)
-    else:
-        assert model is not None
-        from solver.app.scoring import score_with_model  # the app layer may import models
+    scorer = None
+    if model is not None:
+        from solver.app.scoring import model_scorer  # the app layer may import models
 
-        matrix = score_with_model(model, lead_table, rep_table)
-        problem = problem_from_matrix(lead_table, rep_table, matrix)
-    chosen = strategy_from_name(strategy, reps=rep_table, shared=shared)
-    ruled = setup.policy_object()
-    inputs = setup.inputs(lead_table, rep_table)
-    if setup.instant is not None:
-        routed = route_stream(problem, lead_table, rep_table, ruled, inputs=inputs,
-                              options=options, settings=setup.instant)
-    else:
-        routed = route_with_policy(problem, lead_table, rep_table, ruled, inputs=inputs,
-                                   strategy=chosen, state=state, options=options)
+        scorer = model_scorer(model, blank_missing_attributes=False, name_model_in_errors=True)
+    routed = route_batch(leads=lead_table, reps=rep_table, scores=score_table, scorer=scorer,
+                         policy=setup.policy, inputs=setup.inputs(lead_table, rep_table),
+                         strategy=strategy, state=state, options=options,
+                         instant=setup.instant)
     if matched is not None:
         routed = matched.finish(routed)
     return routed, routed.summary, routed.state
@@ -207,7 +198,7 @@ def _route(
 class PolicySetup:
     """The policy-related flags of ``route``; no policy = plain optimisation on scores."""
 
-    policy: Path | None = None
+    policy: Policy = field(default_factory=Policy)  # read once by the command
     owners: Path | None = None
     overrides: Path | None = None
     as_of: str | None = None
@@ -215,15 +206,12 @@ class PolicySetup:
     accounts: Path | None = None
     min_match_confidence: float | None = None
 
-    def policy_object(self) -> Policy:
-        return load_policy(self.policy) if self.policy is not None else Policy()
-
     def matched(self, leads: pd.DataFrame) -> MatchedBatch | None:
         if self.accounts is None:
             return None
         from solver.app.matching import match_for_route  # the `match` extra, checked
 
-        return match_for_route(leads, self.accounts, self.policy_object().match,
+        return match_for_route(leads, self.accounts, self.policy.match,
                                self.min_match_confidence)
 
     def inputs(self, leads: pd.DataFrame, reps: pd.DataFrame) -> PolicyInputs:

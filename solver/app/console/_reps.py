@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, select
 from solver.app.service import _capacity as cap
 from solver.app.service import _schema as t
 from solver.app.service import _state as state
-from solver.policy import Policy, ramp_factors
+from solver.policy import Policy, adaptive_factors, ramp_factors
 
 DEFAULT_LOOKBACK = timedelta(days=14)
 
@@ -64,7 +64,7 @@ def rep_rows(conn: Connection, policy: Policy, now: datetime) -> list[RepRow]:
     recent: dict[str, dict[str, Any]] = {
         str(row["rep_id"]): {str(k): v for k, v in row.items()}
         for row in follow.to_dict("records")}
-    factors = cap.adaptive_factors(reps, follow, adaptive)
+    factors = adaptive_factors(reps, follow, adaptive)
     why_not = cap.available(reps, state.absent_reps(conn, now), now)
     ramp = ramp_factors(_dated(reps), policy.ramp, pd.Timestamp(now))
     targets = _targets(reps, why_not, ramp)

@@ -29,7 +29,7 @@ import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from solver import EFFORT_TOLERANCE, NO_ELIGIBLE_REP
+from solver import EFFORT_TOLERANCE, ReasonCode
 from solver.app.service import _state as state
 from solver.app.service._calendar import sla_deadlines
 from solver.app.service._learning import learning_columns
@@ -38,10 +38,10 @@ from solver.app.service._observe import observe_batch
 from solver.app.service._prices import batch_prices, save_prices
 from solver.app.service._rep_cache import has_no_reps
 from solver.app.service._routing import (
-    LEADS_SOURCE,
     BatchSettings,
     Routed,
     Scorer,
+    refused_lead,
     route,
     uniform_scorer,
 )
@@ -199,9 +199,10 @@ def _route_pending(conn: Connection, settings: BatchSettings, plan: _Plan,
             plan.routable = routable
             return
         except InputError as exc:
-            if exc.source != LEADS_SOURCE or exc.row is None:
+            refused = refused_lead(exc)
+            if refused is None:
                 raise
-            plan.set_aside.append((routable.pop(exc.row - 1), str(exc)))
+            plan.set_aside.append((routable.pop(refused.position), str(exc)))
         except ScalingOverflowError as exc:
             key = "effort" if exc.quantity == "effort" else "value"
             worst = int(np.argmax([float(lead[key]) for lead in routable]))
@@ -344,10 +345,10 @@ def _decisions(settings: BatchSettings, routed: Routed, pending: list[dict[str, 
     table = routed.outcome.assignments
     learning = learning_columns(table, policy)
     engine = routed.outcome.engine  # a property that joins the engines: once, not per lead
-    for lead_id, rep_id, raw_score, status, raw_reason, logged in zip(
+    for lead_id, rep_id, raw_score, status, raw_reason, why, logged in zip(
             table["lead_id"].astype(str), table["rep_id"].astype(str),
             table["score"].to_numpy(dtype=float), table["status"].astype(str),
-            table["reason"].astype(str), learning, strict=True):
+            table["reason"].astype(str), routed.outcome.reasons, learning, strict=True):
         lead = by_id[lead_id]
         reason = raw_reason
         tier = routed.tier_notes.get(lead_id)
@@ -368,7 +369,7 @@ def _decisions(settings: BatchSettings, routed: Routed, pending: list[dict[str, 
         elif status == "nurture":
             decided.changes.append({"lead_id": lead_id, "status": "nurture", "reason": reason})
         else:
-            if reason.startswith(NO_ELIGIBLE_REP) and not tier:
+            if why is not None and why.code is ReasonCode.NO_ELIGIBLE_REP and not tier:
                 reason += "; waiting for an eligible rep"
             if reason == lead["reason"]:
                 continue  # still waiting for the same reason: no new audit row

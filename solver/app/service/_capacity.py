@@ -17,8 +17,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from solver.policy import AdaptiveCaps
-
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -91,53 +89,3 @@ def window_loads(reps: pd.DataFrame, spans: Windows,
                                for rep, start in zip(rep_ids, starts, strict=True)],
                               dtype=float).reshape(len(rep_ids)))
     return loads[0], loads[1]
-
-
-@dataclass(frozen=True)
-class CapFactors:
-    factor: FloatArray
-    notes: list[str]  # per rep, "" when the cap was not adapted
-
-
-def unit_factors(n_reps: int) -> CapFactors:
-    """No adaptive caps: every cap as stated."""
-    return CapFactors(np.ones(n_reps), [""] * n_reps)
-
-
-def adaptive_factors(reps: pd.DataFrame, follow_up: pd.DataFrame,
-                     settings: AdaptiveCaps | None) -> CapFactors:
-    """Cap × (rep's follow-up rate / team's) × (rep's conversion rate / team's)^w, bounded;
-    reps with few recent leads keep 1. The conversion rate is shrunk toward the team's
-    with ``min_leads`` pseudo-outcomes, so a handful of lucky deals moves little."""
-    factor = np.ones(len(reps))
-    notes = [""] * len(reps)
-    if settings is None or follow_up.empty:
-        return CapFactors(factor, notes)
-    total = float(follow_up["assigned"].sum())
-    team_rate = 1.0 - float(follow_up["expired"].sum()) / total if total else 1.0
-    outcomes = float(follow_up["outcomes"].sum())
-    team_conversion = float(follow_up["converted"].sum()) / outcomes if outcomes else 0.0
-    if team_rate <= 0:
-        return CapFactors(factor, notes)
-    stats = follow_up.set_index("rep_id")
-    prior = float(settings.min_leads)
-    for j, rep_id in enumerate(reps["rep_id"]):
-        if rep_id not in stats.index:
-            continue
-        assigned = int(stats.loc[rep_id, "assigned"])
-        if assigned < settings.min_leads:
-            continue
-        rate = 1.0 - int(stats.loc[rep_id, "expired"]) / assigned
-        raw = rate / team_rate
-        why = f"followed up {rate:.0%} of {assigned} recent leads vs team {team_rate:.0%}"
-        if settings.conversion_weight > 0 and team_conversion > 0:
-            seen, won = int(stats.loc[rep_id, "outcomes"]), int(stats.loc[rep_id, "converted"])
-            shrunk = (won + prior * team_conversion) / (seen + prior)
-            raw *= (shrunk / team_conversion) ** settings.conversion_weight
-            why += (f"; converted {won} of {seen} worked (shrunk {shrunk:.0%}) vs team "
-                    f"{team_conversion:.0%}")
-        value = float(np.clip(raw, settings.min_factor, settings.max_factor))
-        if abs(value - 1.0) > 1e-9:
-            factor[j] = value
-            notes[j] = f"cap ×{value:.2f} ({why})"
-    return CapFactors(factor, notes)

@@ -10,7 +10,6 @@ effort is lowered to ``MAX_CAPACITY``, where it never binds.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +19,8 @@ import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import Connection
 
-from solver import MICRO_BATCH_GAP_LIMIT, SolveOptions, problem_from_matrix
+from solver import MICRO_BATCH_GAP_LIMIT, Scorer, SolveOptions
+from solver import route as route_batch
 from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
 from solver.app.service._match_routing import match_bars, merge_notes
@@ -32,15 +32,16 @@ from solver.policy import (
     Policy,
     PolicyInputs,
     PolicyOutcome,
-    Sla,
+    adaptive_factors,
+    downweight_expiries,
     load_owners,
-    rep_filter_mask,
-    route_with_policy,
+    room_left,
+    tier_bars,
+    unit_factors,
 )
-from solver.strategies import Strategy, strategy_from_name
+from solver.strategies import Strategy
 
 LEADS_SOURCE = "leads table"  # how the contract's loader names a DataFrame of leads
-Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
 
 
 def uniform_scorer(leads: pd.DataFrame, reps: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -75,6 +76,24 @@ class Routed:
 REPS_SOURCE = "reps table"  # how the contract's loader names a DataFrame of reps
 
 
+@dataclass(frozen=True)
+class RefusedLead:
+    """A pending lead whose own data was refused (by the leads loader, the scorer or a
+    rule reading a lead column): its position in ``pending`` and the located error."""
+
+    position: int
+    error: InputError
+
+
+def refused_lead(exc: InputError) -> RefusedLead | None:
+    """The pending lead a ``route`` error is about, when it is one lead's own data."""
+    # the leads go in as a DataFrame in ``pending`` order, so a located error in the
+    # leads table (loader, scorer or a rule reading a lead column) is a pending lead's
+    if exc.source != LEADS_SOURCE or exc.row is None:
+        return None
+    return RefusedLead(exc.row - 1, exc)
+
+
 def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]],
           now: datetime, *, lead_table: pd.DataFrame | None = None) -> Routed:
     """``lead_table``: the pending leads already validated by ``load_leads`` (instant
@@ -91,12 +110,9 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     adaptive = sla.adaptive_caps if sla is not None else None
     lookback = timedelta(days=adaptive.lookback_days if adaptive else 14)
     # without adaptive caps the follow-up figures change nothing: not read
-    factors = (cap.adaptive_factors(reps, state.follow_up(conn, now, lookback), adaptive)
-               if adaptive is not None else cap.unit_factors(len(reps)))
-    remaining = reps["capacity"].to_numpy(dtype=float) * factors.factor - day_load
-    weekly = reps["capacity_week"].to_numpy(dtype=float)
-    remaining = np.where(np.isnan(weekly), remaining,
-                         np.minimum(remaining, weekly - week_load))
+    factors = (adaptive_factors(reps, state.follow_up(conn, now, lookback), adaptive)
+               if adaptive is not None else unit_factors(len(reps)))
+    remaining = room_left(reps, factors, day_load, week_load)
     why_not = cap.available(reps, state.absent_reps(conn, now), now)
 
     remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
@@ -104,13 +120,12 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     fresh = lead_table is not None
     lead_table = (load_leads(lead_frame(pending, policy)) if lead_table is None
                   else _in_order(lead_table, pending))
-    score = np.asarray(settings.scorer(lead_table, rep_table), dtype=float)
+    score = settings.scorer(lead_table, rep_table)
     if sla is not None and sla.expiry_penalty > 0:
         expiries = state.expiries_since(conn, now - lookback)
-        count = np.array([expiries.get(r, 0) for r in rep_table["rep_id"]], dtype=float)
-        score = score * (1.0 - sla.expiry_penalty) ** count[None, :]
+        score = downweight_expiries(score, sla, list(rep_table["rep_id"]), expiries)
     forbidden = set() if fresh else state.previous_reps(conn, list(lead_table["lead_id"]))
-    tier_forbidden, tier_notes = _tier_bars(sla, lead_table, rep_table, now)
+    tier_forbidden, tier_notes = tier_bars(sla, lead_table, rep_table, now)
     match_forbidden, match_notes = ((set(), {}) if fresh  # ingest's match
                                     else match_bars(conn, lead_table, rep_table))
     tier_notes = merge_notes(tier_notes, match_notes)
@@ -121,15 +136,9 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
         as_of=pd.Timestamp(now),
         prior_loads=dict(zip(rep_table["rep_id"], day_load.tolist(), strict=True)),
     )
-    rotation = state.read_rotation(conn)
-    shared = {"seed": settings.seed, "time_limit_s": settings.time_limit_s,
-              "gap_limit": settings.gap_limit}
-    strategy = settings.routing or strategy_from_name(settings.strategy, reps=rep_table,
-                                                      shared=shared)
-    problem = problem_from_matrix(lead_table, rep_table, score)
-    outcome = route_with_policy(
-        problem, lead_table, rep_table, policy, inputs=inputs, strategy=strategy,
-        state=rotation,
+    outcome = route_batch(
+        leads=lead_table, reps=rep_table, scores=score, policy=policy, inputs=inputs,
+        strategy=settings.routing or settings.strategy, state=state.read_rotation(conn),
         options=SolveOptions(time_limit_s=settings.time_limit_s, seed=settings.seed,
                              gap_limit=settings.gap_limit),
     )
@@ -205,7 +214,7 @@ def lead_frame(pending: list[dict[str, Any]], policy: Policy) -> pd.DataFrame:
         "account_id": [lead["account_id"] or "" for lead in pending],
         "value": [lead["value"] for lead in pending],
         "effort": [lead["effort"] for lead in pending],
-        "created_at": [lead["created_at"].isoformat() for lead in pending],
+        "created_at": [lead["created_at"] for lead in pending],  # typed, not ISO text
     })
     attributes = pd.DataFrame([lead["attributes"] or {} for lead in pending])
     extra = attributes.drop(columns=[c for c in attributes.columns if c in base.columns])
@@ -238,31 +247,3 @@ def policy_lead_columns(policy: Policy) -> list[str]:
     if policy.ramp is not None:
         columns += [lead_class.attribute for lead_class in policy.ramp.forbid_until_ramped]
     return list(dict.fromkeys(columns))
-
-
-def _tier_bars(sla: Sla | None, leads: pd.DataFrame, reps: pd.DataFrame, now: datetime
-               ) -> tuple[set[tuple[str, str]], dict[str, str]]:
-    """Escalation: a lead may go to the reps of every tier whose delay it has reached."""
-    if sla is None or not sla.tiers:
-        return set(), {}
-    in_tier = [rep_filter_mask(tier.reps, reps) for tier in sla.tiers]
-    rep_ids = reps["rep_id"].astype(str).to_numpy()
-    barred: set[tuple[str, str]] = set()
-    notes: dict[str, str] = {}
-    created = pd.to_datetime(leads["created_at"])
-    for lead_id, at in zip(leads["lead_id"].astype(str), created, strict=True):
-        # a lead stamped in the future (client clock skew) is as old as a new one: the
-        # first tier (after 0 minutes) is always open to it
-        age = max((pd.Timestamp(now) - at).total_seconds() / 60.0, 0.0)
-        open_tiers = [i for i, tier in enumerate(sla.tiers) if tier.after_minutes <= age]
-        allowed = np.zeros(len(reps), dtype=bool)
-        for i in open_tiers:
-            allowed |= in_tier[i]
-        barred |= {(lead_id, rep) for rep in rep_ids[~allowed]}
-        later = [tier for tier in sla.tiers if tier.after_minutes > age]
-        notes[lead_id] = (f"tier '{sla.tiers[open_tiers[-1]].name}'" +
-                          (f"; escalates to '{later[0].name}' at {later[0].after_minutes:g} min"
-                           if later else ""))
-    return barred, notes
-
-
