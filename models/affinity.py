@@ -410,7 +410,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
     def _set_blocks(self, chosen: dict[str, float]) -> None:
         """``blocks_``: blocks in on their own evidence (or given); ``shared_blocks_``: the
         rest, in under one heavy common penalty (:func:`models.blocks.select_blocks`)."""
-        shared = getattr(self, "_shared", frozenset())
+        shared: frozenset[str] = getattr(self, "_shared", frozenset())
         self.blocks_ = tuple(n for n in chosen if n not in shared)
         self.shared_blocks_ = tuple(n for n in chosen if n in shared)
         # group-wise ridge: a block with its own C_b enters scaled by sqrt(C_b / C_ref)
