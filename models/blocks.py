@@ -19,7 +19,7 @@ best first, against the blocks already kept - so a block that only repeats a kep
 not enter. A match block (one column) is tried before the product blocks (it is a special
 case of ``<rep column> × <lead column>``, with 1 column instead of ~25).
 
-Every other block then enters as ONE *shared* group under a heavy penalty (100 to 300
+Every other block then enters as ONE *shared* group under a heavy penalty (300 to 1,000
 times the reference), chosen by cross-validation, unless that group raises the
 out-of-fold log loss by more than ``_SHARED_REJECT_SE`` standard errors - a two-level
 group-wise ridge. Why not keep/drop alone: on weak signal no single true block clears its
@@ -48,7 +48,7 @@ from models.features import FeatureSchema, rowwise_kron
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
-SHARED_CS = (0.003, 0.001)  # C of the shared group (the reference C is 0.3: x100, x300)
+SHARED_CS = (0.001, 0.0003)  # C of the shared group (the reference C is 0.3: x300, x1000)
 _SHARED_REJECT_SE = 2.0  # the shared group is dropped when it loses > 2 SE of log loss
 _NEWTON_MAX_WIDTH = 600  # widest design solved by Newton-Cholesky (measured: faster up to here)
 _NEWTON_FINAL_MAX_WIDTH = 1_500  # same, for the warm-started fit on all rows (see fit_final)
