@@ -27,8 +27,9 @@ data got 0.905 / 0.62, at ~150 s per fit. ``learner="hgb"`` now raises an error 
 On worlds whose reps do not list their strengths (:mod:`models.synthetic_family`) most of
 those ~1,100 columns carry no signal and their fitted noise scrambles which rep looks best
 for each lead. So the interaction blocks are now chosen from the data
-(:mod:`models.blocks`: a block enters only when it lowers out-of-fold log loss by more than
-its standard error, with its own penalty) and ``C`` by cross-validation at fit time, the
+(:mod:`models.blocks`: a block gets its own penalty only when it lowers out-of-fold log
+loss by more than its standard error; every other block shares one heavy penalty) and
+``C`` by cross-validation at fit time, the
 final choice judged by within-lead ranking when the history has propensities
 (:mod:`models.selection`); ``benchmarks/bench_affinity_family.py`` measures what that does
 to routed conversions. On the Maven CRM export the model does not beat the lead-only baseline

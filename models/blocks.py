@@ -24,11 +24,11 @@ times the reference), chosen by cross-validation, unless that group raises the
 out-of-fold log loss by more than ``_SHARED_REJECT_SE`` standard errors - a two-level
 group-wise ridge. Why not keep/drop alone: on weak signal no single true block clears its
 own noise at 4,000 rows, yet together they order reps better than main effects alone
-(measured on ``models.synthetic_family``, "mixed, weak", 4,000 rows, 5 seeds: capture
-0.21 with keep/drop, 0.38 with the shared group; "mixed, uneven reps" 0.54 -> 0.60; the
-moderate worlds within ±0.02). The shared group is judged by log loss with a *negative*
-threshold because its gain is too small to measure there; a clearly harmful group
-(seen at 20,000 rows) is still dropped.
+(measured on ``models.synthetic_family``, 4,000 rows, 5 seeds: "mixed, weak" capture
+0.209 with keep/drop, 0.342 with the shared group and match-first; "mixed, uneven reps"
+0.481 -> 0.585; the other worlds within ±0.02; ``benchmarks/README.md``). The shared
+group is judged by log loss with a *negative* threshold because its gain is too small to
+measure there; a clearly harmful group (seen at 20,000 rows) is still dropped.
 """
 
 from __future__ import annotations
