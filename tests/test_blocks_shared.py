@@ -7,7 +7,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import StratifiedKFold
 
-from models.blocks import Block, Folds, _forward_order, select_blocks
+from models import AffinityModel
+from models.blocks import Block, Folds, _forward_order, candidate_blocks, select_blocks
+from models.synthetic_family import FamilyWorld, family_config
 
 
 def _world(effect: float, n: int = 1500, seed: int = 0):
@@ -60,3 +62,14 @@ def test_match_blocks_are_tried_first() -> None:
     screened = [(3.0, 0, 0.1), (1.2, 1, 0.3), (2.0, 2, 0.1)]
     order = _forward_order(screened, [product, match, other])
     assert [k for _, k, _ in order] == [1, 0, 2]
+
+
+def test_the_fitted_model_names_own_and_shared_blocks_apart() -> None:
+    world = FamilyWorld(family_config("mixed, weak", n_history=3000))
+    model = AffinityModel().fit(world.history(), world.reps)
+    own, shared = set(model.blocks_), set(model.shared_blocks_)
+    assert shared and not own & shared
+    assert own | shared == {b.name for b in candidate_blocks(model.schema_)}
+    assert any(f"{len(shared)} other blocks under one shared penalty" in line
+               for line in model.describe_fit())
+    assert AffinityModel(blocks="all", C=0.1).fit(world.history(), world.reps).shared_blocks_ == ()
