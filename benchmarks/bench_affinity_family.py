@@ -10,7 +10,7 @@ without rep-specific signal has nothing to capture: there the table shows expect
 conversions per batch above round robin (0 means no harm) and how many blocks were kept.
 
 Run: .venv/bin/python benchmarks/bench_affinity_family.py [--seeds 0 1 2 3 4]
-     [--sizes 4000 20000] [--worlds "hidden skill" ...]
+     [--sizes 4000 20000] [--worlds "hidden skill" ...] [--models default ...]
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ class Cell:
     fit_s: dict[str, float] = field(default_factory=dict)
 
 
-def models_for(true_blocks: tuple[str, ...]) -> dict[str, AffinityModel]:
-    return {"default": AffinityModel(),
-            "previous": AffinityModel(C=0.1, blocks="all"),
-            "ceiling": AffinityModel(blocks=true_blocks or "none")}
+def models_for(true_blocks: tuple[str, ...], labels: list[str]) -> dict[str, AffinityModel]:
+    every = {"default": AffinityModel(),
+             "previous": AffinityModel(C=0.1, blocks="all"),
+             "ceiling": AffinityModel(blocks=true_blocks or "none")}
+    return {label: every[label] for label in labels}
 
 
 def one_world(name: str, size: int, seed: int, cell: Cell, args: argparse.Namespace) -> None:
@@ -52,7 +53,7 @@ def one_world(name: str, size: int, seed: int, cell: Cell, args: argparse.Namesp
     rows = np.arange(args.leads)
     rr = sum(t[rows, round_robin(args.leads, capacity)].sum() for t in truths)
     oracle = sum(t[rows, route(t, capacity)].sum() for t in truths)
-    for label, model in models_for(world.config.true_blocks).items():
+    for label, model in models_for(world.config.true_blocks, args.models).items():
         started = time.perf_counter()
         model.fit(history, world.reps)
         cell.fit_s[label] = cell.fit_s.get(label, 0.0) + time.perf_counter() - started
@@ -79,8 +80,12 @@ def main() -> None:
     parser.add_argument("--worlds", nargs="+", default=[c.name for c in FAMILY])
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--leads", type=int, default=400)
+    parser.add_argument("--models", nargs="+", choices=["default", "previous", "ceiling"],
+                        default=["default", "previous", "ceiling"],
+                        help="models to fit (previous and ceiling do not depend on the block "
+                             "rule: re-measure only the default after changing it)")
     args = parser.parse_args()
-    labels = ["default", "previous", "ceiling"]
+    labels = list(args.models)
     print(f"family capture benchmark: {len(args.seeds)} seeds, {args.batches} batches of "
           f"{args.leads} leads, 40 reps, capacity 1.25 x fair share (shared 2-core machine: "
           "fit seconds are indicative only)")
@@ -99,10 +104,11 @@ def main() -> None:
             source = cell.capture if cell.capture else cell.above_rr
             shown = " ".join(f"{_mean_se(source.get(label, [])):>12s}" for label in labels)
             ratio = (np.mean(source["default"]) / np.mean(source["ceiling"])
-                     if cell.capture and np.mean(source["ceiling"]) > 0 else float("nan"))
+                     if cell.capture and "ceiling" in source and "default" in source
+                     and np.mean(source["ceiling"]) > 0 else float("nan"))
             unit = "" if cell.capture else "  (conversions/batch above round robin)"
             print(f"{name:22s} {signal:8s} {size:6d} {shown} {ratio:8.2f} "
-                  f"{np.mean(cell.kept):6.1f}{unit}", flush=True)
+                  f"{np.mean(cell.kept) if cell.kept else float('nan'):6.1f}{unit}", flush=True)
     print("fit seconds, total: " + ", ".join(f"{k} {v:.0f}" for k, v in fit_totals.items()))
 
 

@@ -27,8 +27,9 @@ data got 0.905 / 0.62, at ~150 s per fit. ``learner="hgb"`` now raises an error 
 On worlds whose reps do not list their strengths (:mod:`models.synthetic_family`) most of
 those ~1,100 columns carry no signal and their fitted noise scrambles which rep looks best
 for each lead. So the interaction blocks are now chosen from the data
-(:mod:`models.blocks`: a block enters only when it lowers out-of-fold log loss by more than
-its standard error, with its own penalty) and ``C`` by cross-validation at fit time, the
+(:mod:`models.blocks`: a block gets its own penalty only when it lowers out-of-fold log
+loss by more than its standard error; every other block shares one heavy penalty) and
+``C`` by cross-validation at fit time, the
 final choice judged by within-lead ranking when the history has propensities
 (:mod:`models.selection`); ``benchmarks/bench_affinity_family.py`` measures what that does
 to routed conversions. On the Maven CRM export the model does not beat the lead-only baseline
@@ -176,13 +177,15 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         False gives the lead-only baseline: P(convert | lead), the same for every rep.
     blocks : "auto", "all", "none" or a tuple of block names
         Which interaction blocks enter (see :mod:`models.blocks`): ``"auto"`` (default)
-        keeps a block only when it lowers out-of-fold log loss by more than
-        ``block_threshold`` standard errors; ``"all"`` is the previous default (every
-        block); ``"none"`` main effects only; names pick blocks by hand (e.g. the true
-        structure of a synthetic world). The choice is ``blocks_``, the log
-        ``block_scores_``.
+        gives a block its own penalty only when it lowers out-of-fold log loss by more
+        than ``block_threshold`` standard errors, and puts every other block in one shared
+        group under a heavy penalty (unless that group clearly hurts); ``"all"`` is the
+        previous default (every block); ``"none"`` main effects only; names pick blocks
+        by hand (e.g. the true structure of a synthetic world). The choice is ``blocks_``
+        and ``shared_blocks_``, the log ``block_scores_``.
     block_threshold : float
-        Standard errors of gain a block must clear to enter under ``blocks="auto"``.
+        Standard errors of gain a block must clear to get its own penalty under
+        ``blocks="auto"``.
     calibration : {"sigmoid", "isotonic", "none"}
     cv : int
         Folds of the cross-fitted calibration.
@@ -408,7 +411,11 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
                                                              self._block_specs)
 
     def _set_blocks(self, chosen: dict[str, float]) -> None:
-        self.blocks_ = tuple(chosen)
+        """``blocks_``: blocks in on their own evidence (or given); ``shared_blocks_``: the
+        rest, in under one heavy common penalty (:func:`models.blocks.select_blocks`)."""
+        shared: frozenset[str] = getattr(self, "_shared", frozenset())
+        self.blocks_ = tuple(n for n in chosen if n not in shared)
+        self.shared_blocks_ = tuple(n for n in chosen if n in shared)
         # group-wise ridge: a block with its own C_b enters scaled by sqrt(C_b / C_ref)
         self.block_penalties_ = tuple((n, _SCREEN_C / c) for n, c in chosen.items())
         self._block_specs = tuple(self._candidates[n] for n in chosen)
@@ -427,6 +434,7 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         """Block name -> its own C (``_SCREEN_C`` when not chosen by the data). Candidate
         columns are built on the tuning rows only (all blocks, at most ``_TUNING_ROWS``)."""
         self.block_scores_: tuple[BlockScore, ...] = ()
+        self._shared: frozenset[str] = frozenset()
         if not self.rep_features:
             return {}  # the lead-only twin has no interaction blocks to name
         if self.blocks != "auto":
@@ -435,13 +443,14 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             return {}
         rows = tuning.rows
         sub = data.take(rows)
-        kept, self.block_scores_ = select_blocks(
+        choice = select_blocks(
             self._base_design(sub),
             [(b, b.columns(sub.u, sub.v, self._scale(b))) for b in candidates], y[rows],
             tuning.folds,
             C=_SCREEN_C, block_cs=_BLOCK_C_GRID, threshold=float(self.block_threshold),
             max_iter=int(self.max_iter), sample_weight=weights_of(sw, rows))
-        return kept
+        self.block_scores_, self._shared = choice.log, frozenset(choice.shared)
+        return choice.all_blocks()
 
     def _penalty_scale(self, name: str) -> float:
         return float(1.0 / np.sqrt(dict(self.block_penalties_)[name]))
@@ -580,9 +589,14 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         rule = self.blocks if isinstance(self.blocks, str) else "given by name"
         if getattr(self, "legacy_format_", False):
             return (f"saved by an older leadroute: blocks {rule}, C = {self.C_:g} (fixed)",)
-        kept = [f"{n} (penalty ×{f:g})" for n, f in self.block_penalties_]
+        shared = set(getattr(self, "shared_blocks_", ()))
+        kept = [f"{n} (penalty ×{f:g})" for n, f in self.block_penalties_ if n not in shared]
         lines = [f"interaction blocks ({rule}): "
                  + (", ".join(kept) if kept else "none (main effects only)")]
+        if shared:
+            factor = dict(self.block_penalties_)[next(iter(shared))]
+            lines.append(f"  + {len(shared)} other blocks under one shared penalty "
+                         f"(×{factor:g})")
         if self.block_scores_:
             rejected = sum(1 for s in self.block_scores_ if s.stage == "screen" and not s.kept)
             lines.append(f"  {len(self.block_scores_)} comparisons, {rejected} blocks rejected "
@@ -666,8 +680,8 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
             state = dict(state)
             state["blocks"] = "all" if state.pop("interactions", True) else "none"
             state.setdefault("block_threshold", 1.0)
-            for name in ("blocks_", "block_scores_", "block_penalties_", "C_scores_",
-                         "_block_specs", "selection_scores_"):
+            for name in ("blocks_", "shared_blocks_", "block_scores_", "block_penalties_",
+                         "C_scores_", "_block_specs", "selection_scores_"):
                 state.setdefault(name, ())
             state.setdefault("C_", state.get("C") or _FALLBACK_C)
             state["legacy_format_"] = True
