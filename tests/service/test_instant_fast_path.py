@@ -12,13 +12,11 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 from service_support import NOW, leads_table, reps_table
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from solver.app.service import (
-    BatchBusyError,
     BatchSettings,
     Store,
-    StoreSettings,
     load_reps_into_store,
 )
 from solver.app.service import _schema as schema
@@ -142,19 +140,6 @@ def test_sqlite_writers_exclude_each_other_while_polling(store: Store) -> None:
     assert errors == []
     with store.read() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 150
-
-
-def test_a_sqlite_writer_gives_up_after_the_lock_timeout(store: Store) -> None:
-    _sqlite_only(store)
-    impatient = Store(StoreSettings(url=store.settings.url, lock_timeout_s=0.2))
-    try:
-        with (store.write(), pytest.raises(BatchBusyError, match="the store is busy"),
-              impatient.write()):
-            pass
-        with impatient.write() as conn:  # free again: taken at once, and usable
-            assert conn.execute(select(schema.reps.c.rep_id)).all() == []
-    finally:
-        impatient.dispose()
 
 
 def test_instant_leads_keep_their_moment_to_the_microsecond(store: Store) -> None:
