@@ -47,9 +47,11 @@ reliability_figure(table, "Out-of-time calibration");
 # ## The interaction blocks the data chose
 #
 # Candidate blocks come from the tables' columns (rep identity × each lead column, each rep
-# attribute × each lead column, each detected match); a block enters only when it lowers
-# out-of-fold log loss by more than one standard error of that gain, each with its own
-# penalty; C is then chosen by cross-validation.
+# attribute × each lead column, each detected match); a block enters on its own, with its
+# own penalty, only when it lowers out-of-fold log loss by more than one standard error of
+# that gain; the other blocks enter together under one shared heavy penalty (dropped if
+# the group makes out-of-fold log loss worse by more than two standard errors). C is then
+# chosen by cross-validation.
 
 # %%
 model = AffinityModel().fit(history, reps)
