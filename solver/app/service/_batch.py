@@ -39,9 +39,9 @@ from solver.app.service._prices import batch_prices, save_prices
 from solver.app.service._rep_cache import has_no_reps
 from solver.app.service._routing import (
     BatchSettings,
+    LeadRefused,
     Routed,
     Scorer,
-    refused_lead,
     route,
     uniform_scorer,
 )
@@ -198,11 +198,8 @@ def _route_pending(conn: Connection, settings: BatchSettings, plan: _Plan,
             plan.routed = route(conn, settings, routable, now, lead_table=lead_table)
             plan.routable = routable
             return
-        except InputError as exc:
-            refused = refused_lead(exc)
-            if refused is None:
-                raise
-            plan.set_aside.append((routable.pop(refused.position), str(exc)))
+        except LeadRefused as exc:
+            plan.set_aside.append((routable.pop(exc.position), str(exc)))
         except ScalingOverflowError as exc:
             key = "effort" if exc.quantity == "effort" else "value"
             worst = int(np.argmax([float(lead[key]) for lead in routable]))
