@@ -65,6 +65,7 @@ class InputError(LeadrouteError, ValueError):
         row: int | None = None,
         column: str | None = None,
     ) -> None:
+        self.message = message  # without the location (a caller may relocate it)
         self.source = source
         self.row = row
         self.column = column

@@ -86,8 +86,8 @@ class LeadRefused(InputError):
     column are the refusal's own."""
 
     def __init__(self, position: int, error: InputError) -> None:
-        super().__init__("", source=error.source, row=error.row, column=error.column)
-        self.args = error.args  # the refusal's words, unchanged
+        super().__init__(error.message, source=error.source, row=error.row,
+                         column=error.column)
         self.position = position
 
 
