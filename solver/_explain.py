@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem, lead_chunks
-from solver._reasons import NO_ELIGIBLE_REP, SOLVER_TIMEOUT, Reason, ReasonCode
+from solver._reasons import NO_ELIGIBLE_REP, SOLVER_TIMEOUT, Reason, ReasonCode, shared
 from solver._result import LeadStatus, pair_index_of
 
 __all__ = ["NO_ELIGIBLE_REP", "SOLVER_TIMEOUT", "explain", "rep_loads"]
@@ -58,7 +58,7 @@ def explain(
             elif timed_out[lead]:
                 reasons.append(_TIMED_OUT)
             else:
-                reasons.append(Reason(ReasonCode.CAPACITY_EXHAUSTED, count=count))
+                reasons.append(shared(ReasonCode.CAPACITY_EXHAUSTED, count))
             continue
         statuses.append(LeadStatus.ASSIGNED)
         reasons.append(_ONLY_ELIGIBLE if count == 1 else _assigned_reason(

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from solver._problem import RoutingProblem
-from solver._reasons import Reason
+from solver._reasons import Reason, render_all
 from solver._terms import TermName
 
 
@@ -78,7 +78,7 @@ class SolveResult:
     @cached_property
     def reasons(self) -> tuple[str, ...]:
         """Each lead's reason in words (the edge: tables, CLI, HTTP)."""
-        return tuple(reason.render() for reason in self.explanations)
+        return render_all(self.explanations)
 
     @property
     def gap(self) -> float:

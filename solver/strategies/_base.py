@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from solver._explain import rep_loads
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
-from solver._reasons import Reason, ReasonCode
+from solver._reasons import Reason, ReasonCode, shared
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus, pair_index_of
 from solver._scaling import SCORE_SCALE
 from solver.errors import PolicyError, SolverError
@@ -126,9 +126,9 @@ def heuristic_result(
             assert reason is not None
             reasons.append(reason)
         elif counts[lead] == 0:
-            reasons.append(Reason(ReasonCode.NO_ELIGIBLE_REP))
+            reasons.append(shared(ReasonCode.NO_ELIGIBLE_REP))
         else:
-            reasons.append(Reason(ReasonCode.CAPACITY_EXHAUSTED, count=int(counts[lead])))
+            reasons.append(shared(ReasonCode.CAPACITY_EXHAUSTED, int(counts[lead])))
     objective = float(problem.pair_score[pairs[assigned]].sum()) if assigned.any() else 0.0
     return SolveResult(
         status=SolveStatus.FEASIBLE,

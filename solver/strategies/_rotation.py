@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
-from solver._reasons import Reason, ReasonCode
+from solver._reasons import Reason, ReasonCode, shared
 from solver.errors import PolicyError
 from solver.strategies._base import (
     IntArray,
@@ -116,7 +116,7 @@ class RoundRobin:
         rank = rotation_rank(problem, self.order)
         start = _rotation_start(problem, rank, state.last_rep_id, state.cursor)
         rep_index, chosen_rank, skipped = _first_fit(problem, rank, start)
-        reasons = [None if rep < 0 else Reason(ReasonCode.ROUND_ROBIN, count=s)
+        reasons = [None if rep < 0 else shared(ReasonCode.ROUND_ROBIN, s)
                    for rep, s in zip(rep_index.tolist(), skipped, strict=True)]
         new_state = _after_rotation(problem, rep_index, chosen_rank, state)
         return StrategyOutcome(heuristic_result(problem, rep_index, reasons, started), new_state)
@@ -242,7 +242,7 @@ class WeightedRoundRobin:
             rep = int(fits[best])
             current[rep] -= weight[fits].sum()
             walk.give(lead, rep, float(effort[room][best]),
-                      Reason(ReasonCode.WEIGHTED_ROUND_ROBIN, value=float(weight[rep])))
+                      shared(ReasonCode.WEIGHTED_ROUND_ROBIN, 0, float(weight[rep])))
         running = dict(state.current_weights)
         touched = np.unique(problem.pair_rep)
         running.update({str(ids[j]): float(current[j]) for j in touched})
@@ -281,7 +281,7 @@ class RulesFirstMatch:
         started = now()
         rank = rotation_rank(problem, self.order)
         rep_index, _, skipped = _first_fit(problem, rank, None)
-        reasons = [None if rep < 0 else Reason(ReasonCode.FIRST_MATCH, count=s)
+        reasons = [None if rep < 0 else shared(ReasonCode.FIRST_MATCH, s)
                    for rep, s in zip(rep_index.tolist(), skipped, strict=True)]
         return StrategyOutcome(heuristic_result(problem, rep_index, reasons, started), state)
 
