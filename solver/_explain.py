@@ -1,4 +1,4 @@
-"""Per-lead status and a reason a sales manager understands."""
+"""Per-lead status and why, as a `Reason` (code and parameters; its words in `_reasons.py`)."""
 
 from __future__ import annotations
 

@@ -39,14 +39,13 @@ from solver.app.service._prices import batch_prices, save_prices
 from solver.app.service._rep_cache import has_no_reps
 from solver.app.service._routing import (
     BatchSettings,
-    LeadRefused,
     Routed,
     Scorer,
     route,
     uniform_scorer,
 )
 from solver.app.service._store import Store, as_utc, utcnow
-from solver.errors import InputError, ScalingOverflowError
+from solver.errors import InputError, RefusedLeadError, ScalingOverflowError
 from solver.policy import Policy, PolicyOutcome, Sla
 from solver.strategies import PriceSource, RotationState
 
@@ -198,7 +197,7 @@ def _route_pending(conn: Connection, settings: BatchSettings, plan: _Plan,
             plan.routed = route(conn, settings, routable, now, lead_table=lead_table)
             plan.routable = routable
             return
-        except LeadRefused as exc:
+        except RefusedLeadError as exc:
             plan.set_aside.append((routable.pop(exc.position), str(exc)))
         except ScalingOverflowError as exc:
             key = "effort" if exc.quantity == "effort" else "value"

@@ -32,7 +32,7 @@ from solver.contract_tables import (
     load_reps,
     table_label,
 )
-from solver.errors import InputError
+from solver.errors import InputError, RefusedLeadError
 from solver.policy import (
     ListRule,
     Policy,
@@ -77,20 +77,6 @@ class Routed:
     stored_reps: pd.DataFrame  # the reps table the decision read (working hours for SLAs)
 
 
-REPS_SOURCE = "reps table"  # how the contract's loader names a DataFrame of reps
-
-
-class LeadRefused(InputError):
-    """A pending lead's own data was refused (by the leads loader, the scorer or a rule
-    reading a lead column): its ``position`` in ``pending``; message, source, row and
-    column are the refusal's own."""
-
-    def __init__(self, position: int, error: InputError) -> None:
-        super().__init__(error.message, source=error.source, row=error.row,
-                         column=error.column)
-        self.position = position
-
-
 def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]],
           now: datetime, *, lead_table: pd.DataFrame | None = None) -> Routed:
     """``lead_table``: the pending leads already validated by ``load_leads`` (instant
@@ -98,7 +84,7 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     stored rows are validated here. Given, the leads were stored by the caller's own
     transaction: they have no past reps and no ingest match, so neither is read.
 
-    Raises ``LeadRefused`` when one pending lead's own data is refused."""
+    Raises ``RefusedLeadError`` when one pending lead's own data is refused."""
     fresh = lead_table is not None
     # The lead frame is ``pending`` in order: a located error about it (row r) is the
     # pending lead at r - 1; an error about the whole table (no row) stops the batch.
@@ -108,7 +94,7 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
     except InputError as exc:
         if exc.row is None:
             raise
-        raise LeadRefused(exc.row - 1, exc) from exc
+        raise RefusedLeadError(exc.row - 1, exc) from exc
     try:
         return _decide(conn, settings, leads, now, fresh=fresh)
     except InputError as exc:
@@ -116,7 +102,7 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
         # user's scorer too) name the lead frame by the loader's label for it
         if exc.row is None or exc.source != table_label(leads, "leads"):
             raise
-        raise LeadRefused(exc.row - 1, exc) from exc
+        raise RefusedLeadError(exc.row - 1, exc) from exc
 
 
 def _decide(conn: Connection, settings: BatchSettings, lead_table: pd.DataFrame,
@@ -200,7 +186,8 @@ def valid_reps(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         try:
             return load_reps(frame), set_aside
         except InputError as exc:
-            if exc.source != REPS_SOURCE or exc.row is None or exc.column == "rep_id":
+            # the loader reads the rep frame alone: a located error is that rep's row
+            if exc.row is None or exc.column == "rep_id":
                 raise
             row = exc.row - 1
             rep_id = str(frame.at[row, "rep_id"])
