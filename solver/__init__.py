@@ -8,11 +8,11 @@ is exported here or from a public submodule (``solver.errors``, ``solver.contrac
 """
 
 from solver._build import problem_from_matrix, problem_from_scores
-from solver._explain import NO_ELIGIBLE_REP, rep_loads
+from solver._explain import rep_loads
 from solver._greedy import greedy_best_fit
 from solver._metrics import gini, share_deviation
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
-from solver._reasons import Reason, ReasonCode
+from solver._reasons import NO_ELIGIBLE_REP, Reason, ReasonCode
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus
 from solver._scaling import EFFORT_SCALE, SCORE_SCALE, scale_scores
 from solver._solve import MICRO_BATCH_GAP_LIMIT, SolveOptions, solve

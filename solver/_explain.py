@@ -1,4 +1,4 @@
-"""Per-lead status and a reason a sales manager understands."""
+"""Per-lead status and why, as a `Reason` (code and parameters; its words in `_reasons.py`)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import numpy as np
 import numpy.typing as npt
 
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem, lead_chunks
+from solver._reasons import NO_ELIGIBLE_REP, SOLVER_TIMEOUT, Reason, ReasonCode, shared
 from solver._result import LeadStatus, pair_index_of
 
-NO_ELIGIBLE_REP = "no eligible rep"
-SOLVER_TIMEOUT = "solver time limit reached before an assignment was found"
+__all__ = ["NO_ELIGIBLE_REP", "SOLVER_TIMEOUT", "explain", "rep_loads"]
 
-
-def capacity_exhausted(n_candidates: int) -> str:
-    noun = "rep is" if n_candidates == 1 else f"{n_candidates} eligible reps are"
-    return f"capacity exhausted: {'the only eligible ' if n_candidates == 1 else 'all '}{noun} full"
+_NO_ELIGIBLE = Reason(ReasonCode.NO_ELIGIBLE_REP)
+_TIMED_OUT = Reason(ReasonCode.SOLVER_TIMEOUT)
+_ONLY_ELIGIBLE = Reason(ReasonCode.ONLY_ELIGIBLE)
 
 
 def rep_loads(
@@ -35,14 +34,14 @@ def explain(
     rep_index: npt.NDArray[np.int64],
     *,
     timed_out: npt.NDArray[np.bool_],
-) -> tuple[tuple[LeadStatus, ...], tuple[str, ...]]:
+) -> tuple[tuple[LeadStatus, ...], tuple[Reason, ...]]:
     starts = problem.lead_pair_bounds()
     degree = np.diff(starts)
     remaining = problem.capacity - rep_loads(problem, rep_index)
     chosen = pair_index_of(problem, rep_index)
     other = _best_other_pair(problem, chosen, starts)
     statuses: list[LeadStatus] = []
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     # one numpy gather per quantity instead of numpy scalar reads per lead
     mine = problem.pair_score[np.maximum(chosen, 0)].tolist() if problem.n_pairs else []
     theirs = problem.pair_score[np.maximum(other, 0)].tolist() if problem.n_pairs else []
@@ -55,14 +54,14 @@ def explain(
         if rep < 0:
             statuses.append(LeadStatus.UNASSIGNED)
             if count == 0:
-                reasons.append(NO_ELIGIBLE_REP)
+                reasons.append(_NO_ELIGIBLE)
             elif timed_out[lead]:
-                reasons.append(SOLVER_TIMEOUT)
+                reasons.append(_TIMED_OUT)
             else:
-                reasons.append(capacity_exhausted(count))
+                reasons.append(shared(ReasonCode.CAPACITY_EXHAUSTED, count))
             continue
         statuses.append(LeadStatus.ASSIGNED)
-        reasons.append("only eligible rep" if count == 1 else _assigned_reason(
+        reasons.append(_ONLY_ELIGIBLE if count == 1 else _assigned_reason(
             mine[lead], theirs[lead], names[lead], full[lead]))
     return tuple(statuses), tuple(reasons)
 
@@ -88,12 +87,11 @@ def _best_other_pair(problem: RoutingProblem, chosen: npt.NDArray[np.int64],
     return out
 
 
-def _assigned_reason(mine: float, theirs: float, name: object, preferred_full: bool) -> str:
+def _assigned_reason(mine: float, theirs: float, name: object, preferred_full: bool
+                     ) -> Reason:
+    """Chosen pair's score ``mine`` against the best other pair's ``theirs`` (rep ``name``)."""
     if mine >= theirs:
-        return f"best fit (score {mine:.3g}, +{mine - theirs:.3g} over next best {name})"
-    if preferred_full:
-        return f"preferred rep {name} (score {theirs:.3g}) at capacity; next best fit"
-    return (
-        f"trade-off: {name} fits better (score {theirs:.3g} vs {mine:.3g}) "
-        "but routing it here maximises the batch total"
-    )
+        code = ReasonCode.BEST_FIT
+    else:
+        code = ReasonCode.PREFERRED_FULL if preferred_full else ReasonCode.TRADE_OFF
+    return Reason(code, score=mine, other=theirs, other_rep=str(name))

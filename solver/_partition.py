@@ -298,15 +298,8 @@ def _by_lead(exc: InputError, leads: pd.DataFrame) -> InputError:
 
 
 def _bare(exc: InputError) -> str:
-    """The message without the ``source, row, column:`` prefix InputError adds."""
-    text = str(exc)
-    where = [exc.source]
-    if exc.row is not None:
-        where.append(f"row {exc.row}")
-    if exc.column is not None:
-        where.append(f"column '{exc.column}'")
-    prefix = ", ".join(where) + ": "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    """The message without the ``source, row, column:`` location InputError adds."""
+    return exc.message
 
 
 def route_partitions(

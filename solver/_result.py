@@ -5,12 +5,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from solver._problem import RoutingProblem
+from solver._reasons import Reason, render_all
 from solver._terms import TermName
 
 
@@ -57,19 +59,26 @@ class SolveResult:
     (``inf`` when coverage itself is not proven maximal); ``gap`` is relative.
     ``terms``: each objective term's contribution in the caller's units (``FIT`` equals
     ``objective``; costs are negative; see ``solver._terms`` for which engine has which).
+    ``explanations``: each lead's ``Reason`` (code and parameters); ``reasons`` are their
+    words.
     """
 
     status: SolveStatus
     engines: tuple[Engine, ...]
     rep_index: npt.NDArray[np.int64]
     lead_status: tuple[LeadStatus, ...]
-    reasons: tuple[str, ...]
+    explanations: tuple[Reason, ...]
     objective: float
     objective_scaled: int
     bound: float
     score_scale: float
     wall_time_s: float
     terms: Mapping[TermName, float] = field(default_factory=dict)
+
+    @cached_property
+    def reasons(self) -> tuple[str, ...]:
+        """Each lead's reason in words (the edge: tables, CLI, HTTP)."""
+        return render_all(self.explanations)
 
     @property
     def gap(self) -> float:

@@ -2,7 +2,8 @@
 
     LeadrouteError
     ├── InputError (ValueError)    bad table content: names the source, row and column
-    │   └── EvaluationError        bad input to an off-policy estimator (models.policy_eval)
+    │   ├── EvaluationError        bad input to an off-policy estimator (models.policy_eval)
+    │   └── RefusedLeadError       one lead of a service batch refused: its position in the batch
     ├── PolicyError (ValueError)   bad policy file or policy object
     │   └── PartitionError         the batch does not decompose along the partition key
     ├── ModelError (ValueError)    affinity model missing, stale or incompatible
@@ -39,6 +40,7 @@ __all__ = [
     "PartitionError",
     "PartitionsFailed",
     "PolicyError",
+    "RefusedLeadError",
     "ScalingOverflowError",
     "SolverError",
     "SparkUnavailable",
@@ -65,6 +67,7 @@ class InputError(LeadrouteError, ValueError):
         row: int | None = None,
         column: str | None = None,
     ) -> None:
+        self.message = message  # without the location (a caller may relocate it)
         self.source = source
         self.row = row
         self.column = column
@@ -78,6 +81,17 @@ class InputError(LeadrouteError, ValueError):
 
 class EvaluationError(InputError):
     """Bad input to an off-policy estimator (names the field and the first bad row)."""
+
+
+class RefusedLeadError(InputError):
+    """One pending lead's own data was refused while routing a service batch (by the
+    leads loader, the scorer or a rule reading a lead column): ``position`` is its index
+    in the batch; message, source, row and column are the refusal's own."""
+
+    def __init__(self, position: int, error: InputError) -> None:
+        super().__init__(error.message, source=error.source, row=error.row,
+                         column=error.column)
+        self.position = position
 
 
 class PolicyError(LeadrouteError, ValueError):

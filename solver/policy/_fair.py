@@ -15,6 +15,7 @@ from solver._cpsat_types import SplitPenalty
 from solver._explain import rep_loads
 from solver._metrics import share_deviation
 from solver._problem import RoutingProblem
+from solver._reasons import Reason, ReasonCode
 from solver._result import SolveResult
 from solver._solve import SolveOptions, solve
 from solver.policy._model import Fairness
@@ -67,43 +68,34 @@ class FairSolve:
         return (_loads(problem, self.result, self.on_value)
                 - _loads(problem, self.free, self.on_value))
 
-    def reasons(self, problem: RoutingProblem) -> dict[int, str]:
+    def reasons(self, problem: RoutingProblem) -> dict[int, Reason]:
         """Item → reason, for the items the band moved away from their free-solve rep."""
         if self.band is None:
             return {}
         loads = _loads(problem, self.result, self.on_value)
-        unit = "expected value " if self.on_value else ""
         rep_ids = problem.rep_ids
         starts = problem.lead_pair_bounds()
-        out: dict[int, str] = {}
+        out: dict[int, Reason] = {}
         moved = np.flatnonzero((self.result.rep_index >= 0)
                                & (self.result.rep_index != self.free.rep_index))
         for item in moved.tolist():
             rep, preferred = int(self.result.rep_index[item]), int(self.free.rep_index[item])
             lo, hi = int(starts[item]), int(starts[item + 1])
             reps = problem.pair_rep[lo:hi]
-            mine = problem.pair_score[lo + int(np.searchsorted(reps, rep))]
+            mine = float(problem.pair_score[lo + int(np.searchsorted(reps, rep))])
+            common = Reason(ReasonCode.FAIR_EVEN_OUT, rep=str(rep_ids[rep]), score=mine,
+                            other_rep=str(rep_ids[preferred]) if preferred >= 0 else None,
+                            on_value=self.on_value)
             if preferred >= 0 and loads[preferred] + 1e-9 >= self.band.upper[preferred]:
                 theirs = problem.pair_score[lo + int(np.searchsorted(reps, preferred))]
-                out[item] = (
-                    f"fairness band binding: preferred rep {rep_ids[preferred]} "
-                    f"(score {theirs:.3g}) at its share limit ({unit}{loads[preferred]:.3g} of at "
-                    f"most {self.band.upper[preferred]:.3g}); best remaining fit "
-                    f"{rep_ids[rep]} (score {mine:.3g})"
-                )
+                out[item] = replace(common, code=ReasonCode.FAIR_AT_LIMIT, other=float(theirs),
+                                    value=float(loads[preferred]),
+                                    limit=float(self.band.upper[preferred]))
             elif loads[rep] <= self.band.lower[rep] + 1e-9:
-                out[item] = (
-                    f"fairness band binding: {rep_ids[rep]} below its share floor "
-                    f"({unit}{loads[rep]:.3g} of at least {self.band.lower[rep]:.3g}) takes it "
-                    f"(score {mine:.3g})"
-                    + (f" instead of {rep_ids[preferred]}" if preferred >= 0 else "")
-                )
+                out[item] = replace(common, code=ReasonCode.FAIR_BELOW_FLOOR,
+                                    value=float(loads[rep]), limit=float(self.band.lower[rep]))
             else:
-                out[item] = (
-                    f"fairness band binding: moved to {rep_ids[rep]} (score {mine:.3g}) "
-                    f"to even out {'expected value' if self.on_value else 'loads'}"
-                    + (f", from {rep_ids[preferred]}" if preferred >= 0 else "")
-                )
+                out[item] = common
         return out
 
 

@@ -66,7 +66,7 @@ def route_pools(
 def _solve_pool(
     pools: Pools, batch: Ledger, items: list[list[int]], item_problem: RoutingProblem,
     strategy: Strategy, state: StrategyState | None, pool_options: SolveOptions,
-) -> tuple[SolveResult, dict[int, str], StrategyState | None]:
+) -> tuple[SolveResult, dict[int, Reason], StrategyState | None]:
     """One pool's items × reps: the strategy's answer, or (for a strategy that solves soft
     terms) the optimiser with the fairness band and the account split penalty."""
     split = None
@@ -86,7 +86,7 @@ def _solve_pool(
 
 
 def _record_pool(pools: Pools, batch: Ledger, items: list[list[int]], result: SolveResult,
-                 band_reasons: dict[int, str], pool: str | None, index: int) -> None:
+                 band_reasons: dict[int, Reason], pool: str | None, index: int) -> None:
     """Every lead of every routed item to its rep, with the pool's reason."""
     effort_of = pools.problem.pair_effort
     for item_index, item in enumerate(items):
@@ -94,7 +94,7 @@ def _record_pool(pools: Pools, batch: Ledger, items: list[list[int]], result: So
         if rep < 0:
             continue
         why = Reason(ReasonCode.ROUTED, count=len(item), pool=pool,
-                     text=band_reasons.get(item_index, result.reasons[item_index]))
+                     inner=band_reasons.get(item_index, result.explanations[item_index]))
         for lead in item:
             pair = pools.pair_at.get((lead, rep))
             assert pair is not None  # items only get reps eligible for all their leads

@@ -16,8 +16,9 @@ from typing import ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from solver._explain import NO_ELIGIBLE_REP, capacity_exhausted, rep_loads
+from solver._explain import rep_loads
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._reasons import Reason, ReasonCode, shared
 from solver._result import Engine, LeadStatus, SolveResult, SolveStatus, pair_index_of
 from solver._scaling import SCORE_SCALE
 from solver.errors import PolicyError, SolverError
@@ -104,7 +105,7 @@ def state_or_empty(state: StrategyState | None) -> RotationState:
 def heuristic_result(
     problem: RoutingProblem,
     rep_index: IntArray,
-    assigned_reasons: Sequence[str | None],
+    assigned_reasons: Sequence[Reason | None],
     started: float,
 ) -> SolveResult:
     """Package a heuristic's assignment; unassigned leads get the core's reasons.
@@ -118,23 +119,23 @@ def heuristic_result(
     counts = np.diff(problem.lead_pair_bounds())
     assigned = rep_index >= 0
     statuses = tuple(LeadStatus.ASSIGNED if a else LeadStatus.UNASSIGNED for a in assigned)
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     for lead in range(problem.n_leads):
         if assigned[lead]:
             reason = assigned_reasons[lead]
             assert reason is not None
             reasons.append(reason)
         elif counts[lead] == 0:
-            reasons.append(NO_ELIGIBLE_REP)
+            reasons.append(shared(ReasonCode.NO_ELIGIBLE_REP))
         else:
-            reasons.append(capacity_exhausted(int(counts[lead])))
+            reasons.append(shared(ReasonCode.CAPACITY_EXHAUSTED, int(counts[lead])))
     objective = float(problem.pair_score[pairs[assigned]].sum()) if assigned.any() else 0.0
     return SolveResult(
         status=SolveStatus.FEASIBLE,
         engines=(Engine.HEURISTIC,),
         rep_index=rep_index,
         lead_status=statuses,
-        reasons=tuple(reasons),
+        explanations=tuple(reasons),
         objective=objective,
         objective_scaled=round(objective * SCORE_SCALE),
         bound=float("inf"),

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._reasons import Reason, ReasonCode
 from solver.errors import PolicyError
 from solver.strategies._base import StrategyOutcome, heuristic_result, now
 from solver.strategies._state import StrategyState
@@ -59,7 +60,7 @@ class BidPrice:
         full = np.maximum(problem.capacity.astype(float), EFFORT_TOLERANCE)
         starts = problem.lead_pair_bounds()
         rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
-        reasons: list[str | None] = [None] * problem.n_leads
+        reasons: list[Reason | None] = [None] * problem.n_leads
         for lead in range(problem.n_leads):
             lo, hi = int(starts[lead]), int(starts[lead + 1])
             reps, effort = problem.pair_rep[lo:hi], problem.pair_effort[lo:hi]
@@ -77,11 +78,9 @@ class BidPrice:
         return StrategyOutcome(heuristic_result(problem, rep_index, reasons, started), state)
 
     def _reason(self, problem: RoutingProblem, rep: int, score: float, price: float,
-                effort: float, priced: bool) -> str:
-        who = problem.rep_ids[rep]
+                effort: float, priced: bool) -> Reason:
+        who = str(problem.rep_ids[rep])
         if not priced:
-            return (f"instant: {who} has the best fit weighted by free capacity "
-                    f"(score {score:.3g}; no capacity prices yet)")
-        return (f"instant: {who} has the best fit net of its capacity price "
-                f"(score {score:.3g} − price {price:.3g} × effort {effort:g}; prices from "
-                f"{self.source.value})")
+            return Reason(ReasonCode.BID_FREE_ROOM, rep=who, score=score)
+        return Reason(ReasonCode.BID_PRICE, rep=who, score=score, price=price, value=effort,
+                      text=self.source.value)

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._reasons import Reason, ReasonCode, shared
 from solver.errors import PolicyError
 from solver.strategies._base import (
     IntArray,
@@ -29,10 +30,6 @@ from solver.strategies._base import (
     state_or_empty,
 )
 from solver.strategies._state import StrategyState
-
-
-def _plural(k: int, noun: str) -> str:
-    return f"{k} {noun}{'' if k == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -119,13 +116,8 @@ class RoundRobin:
         rank = rotation_rank(problem, self.order)
         start = _rotation_start(problem, rank, state.last_rep_id, state.cursor)
         rep_index, chosen_rank, skipped = _first_fit(problem, rank, start)
-        reasons = [
-            None if rep < 0 else
-            "round robin: next in rotation" + (
-                f" ({_plural(s, 'eligible rep')} ahead full)" if s else ""
-            )
-            for rep, s in zip(rep_index.tolist(), skipped, strict=True)
-        ]
+        reasons = [None if rep < 0 else shared(ReasonCode.ROUND_ROBIN, s)
+                   for rep, s in zip(rep_index.tolist(), skipped, strict=True)]
         new_state = _after_rotation(problem, rep_index, chosen_rank, state)
         return StrategyOutcome(heuristic_result(problem, rep_index, reasons, started), new_state)
 
@@ -178,7 +170,7 @@ class _Walk:
     remaining: npt.NDArray[np.float64]
     starts: list[int]
     rep_index: npt.NDArray[np.int64]
-    reasons: list[str | None]
+    reasons: list[Reason | None]
 
     @classmethod
     def start(cls, problem: RoutingProblem, order: tuple[str, ...] | None) -> _Walk:
@@ -198,7 +190,7 @@ class _Walk:
         lo, hi = self.starts[lead], self.starts[lead + 1]
         return None if lo == hi else (self.pair_rep[lo:hi], self.pair_effort[lo:hi])
 
-    def give(self, lead: int, rep: int, effort: float, reason: str) -> None:
+    def give(self, lead: int, rep: int, effort: float, reason: Reason) -> None:
         self.rep_index[lead] = rep
         self.remaining[rep] -= effort
         self.reasons[lead] = reason
@@ -250,7 +242,7 @@ class WeightedRoundRobin:
             rep = int(fits[best])
             current[rep] -= weight[fits].sum()
             walk.give(lead, rep, float(effort[room][best]),
-                      f"weighted round robin: next in weighted rotation (weight {weight[rep]:g})")
+                      shared(ReasonCode.WEIGHTED_ROUND_ROBIN, 0, float(weight[rep])))
         running = dict(state.current_weights)
         touched = np.unique(problem.pair_rep)
         running.update({str(ids[j]): float(current[j]) for j in touched})
@@ -289,13 +281,8 @@ class RulesFirstMatch:
         started = now()
         rank = rotation_rank(problem, self.order)
         rep_index, _, skipped = _first_fit(problem, rank, None)
-        reasons = [
-            None if rep < 0 else
-            "first match: first eligible rep in rule order" + (
-                f" with room ({_plural(s, 'earlier matching rep')} full)" if s else ""
-            )
-            for rep, s in zip(rep_index.tolist(), skipped, strict=True)
-        ]
+        reasons = [None if rep < 0 else shared(ReasonCode.FIRST_MATCH, s)
+                   for rep, s in zip(rep_index.tolist(), skipped, strict=True)]
         return StrategyOutcome(heuristic_result(problem, rep_index, reasons, started), state)
 
 
@@ -342,8 +329,8 @@ class LoadBalancing:
             if not np.isfinite(relative[best]):
                 continue
             rep = int(reps[best])
-            walk.give(lead, rep, float(effort[best]), "load balancing: least loaded eligible "
-                      f"rep ({relative[best]:.0%} of capacity)")
+            walk.give(lead, rep, float(effort[best]),
+                      Reason(ReasonCode.LOAD_BALANCING, value=float(relative[best])))
             load[rep] += effort[best]
         loads = dict(state.loads)
         rep_index = walk.rep_index

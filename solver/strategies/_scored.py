@@ -10,6 +10,7 @@ import numpy as np
 from solver._explain import explain
 from solver._greedy import greedy_best_fit
 from solver._problem import EFFORT_TOLERANCE, RoutingProblem
+from solver._reasons import Reason, ReasonCode
 from solver._solve import SolveOptions, solve
 from solver.errors import PolicyError
 from solver.strategies._base import StrategyOutcome, heuristic_result, now
@@ -41,7 +42,7 @@ class GreedyBestFit:
         started = now()
         rep_index = greedy_best_fit(problem)
         _, core = explain(problem, rep_index, timed_out=np.zeros(problem.n_leads, dtype=bool))
-        reasons = [f"greedy best fit: {r}" if rep >= 0 else None
+        reasons = [Reason(ReasonCode.GREEDY, inner=r) if rep >= 0 else None
                    for rep, r in zip(rep_index.tolist(), core, strict=True)]
         return StrategyOutcome(heuristic_result(problem, rep_index, reasons, started), state)
 
@@ -82,7 +83,7 @@ class CherryPicking:
         pointer = bounds[:-1]
         taken = [False] * n
         rep_index = [-1] * n
-        reasons: list[str | None] = [None] * n
+        reasons: list[Reason | None] = [None] * n
         rng = np.random.default_rng(self.seed)
         active = [r for r in range(m) if bounds[r] < bounds[r + 1]]
         round_no = 0
@@ -105,10 +106,8 @@ class CherryPicking:
                 rep_index[lead] = rep
                 remaining[rep] -= effort_of[p]
                 pointer[rep] = p + 1
-                reasons[lead] = (
-                    f"cherry-picked by {problem.rep_ids[rep]} in round {round_no}: "
-                    f"its best remaining lead (score {score_of[p]:.3g})"
-                )
+                reasons[lead] = Reason(ReasonCode.CHERRY_PICKED, rep=str(problem.rep_ids[rep]),
+                                       count=round_no, score=score_of[p])
                 still.append(rep)
             active = sorted(still)
         result = heuristic_result(problem, np.asarray(rep_index, dtype=np.int64), reasons,

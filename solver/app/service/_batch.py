@@ -41,12 +41,11 @@ from solver.app.service._routing import (
     BatchSettings,
     Routed,
     Scorer,
-    refused_lead,
     route,
     uniform_scorer,
 )
 from solver.app.service._store import Store, as_utc, utcnow
-from solver.errors import InputError, ScalingOverflowError
+from solver.errors import InputError, RefusedLeadError, ScalingOverflowError
 from solver.policy import Policy, PolicyOutcome, Sla
 from solver.strategies import PriceSource, RotationState
 
@@ -198,11 +197,8 @@ def _route_pending(conn: Connection, settings: BatchSettings, plan: _Plan,
             plan.routed = route(conn, settings, routable, now, lead_table=lead_table)
             plan.routable = routable
             return
-        except InputError as exc:
-            refused = refused_lead(exc)
-            if refused is None:
-                raise
-            plan.set_aside.append((routable.pop(refused.position), str(exc)))
+        except RefusedLeadError as exc:
+            plan.set_aside.append((routable.pop(exc.position), str(exc)))
         except ScalingOverflowError as exc:
             key = "effort" if exc.quantity == "effort" else "value"
             worst = int(np.argmax([float(lead[key]) for lead in routable]))

@@ -25,8 +25,14 @@ from solver.app.service import _capacity as cap
 from solver.app.service import _state as state
 from solver.app.service._match_routing import match_bars, merge_notes
 from solver.app.service._rep_cache import StoredReps, stored_reps
-from solver.contract_tables import MAX_CAPACITY, keep_attributes, load_leads, load_reps
-from solver.errors import InputError
+from solver.contract_tables import (
+    MAX_CAPACITY,
+    keep_attributes,
+    load_leads,
+    load_reps,
+    table_label,
+)
+from solver.errors import InputError, RefusedLeadError
 from solver.policy import (
     ListRule,
     Policy,
@@ -40,8 +46,6 @@ from solver.policy import (
     unit_factors,
 )
 from solver.strategies import Strategy
-
-LEADS_SOURCE = "leads table"  # how the contract's loader names a DataFrame of leads
 
 
 def uniform_scorer(leads: pd.DataFrame, reps: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -73,33 +77,37 @@ class Routed:
     stored_reps: pd.DataFrame  # the reps table the decision read (working hours for SLAs)
 
 
-REPS_SOURCE = "reps table"  # how the contract's loader names a DataFrame of reps
-
-
-@dataclass(frozen=True)
-class RefusedLead:
-    """A pending lead whose own data was refused (by the leads loader, the scorer or a
-    rule reading a lead column): its position in ``pending`` and the located error."""
-
-    position: int
-    error: InputError
-
-
-def refused_lead(exc: InputError) -> RefusedLead | None:
-    """The pending lead a ``route`` error is about, when it is one lead's own data."""
-    # the leads go in as a DataFrame in ``pending`` order, so a located error in the
-    # leads table (loader, scorer or a rule reading a lead column) is a pending lead's
-    if exc.source != LEADS_SOURCE or exc.row is None:
-        return None
-    return RefusedLead(exc.row - 1, exc)
-
-
 def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any]],
           now: datetime, *, lead_table: pd.DataFrame | None = None) -> Routed:
     """``lead_table``: the pending leads already validated by ``load_leads`` (instant
     routing validated them on arrival; see ``instant_lead_table``), by lead id; None: the
     stored rows are validated here. Given, the leads were stored by the caller's own
-    transaction: they have no past reps and no ingest match, so neither is read."""
+    transaction: they have no past reps and no ingest match, so neither is read.
+
+    Raises ``RefusedLeadError`` when one pending lead's own data is refused."""
+    fresh = lead_table is not None
+    # The lead frame is ``pending`` in order: a located error about it (row r) is the
+    # pending lead at r - 1; an error about the whole table (no row) stops the batch.
+    try:  # the loader reads the lead frame alone: where it fails, a lead's data is refused
+        leads = (load_leads(lead_frame(pending, settings.policy)) if lead_table is None
+                 else _in_order(lead_table, pending))
+    except InputError as exc:
+        if exc.row is None:
+            raise
+        raise RefusedLeadError(exc.row - 1, exc) from exc
+    try:
+        return _decide(conn, settings, leads, now, fresh=fresh)
+    except InputError as exc:
+        # the scorer and the rules read both the lead frame and the rep table; they (a
+        # user's scorer too) name the lead frame by the loader's label for it
+        if exc.row is None or exc.source != table_label(leads, "leads"):
+            raise
+        raise RefusedLeadError(exc.row - 1, exc) from exc
+
+
+def _decide(conn: Connection, settings: BatchSettings, lead_table: pd.DataFrame,
+            now: datetime, *, fresh: bool) -> Routed:
+    """Capacity, availability, scores, bars and the policy's decision for valid leads."""
     policy = settings.policy
     stored = stored_reps(conn)
     reps = stored.frame
@@ -117,9 +125,6 @@ def route(conn: Connection, settings: BatchSettings, pending: list[dict[str, Any
 
     remaining = np.clip(remaining, 0.0, MAX_CAPACITY)
     rep_table, set_aside = _rep_table(stored, remaining, why_not)
-    fresh = lead_table is not None
-    lead_table = (load_leads(lead_frame(pending, policy)) if lead_table is None
-                  else _in_order(lead_table, pending))
     score = settings.scorer(lead_table, rep_table)
     if sla is not None and sla.expiry_penalty > 0:
         expiries = state.expiries_since(conn, now - lookback)
@@ -181,7 +186,8 @@ def valid_reps(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         try:
             return load_reps(frame), set_aside
         except InputError as exc:
-            if exc.source != REPS_SOURCE or exc.row is None or exc.column == "rep_id":
+            # the loader reads the rep frame alone: a located error is that rep's row
+            if exc.row is None or exc.column == "rep_id":
                 raise
             row = exc.row - 1
             rep_id = str(frame.at[row, "rep_id"])
