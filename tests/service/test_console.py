@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from console_support import CSRF, TOKEN, console_app, sign_in
 from fastapi.testclient import TestClient
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -97,6 +97,7 @@ def test_a_forged_or_expired_cookie_is_no_session() -> None:
 
 
 @given(st.text(max_size=120))
+@example("1.é.é")  # non-ASCII: compare_digest refuses such str, so bytes are compared
 def test_no_made_up_cookie_is_a_session(text: str) -> None:
     assert ConsoleAuth("secret").session(text) is None
 

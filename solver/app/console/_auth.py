@@ -52,7 +52,8 @@ class ConsoleAuth:
             return None
         expires, nonce, signature = cookie.split(".")
         body = f"{expires}.{nonce}"
-        if not secrets.compare_digest(signature, self._sign("session", body)):
+        # bytes: compare_digest refuses non-ASCII str, and a cookie is whatever a client sent
+        if not secrets.compare_digest(signature.encode(), self._sign("session", body).encode()):
             return None
         if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
             return None
