@@ -11,7 +11,9 @@ to the bound is small enough (``gap_limit``) or proven zero.
    hinted with the incumbent (enough on easy ones), then HiGHS branch and bound started
    from the incumbent and stopped once it meets the gap limit (``_gap_mip``), and CP-SAT
    for the rest of the stage only when both find nothing; without one, CP-SAT alone.
-   Then wider ones, and last every pair whose reduced cost is within the gap (pairs
+4. When that first neighbourhood does not settle it: re-assign the rows of a few reps at a
+   time exactly (``_gap_lns``; tight instances such as OR-Library type D).
+5. Wider neighbourhoods, and last every pair whose reduced cost is within the gap (pairs
    beyond cannot be in a better assignment), where CP-SAT's proof is a proof.
 
 Applies when every row can be routed within the reps' capacities (or band): coverage is
@@ -32,6 +34,7 @@ from ortools.sat.python import cp_model
 from solver._band import LoadBand
 from solver._cpsat import CpSatSettings, band_units
 from solver._gap_bound import descend, knapsack_applies
+from solver._gap_lns import reassign_reps
 from solver._gap_lp import (
     DenseGap,
     dense_gap,
@@ -70,6 +73,9 @@ _CP_SAT_SLICE = 0.1
 # limit, 0.9-1.9x the LP time against 1.7-3.2x without, and 1,000 x 100 (~920 rows) slower,
 # 1.1-2.6x against 0.9-2.1x.
 _CP_SAT_SLICE_MAX_ROWS = 600
+# Share of the time left that re-assigning a few reps at a time (``_gap_lns``) may take after
+# the first neighbourhood (it stops sooner once no size of rep set improves).
+_LNS_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -107,13 +113,15 @@ def solve_gap(problem: RoutingProblem, settings: CpSatSettings, gap_limit: float
         search.offer(improve(gap, assign, deadline), proven=False)
     u = None
     stages = zip(_NEIGHBOURHOODS, _BOUND_EVALUATIONS, _STAGE_SHARE, strict=True)
-    for width, evaluations, share in stages:
+    for stage, (width, evaluations, share) in enumerate(stages):
         if search.done():
             break
         u = search.tighten(prices.price, u, evaluations)
         if search.done():
             break
         search.neighbourhood(width, prices.fraction, share)
+        if stage == 0 and not search.done():  # the narrowest one did not settle it
+            search.reassign_reps(_LNS_SHARE)
     if search.best is None:
         return None
     rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
@@ -222,6 +230,21 @@ class _Search:
         assign, optimal = _solve_restricted(gap, self.values, keep, self.best, self, seconds)
         if assign is not None:
             self.offer(assign, proven=optimal and exact)
+
+    def reassign_reps(self, share: float) -> None:
+        """``_gap_lns`` from the incumbent, each sub-problem by ``_solve_restricted``."""
+        if self.best is None:
+            return
+        until = time.perf_counter() + share * max(self.deadline - time.perf_counter(), 0.0)
+
+        def restricted(keep: BoolArray, hint: IntArray, seconds: float
+                       ) -> tuple[IntArray | None, bool]:
+            return _solve_restricted(self.gap, self.values, keep, hint, self, seconds)
+
+        found = reassign_reps(self.gap, self.values, self.best, solve=restricted,
+                              deadline=until, seed=self.settings.seed,
+                              good_enough=self.target())
+        self.offer(found.assign, proven=False)
 
     def _restricted_quickly(self, keep: BoolArray, seconds: float) -> bool:
         """On small batches a short CP-SAT slice (stops at the gap limit: enough on easy

@@ -100,8 +100,8 @@ def run_batch(store: Store, settings: BatchSettings, *, batch_id: str | None = N
                     or not _caps_still_hold(conn, plan)):
                 plan = _plan(conn, settings, batch_id, now)  # the store moved: plan again
             report = _apply(conn, settings, plan, batch_id, now, started)
-            if plan.routed is not None:  # the capacity prices instant routing uses next
-                save_prices(conn, batch_prices(plan.routed), PriceSource.BATCH, batch_id, now)
+            # the capacity prices instant routing uses next (none when nothing was routed)
+            save_prices(conn, plan.prices, PriceSource.BATCH, batch_id, now)
     observe_batch(report)  # after the commit: only batches that happened are counted
     return report
 
@@ -136,6 +136,7 @@ class _Plan:
     routable: list[dict[str, Any]] = field(default_factory=list)
     no_reps: bool = False
     decided: _Decisions | None = None  # the rows to write, built before the write lock
+    prices: dict[str, float] = field(default_factory=dict)  # also before it (rep summary)
 
 
 def _plan(conn: Connection, settings: BatchSettings, batch_id: str, now: datetime) -> _Plan:
@@ -155,6 +156,8 @@ def _plan(conn: Connection, settings: BatchSettings, batch_id: str, now: datetim
         _route_pending(conn, settings, plan, now)
         if plan.routed is not None:
             plan.decided = _decisions(settings, plan.routed, plan.routable, batch_id, now)
+            # the rep summary (shadow prices, loads) is computed here, not under the lock
+            plan.prices = batch_prices(plan.routed)
     return plan
 
 

@@ -86,8 +86,8 @@ def route_instant(store: Store, settings: BatchSettings, source: TableSource, *,
 
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> tuple[int, int]:
-    """``state.insert_leads`` in one round trip per 500 leads: the insert skips the known
-    ids itself (``ON CONFLICT DO NOTHING``) and returns the ids it wrote."""
+    """Insert the leads not stored yet, one round trip per 500 leads: the insert skips
+    the known ids itself (``ON CONFLICT DO NOTHING``) and returns the ids it wrote."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     written = 0
     for start in range(0, len(rows), 500):

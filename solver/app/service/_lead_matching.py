@@ -49,31 +49,38 @@ def _raw_name(attributes: dict[str, Any]) -> str:
         filter(None, (_text(attributes, "first_name"), _text(attributes, "last_name"))))
 
 
-def insert_matched(conn: Connection, rows: list[dict[str, Any]], rule: Match,
-                   matcher: AccountMatcher | None) -> tuple[int, int]:
-    """Match (``matcher``: the store's accounts, None when it has none) and dedupe the
-    leads not stored yet, then insert them with their verdicts. Returns (inserted,
-    already known)."""
+def match_verdicts(rows: list[dict[str, Any]], matcher: AccountMatcher | None
+                   ) -> list[Verdict]:
+    """Each row's account verdict (``matcher``: the store's accounts, None when it has
+    none). Reads nothing from the store, so ingest runs it before taking the write lock."""
+    return [_verdict(matcher, row) for row in rows]
+
+
+def insert_matched(conn: Connection, rows: list[dict[str, Any]], verdicts: list[Verdict],
+                   rule: Match) -> tuple[int, int]:
+    """Dedupe the leads not stored yet and insert them with their ``verdicts`` (one per
+    row, from ``match_verdicts``). Returns (inserted, already known)."""
     known = _known_ids(conn, [row["lead_id"] for row in rows])
-    new = [row for row in rows if row["lead_id"] not in known]
-    verdicts = [_verdict(matcher, row) for row in new]
-    for row, verdict in zip(new, verdicts, strict=True):
+    fresh = [(row, verdict) for row, verdict in zip(rows, verdicts, strict=True)
+             if row["lead_id"] not in known]
+    new = [row for row, _ in fresh]
+    for row, verdict in fresh:
         row["account_id"] = verdict.account_id
     firsts = _duplicates(conn, new)
     for row, first in zip(new, firsts, strict=True):
         if first is not None:
             _mark_duplicate(row, first, rule)
-    inserted, already = state.insert_leads(conn, rows)
-    if new:
+    if new:  # the ids were just read under the write lock: no second look-up
+        conn.execute(t.leads.insert(), new)
         conn.execute(t.lead_matches.insert(), [
-            _match_row(row, verdict, first) for row, verdict, first in
-            zip(new, verdicts, firsts, strict=True)])
+            _match_row(row, verdict, first) for (row, verdict), first in
+            zip(fresh, firsts, strict=True)])
     state.log_events(conn, [{
         "lead_id": row["lead_id"], "rep_id": None, "batch_id": "", "event": "unrouted",
         "effort": 0.0, "score": None, "reason": row["reason"], "engine": "",
         "policy_version": "", "created_at": row["updated_at"]}
         for row in new if row["status"] == "unrouted"])
-    return inserted, already
+    return len(new), len(rows) - len(new)
 
 
 def _known_ids(conn: Connection, ids: Sequence[str]) -> set[str]:

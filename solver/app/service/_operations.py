@@ -12,7 +12,7 @@ from solver.app.service import _schema as t
 from solver.app.service import _state as state
 from solver.app.service._accounts import fitted_matcher, match_policy
 from solver.app.service._ingest import lead_rows, rep_rows
-from solver.app.service._lead_matching import insert_matched
+from solver.app.service._lead_matching import insert_matched, match_verdicts
 from solver.app.service._store import Store, as_utc, utcnow
 from solver.contract_tables import TableSource, read_raw
 from solver.errors import InputError, StoreError
@@ -31,8 +31,9 @@ def ingest_leads(store: Store, source: TableSource, *, now: datetime | None = No
     rule = match or match_policy(store)
     with store.read() as conn:  # fitting (new accounts only) holds no write lock
         matcher = fitted_matcher(store, conn, rule.min_confidence)
+    verdicts = match_verdicts(rows, matcher)  # nor does matching
     with store.write() as conn:
-        return insert_matched(conn, rows, rule, matcher)
+        return insert_matched(conn, rows, verdicts, rule)
 
 
 def load_reps_into_store(store: Store, source: TableSource, *, now: datetime | None = None) -> int:

@@ -82,20 +82,6 @@ def claim_accounts(conn: Connection, owner_of: dict[str, str], now: datetime) ->
 
 
 # -- leads -----------------------------------------------------------------------------
-def insert_leads(conn: Connection, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
-    """Insert leads not seen before; returns (inserted, already known)."""
-    ids = [row["lead_id"] for row in rows]
-    known: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        known |= set(conn.execute(select(t.leads.c.lead_id)
-                                  .where(t.leads.c.lead_id.in_(chunk))).scalars())
-    new = [row for row in rows if row["lead_id"] not in known]
-    if new:
-        conn.execute(t.leads.insert(), new)
-    return len(new), len(rows) - len(new)
-
-
 def pending_leads(conn: Connection, limit: int) -> list[dict[str, Any]]:
     query = (select(t.leads).where(t.leads.c.status == "pending")
              .order_by(t.leads.c.created_at, t.leads.c.lead_id).limit(limit))
