@@ -33,7 +33,14 @@ import numpy as np
 from bench_service_load import REGIONS, TOKEN, _drop, _leads, _pg_schema_url, _reps, _Server
 from sqlalchemy import Connection, event
 
-from solver.app.service import BatchSettings, Store, StoreSettings, ingest_leads, run_batch
+from solver.app.service import (
+    BatchSettings,
+    Store,
+    StoreSettings,
+    freeze_startup_objects,
+    ingest_leads,
+    run_batch,
+)
 from solver.app.service._api import create_app
 from solver.policy import parse_policy
 
@@ -51,6 +58,7 @@ def _background_batches(url: str, batch_leads: int, stop: object, count: object)
     """Queue and route a batch after another until told to stop (a worker's work)."""
     import pandas as pd
     store = Store(StoreSettings(url=url, lock_timeout_s=60))
+    freeze_startup_objects()  # as the worker command does once started
     rng = np.random.default_rng(1)
     round_no = 0
     while not stop.is_set():  # type: ignore[attr-defined]

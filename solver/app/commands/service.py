@@ -22,6 +22,7 @@ from solver.app.service import (
     StoreSettings,
     db_url_from_env,
     deliver_due,
+    freeze_startup_objects,
     ingest_leads,
     load_owners_into_store,
     load_reps_into_store,
@@ -177,6 +178,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one nested function per 
 
             start_http_server(metrics_port)
         log.info("worker: a batch every %gs on %s", interval, store.engine.dialect.name)
+        freeze_startup_objects()  # shorter collection pauses from here on (service._gc)
         try:
             run_worker(store, settings, WorkerSettings(every_s=interval, max_runs=max_runs))
         except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from solver.app.service._batch import (
     run_batch,
     uniform_scorer,
 )
+from solver.app.service._gc import freeze_startup_objects
 from solver.app.service._notify import DeliveryReport, deliver_due, notifications
 from solver.app.service._operations import (
     ingest_leads,
@@ -47,6 +48,7 @@ __all__ = [
     "StoreSettings",
     "db_url_from_env",
     "deliver_due",
+    "freeze_startup_objects",
     "ingest_leads",
     "lead_story",
     "load_owners_into_store",

@@ -5,7 +5,8 @@ are size-limited; bad input is a 4xx naming the field, never a 500."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -39,6 +40,7 @@ from solver.app.service._api_models import (
 from solver.app.service._api_types import ID_MAX, ID_PATTERN, Id
 from solver.app.service._batch import BatchSettings, run_batch
 from solver.app.service._delivery_loop import delivery_lifespan
+from solver.app.service._gc import freeze_startup_objects
 from solver.app.service._instant import InstantOut, route_instant
 from solver.app.service._metrics_api import metrics_router
 from solver.app.service._notify import deliver_due, notifications
@@ -104,8 +106,18 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
     ``deliver_webhooks``: send new assignments' webhooks after each ``/route`` response
     (off when a worker delivers them)."""
     # due webhooks (retries included) go out from a background loop while serving
-    lifespan = (delivery_lifespan(store, client=webhook_client)
+    delivery = (delivery_lifespan(store, client=webhook_client)
                 if deliver_webhooks and settings.webhook_url else None)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        freeze_startup_objects()  # shorter collection pauses while serving (``_gc``)
+        if delivery is None:
+            yield
+            return
+        async with delivery(app):
+            yield
+
     app = FastAPI(title="leadroute", version="0.1.0", description=API_DESCRIPTION,
                   lifespan=lifespan)
     install_error_handlers(app)

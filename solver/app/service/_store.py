@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from solver.app.service._alembic import migrate
+from solver.app.service._gc import no_collection
 from solver.errors import BatchBusyError, StoreError
 
 DEFAULT_DB_URL: Final = "sqlite:///leadroute.db"
@@ -96,9 +97,11 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back on any error."""
+        """One transaction: committed when the block ends, rolled back on any error; no
+        garbage collection pauses it while it holds the write lock (``_gc``)."""
         try:
-            with self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
+            with no_collection(), \
+                    self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
                 if not self.is_sqlite:  # one writer at a time, as BEGIN IMMEDIATE on SQLite
                     # one round trip (no bound parameters: psycopg sends both statements as
                     # one simple query; a lock timeout in the second still raises)
