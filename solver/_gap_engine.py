@@ -124,7 +124,7 @@ def solve_gap(problem: RoutingProblem, settings: CpSatSettings, gap_limit: float
         if stage == 0 and search.gap_limit == 0 and not search.done():
             # proving the optimum and the narrowest neighbourhood did not settle it (with
             # a gap limit, HiGHS on the next one gets there sooner: bench_microbatch, 1,000
-            # x 100 with band 1.8x the LP time without this stage, 6.5x with it)
+            # x 100 with band 1.5x the LP time without this stage, 6.5x with it)
             search.reassign_reps(_LNS_SHARE)
     if search.best is None:
         return None
