@@ -52,9 +52,8 @@ def reassign_reps(gap: DenseGap, values: IntArray, assign: IntArray, *,
     n, m = gap.shape
     rows = np.arange(n)
     rng = np.random.default_rng(seed)
-    current = assign.copy()
+    current = assign.copy()  # only ever replaced by one no worse: it is the best so far
     value = int(values[rows, current].sum())
-    best, best_value = current.copy(), value
     size = min(_FIRST_REPS, m - 1)
     largest = min(_MAX_REPS, m - 1)
     stalled = solves = 0
@@ -65,19 +64,17 @@ def reassign_reps(gap: DenseGap, values: IntArray, assign: IntArray, *,
         reps = _related_reps(values, current, size, rng)
         found, _ = solve(_freed(gap, current, reps), current, min(_SUB_SECONDS, left))
         solves += 1
-        found_value = value - 1 if found is None else int(values[rows, found].sum())
-        if found is not None and found_value >= value:
+        found_value = None if found is None else int(values[rows, found].sum())
+        if found is not None and found_value is not None and found_value >= value:
             stalled = 0 if found_value > value else stalled + 1
             current, value = found, found_value
         else:
             stalled += 1
-        if value > best_value:
-            best, best_value = current.copy(), value
         if stalled > 2 * m:  # this size has stopped paying: free one more rep
             size, stalled = size + 1, 0
             if size > largest:
                 break
-    return LnsResult(assign=best, value=best_value, solves=solves)
+    return LnsResult(assign=current, value=value, solves=solves)
 
 
 def _related_reps(values: IntArray, assign: IntArray, size: int,

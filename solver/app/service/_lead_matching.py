@@ -52,7 +52,8 @@ def _raw_name(attributes: dict[str, Any]) -> str:
 def match_verdicts(rows: list[dict[str, Any]], matcher: AccountMatcher | None
                    ) -> list[Verdict]:
     """Each row's account verdict (``matcher``: the store's accounts, None when it has
-    none). Reads nothing from the store, so ingest runs it before taking the write lock."""
+    none). Reads nothing from the store, so ingest runs it before taking the write lock
+    (for every row: which ones the store already knows is read under that lock)."""
     return [_verdict(matcher, row) for row in rows]
 
 
