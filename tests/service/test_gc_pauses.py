@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from solver.app.service import Store, StoreSettings, freeze_startup_objects
+from solver.app.service import Store, StoreSettings, _gc, freeze_startup_objects
 from solver.app.service._gc import no_collection
 
 
@@ -76,9 +76,16 @@ def test_a_write_transaction_runs_without_collections() -> None:
     store.dispose()
 
 
-def test_startup_objects_are_frozen() -> None:
+def test_startup_objects_are_frozen_once_per_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_gc, "_frozen", False)  # as in a process that has not started yet
     try:
         freeze_startup_objects()
-        assert gc.get_freeze_count() > 0
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        made_since = [[index] for index in range(1000)]  # alive, tracked, not frozen
+        freeze_startup_objects()  # another app starting in the same process
+        assert gc.get_freeze_count() == frozen
+        assert made_since
     finally:
         gc.unfreeze()

@@ -8,7 +8,9 @@ when the batch process paused holding the write lock, the longest waits for it).
   made inside are collected after them.
 - ``freeze_startup_objects``: what is alive once a process has started (modules, classes,
   caches) leaves the collector's generations (``gc.freeze``), so a later full collection
-  walks only what requests created since.
+  walks only what requests created since. Once per process: a later start in the same
+  process (another app, as the tests create hundreds) would freeze what the first one
+  served, which then could never be freed, and pay another full collection.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from contextlib import contextmanager
 _lock = threading.Lock()
 _depth = 0
 _was_enabled = False
+_frozen = False
 
 
 @contextmanager
@@ -43,6 +46,12 @@ def no_collection() -> Iterator[None]:
 
 
 def freeze_startup_objects() -> None:
-    """Collect once, then move every object alive now out of the collector's reach."""
+    """Collect once, then move every object alive now out of the collector's reach; the
+    first call in a process does it, later ones do nothing."""
+    global _frozen
+    with _lock:
+        if _frozen:
+            return
+        _frozen = True
     gc.collect()
     gc.freeze()
