@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -251,14 +252,12 @@ def run_backtest(
     reps = apply_capacity(reps, busiest, config, notes)
 
     start = history.get("assigned_at")
-    estimate_rows, lift_rows, fairness_rows = [], [], []
+    estimate_rows: list[dict[str, object]] = []
+    lift_rows: list[dict[str, object]] = []
+    fairness_rows: list[dict[str, object]] = []
     assignments: dict[str, pd.DataFrame] = {}
     loads = pd.DataFrame(index=reps["rep_id"].astype(str))
-    # fairness over the reps that could take leads at some point of the history
-    last = pd.to_datetime(start).max() if start is not None else None
-    started = pd.to_datetime(reps["start_date"])
-    present = (started.isna() | (started <= last)).to_numpy() if last is not None else True
-    weights = reps["weight"].to_numpy(float) * reps["active"].to_numpy(bool) * present
+    weights = _fairness_weights(reps, start)
     for name in config.strategies:
         def replay_progress(done: int, total: int, label: str = f"replaying {name}") -> None:
             progress(label, done, total)
@@ -267,12 +266,10 @@ def run_backtest(
         progress(f"replaying {name}", n_batches, n_batches)
         policy = TargetPolicy.deterministic(target, len(reps))
         for estimator in estimators:
-            value = estimator.estimate(data, policy, rewards_hat)
-            lift = estimator.lift(data, policy, rewards_hat)
-            estimate_rows.append(_row(name, estimator.name, value))
-            lift_rows.append({"strategy": name, "estimator": estimator.name,
-                              "lift": lift.value, "ci_low": lift.ci_low,
-                              "ci_high": lift.ci_high})
+            estimate_rows.append(_row(name, estimator.name,
+                                      estimator.estimate(data, policy, rewards_hat)))
+            lift_rows.append(_lift_row(name, estimator.name,
+                                       estimator.lift(data, policy, rewards_hat)))
         routed = target >= 0
         assignments[name] = pd.DataFrame({
             "lead_id": history["lead_id"].astype(str),
@@ -281,15 +278,10 @@ def run_backtest(
         rep_load = np.bincount(target[routed], weights=effort[routed], minlength=len(reps))
         notes.extend(_extrapolation_note(name, target, batch, effort, busiest, reps))
         loads[name] = rep_load
-        fairness_rows.append({"strategy": name,
-                              "share_deviation": share_deviation(rep_load, weights),
-                              "gini": gini(rep_load[weights > 0])})
-    logged_load = np.bincount(data.actions, weights=history["effort"].to_numpy(float),
-                              minlength=len(reps))
+        fairness_rows.append(_fairness_row(name, rep_load, weights))
+    logged_load = np.bincount(data.actions, weights=effort, minlength=len(reps))
     loads["logged"] = logged_load
-    fairness_rows.append({"strategy": "logged",
-                          "share_deviation": share_deviation(logged_load, weights),
-                          "gini": gini(logged_load[weights > 0])})
+    fairness_rows.append(_fairness_row("logged", logged_load, weights))
     on_policy = _on_policy(data, config)
     # the logging policy's value is its own mean outcome; its rows come first, in the
     # estimators' order like every strategy's rows
@@ -299,6 +291,28 @@ def run_backtest(
         assignments=assignments, fairness=pd.DataFrame(fairness_rows), loads=loads,
         notes=tuple(notes),
     )
+
+
+def _fairness_weights(reps: pd.DataFrame, start: pd.Series | None) -> FloatArray:
+    """Each rep's fair share weight, over the reps that could take leads at some point
+    of the history (active, and started by its last assignment)."""
+    last = pd.to_datetime(start).max() if start is not None else None
+    started = pd.to_datetime(reps["start_date"])
+    present = (started.isna() | (started <= last)).to_numpy() if last is not None else True
+    weights: FloatArray = (reps["weight"].to_numpy(float) * reps["active"].to_numpy(bool)
+                           * present)
+    return weights
+
+
+def _fairness_row(strategy: str, load: npt.NDArray[Any], weights: FloatArray
+                  ) -> dict[str, object]:
+    return {"strategy": strategy, "share_deviation": share_deviation(load, weights),
+            "gini": gini(load[weights > 0])}
+
+
+def _lift_row(strategy: str, estimator: str, lift: Estimate) -> dict[str, object]:
+    return {"strategy": strategy, "estimator": estimator, "lift": lift.value,
+            "ci_low": lift.ci_low, "ci_high": lift.ci_high}
 
 
 def apply_capacity(reps: pd.DataFrame, busiest: FloatArray, config: BacktestConfig,
