@@ -86,25 +86,7 @@ def solve_flow(
         flow.add_arcs_with_capacity_and_unit_cost(reps, sinks, slots, np.zeros(m, np.int64))
     else:
         weight = band_penalty_weight(problem.pair_lead, scaled.values, n)
-        lower = np.minimum(np.ceil(band.lower / unit_effort - EFFORT_TOLERANCE), slots)
-        upper = np.clip(np.floor(band.upper / unit_effort + EFFORT_TOLERANCE), lower, slots)
-        lower, upper = lower.astype(np.int64), upper.astype(np.int64)
-        # Convex penalties spread a shortfall evenly: the k-th missing unit below the
-        # lower bound costs k weights, the k-th unit above the upper bound k weights.
-        below = np.repeat(np.arange(m), lower)
-        depth = lower[below] - (np.arange(len(below)) - np.repeat(np.cumsum(lower) - lower,
-                                                                  lower))
-        above = np.repeat(np.arange(m), slots - upper)
-        height = 1 + np.arange(len(above)) - np.repeat(np.cumsum(slots - upper)
-                                                       - (slots - upper), slots - upper)
-        for rep_of, capacity, cost in (
-            (below, np.ones(len(below), np.int64), -weight * depth),
-            (np.arange(m), upper - lower, np.zeros(m, np.int64)),
-            (above, np.ones(len(above), np.int64), weight * height),
-        ):
-            flow.add_arcs_with_capacity_and_unit_cost(
-                reps[rep_of], sinks[rep_of], capacity.astype(np.int64), cost.astype(np.int64)
-            )
+        _add_band_arcs(flow, reps, sinks, slots, weight, band, unit_effort)
     supplies = np.zeros(n + m + 2, dtype=np.int64)
     supplies[source], supplies[sink] = n, -n
     flow.set_nodes_supplies(np.arange(n + m + 2, dtype=np.int64), supplies)
@@ -116,6 +98,32 @@ def solve_flow(
     rep_index = np.full(n, -1, dtype=np.int64)
     rep_index[problem.pair_lead[chosen]] = problem.pair_rep[chosen]
     return _solution(problem, rep_index, scaled, chosen)
+
+
+def _add_band_arcs(flow: min_cost_flow.SimpleMinCostFlow, reps: IntArray, sinks: IntArray,
+                   slots: IntArray, weight: int, band: LoadBand,
+                   unit_effort: npt.NDArray[np.float64]) -> None:
+    """Each rep's arcs to the sink: its units below the band's floor one at a time at a
+    growing bonus, the band's width free, its units above the ceiling at a growing
+    penalty. Convex penalties spread a shortfall evenly: the k-th missing unit below the
+    floor costs k weights, the k-th unit above the ceiling k weights."""
+    m = len(reps)
+    lower = np.minimum(np.ceil(band.lower / unit_effort - EFFORT_TOLERANCE), slots)
+    upper = np.clip(np.floor(band.upper / unit_effort + EFFORT_TOLERANCE), lower, slots)
+    lower, upper = lower.astype(np.int64), upper.astype(np.int64)
+    below = np.repeat(np.arange(m), lower)
+    depth = lower[below] - (np.arange(len(below)) - np.repeat(np.cumsum(lower) - lower, lower))
+    above = np.repeat(np.arange(m), slots - upper)
+    height = 1 + np.arange(len(above)) - np.repeat(np.cumsum(slots - upper)
+                                                   - (slots - upper), slots - upper)
+    for rep_of, capacity, cost in (
+        (below, np.ones(len(below), np.int64), -weight * depth),
+        (np.arange(m), upper - lower, np.zeros(m, np.int64)),
+        (above, np.ones(len(above), np.int64), weight * height),
+    ):
+        flow.add_arcs_with_capacity_and_unit_cost(
+            reps[rep_of], sinks[rep_of], capacity.astype(np.int64), cost.astype(np.int64)
+        )
 
 
 def _solution(problem: RoutingProblem, rep_index: IntArray, scaled: ScaledScores,
