@@ -88,7 +88,11 @@ def effort_units(problem: RoutingProblem) -> tuple[IntArray | None, IntArray]:
     numbers (None: use ``scale_efforts``), and capacities rounded down to match."""
     units = integral_efforts(problem)
     if units is not None:
-        return units, np.floor(problem.capacity + 1e-9).astype(np.int64)
+        # a capacity beyond all a rep's pairs could load never binds: capped there it is
+        # still exact, and a huge one (1e308) no longer wraps in the cast to int64
+        reachable = np.bincount(problem.pair_rep, weights=units, minlength=problem.n_reps)
+        return units, np.floor(np.minimum(problem.capacity, reachable) + 1e-9
+                               ).astype(np.int64)
     return None, scale_efforts(problem.pair_effort, problem.capacity)[1]
 
 

@@ -3,6 +3,7 @@ refused with file, row and column, or routed without ever breaking a cap."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,23 @@ def test_engine_never_assigns_an_effort_beyond_the_cap() -> None:
     out = _solve([1e16, 1.0], [2.0]).set_index("lead_id")
     assert out.loc["L0", "status"] != "assigned"
     assert out.loc["L1", "status"] == "assigned"
+
+
+@pytest.mark.parametrize("capacity", [1e18, 9.3e18, 1e308])
+def test_whole_unit_capacities_never_wrap(capacity: float) -> None:
+    from solver._build import problem_from_matrix
+    from solver._gap_lp import effort_units
+
+    leads = pd.DataFrame({"lead_id": ["L0", "L1", "L2"], "account_id": None, "value": 1.0,
+                          "effort": [1.0, 2.0, 3.0], "created_at": pd.NaT})
+    reps = pd.DataFrame({"rep_id": ["R0", "R1"], "capacity": [capacity, 2.0],
+                         "active": True, "weight": 1.0, "start_date": pd.NaT})
+    problem = problem_from_matrix(leads, reps, np.ones((3, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflowing cast warns before it wraps
+        units, whole = effort_units(problem)
+    assert units is not None
+    assert whole.tolist() == [6, 2]  # R0: all it could ever take; R1: its own capacity
 
 
 @pytest.mark.parametrize("capacity", [1e18, 9.3e18, 1e308])
