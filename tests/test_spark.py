@@ -3,6 +3,7 @@ key, and no half-written output. One session for the whole module (start-up is ~
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -45,6 +46,10 @@ def spark() -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    # py4j logs "Closing down clientserver connection" (INFO) when its connection is
+    # collected at the worker's exit, after pytest has closed the stream: a "Logging
+    # error" traceback at the end of every run
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="module")
