@@ -122,17 +122,10 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
                   lifespan=lifespan)
     install_error_handlers(app)
 
-    def writer(credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                      Security(BEARER)]) -> None:
-        if api_token is None:
-            return
-        given = credentials.credentials if credentials is not None else ""
-        if not secrets.compare_digest(given.encode(), api_token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
-
+    writer = _bearer_check(api_token)
     write = [Depends(writer)]
     _reads(app, store)
+
     def deliver_after(background: BackgroundTasks) -> None:
         if deliver_webhooks and settings.webhook_url:
             # after the response is sent, never blocking or undoing the routing
@@ -140,22 +133,7 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
 
     _lead_writes(app, store, write, settings, deliver_after)
     _rep_writes(app, store, write)
-
-    @app.post("/route", response_model=BatchOut, dependencies=write, operation_id="route_now",
-              responses={**error_responses(write=True),
-                         200: _links(get_batch={"batch_id": "$response.body#/batch_id"})})
-    def route_now(background: BackgroundTasks,
-                  batch_id: Id | None = Query(None, description="idempotency key: a batch "
-                                              "id that already ran returns its report"),
-                  wait: bool = True) -> BatchOut:
-        try:
-            report = run_batch(store, settings, batch_id=batch_id, wait=wait)
-        except BatchBusyError as exc:
-            raise HTTPException(409, str(exc)) from None
-        if report.assigned:
-            deliver_after(background)
-        return BatchOut.model_validate(report.model_dump())
-
+    _route_write(app, store, write, settings, deliver_after)
     app.include_router(metrics_router(store))
     from solver.app.console import console_router  # the ops console at / (HTML, not in OpenAPI)
 
@@ -170,6 +148,37 @@ def create_app(store: Store, settings: BatchSettings, *, api_token: str | None,
 
     app.include_router(experiments_router(store, settings))
     return BodyLimit(app, max_body_bytes) if max_body_bytes > 0 else app
+
+
+def _bearer_check(api_token: str | None) -> Callable[..., None]:
+    """The dependency every write carries (``None``: no authentication)."""
+    def writer(credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                      Security(BEARER)]) -> None:
+        if api_token is None:
+            return
+        given = credentials.credentials if credentials is not None else ""
+        if not secrets.compare_digest(given.encode(), api_token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+    return writer
+
+
+def _route_write(app: FastAPI, store: Store, write: list[Any], settings: BatchSettings,
+                 deliver_after: Callable[[BackgroundTasks], None]) -> None:
+    @app.post("/route", response_model=BatchOut, dependencies=write, operation_id="route_now",
+              responses={**error_responses(write=True),
+                         200: _links(get_batch={"batch_id": "$response.body#/batch_id"})})
+    def route_now(background: BackgroundTasks,
+                  batch_id: Id | None = Query(None, description="idempotency key: a batch "
+                                              "id that already ran returns its report"),
+                  wait: bool = True) -> BatchOut:
+        try:
+            report = run_batch(store, settings, batch_id=batch_id, wait=wait)
+        except BatchBusyError as exc:
+            raise HTTPException(409, str(exc)) from None
+        if report.assigned:
+            deliver_after(background)
+        return BatchOut.model_validate(report.model_dump())
 
 
 API_DESCRIPTION = (
