@@ -24,7 +24,9 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -48,7 +50,7 @@ def _free_port() -> int:
 
 
 class _Server:
-    def __init__(self, app: object) -> None:
+    def __init__(self, app: Any) -> None:  # an ASGI app (FastAPI, or the body-limit wrapper)
         self.port = _free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
                                 access_log=False)
@@ -82,7 +84,23 @@ def _quantile(values: list[float], q: float) -> float:
     return float(np.quantile(values, q)) if values else float("nan")
 
 
-def run_store(label: str, url: str, args: argparse.Namespace) -> dict[str, object]:
+@dataclass(frozen=True)
+class StoreRun:
+    """One store's figures (seconds; NaN where nothing was timed)."""
+
+    store: str
+    batches: int
+    routed: int
+    assigned: int
+    leads_per_s: float
+    route_p50: float
+    route_p99: float
+    ingest_p50: float
+    ingest_p99: float
+    route_mean: float
+
+
+def run_store(label: str, url: str, args: argparse.Namespace) -> StoreRun:
     rules = [{"kind": "equals", "lead": "region", "rep": "region"},
              {"kind": "contains", "lead": "industry", "rep": "industries"}]
     raw: dict[str, object] = {"rules": rules, "sla": {"work_within_minutes": 60}}
@@ -116,11 +134,11 @@ def run_store(label: str, url: str, args: argparse.Namespace) -> dict[str, objec
             assigned += int(report["assigned"])
         wall = time.perf_counter() - started
     store.dispose()
-    return {"store": label, "batches": len(route_s), "routed": routed, "assigned": assigned,
-            "leads_per_s": routed / wall if wall else float("nan"),
-            "route_p50": _quantile(route_s, 0.5), "route_p99": _quantile(route_s, 0.99),
-            "ingest_p50": _quantile(ingest_s, 0.5), "ingest_p99": _quantile(ingest_s, 0.99),
-            "route_mean": statistics.fmean(route_s) if route_s else float("nan")}
+    return StoreRun(store=label, batches=len(route_s), routed=routed, assigned=assigned,
+                    leads_per_s=routed / wall if wall else float("nan"),
+                    route_p50=_quantile(route_s, 0.5), route_p99=_quantile(route_s, 0.99),
+                    ingest_p50=_quantile(ingest_s, 0.5), ingest_p99=_quantile(ingest_s, 0.99),
+                    route_mean=statistics.fmean(route_s) if route_s else float("nan"))
 
 
 def _pg_schema_url(base: str) -> tuple[str, str] | str:
@@ -172,11 +190,11 @@ def main() -> None:
     print(f"{'store':<11}{'batches':>8}{'assigned':>10}{'leads/s':>9}{'route p50':>11}"
           f"{'route p99':>11}{'ingest p50':>12}{'ingest p99':>12}{'p99/target':>12}")
     for row in rows:
-        print(f"{row['store']:<11}{row['batches']:>8}{row['assigned']:>10}"
-              f"{row['leads_per_s']:>9.0f}{row['route_p50'] * 1000:>9.0f}ms"
-              f"{row['route_p99'] * 1000:>9.0f}ms{row['ingest_p50'] * 1000:>10.0f}ms"
-              f"{row['ingest_p99'] * 1000:>10.0f}ms"
-              f"{row['route_p99'] / TARGET_P99_S:>12.2f}")
+        print(f"{row.store:<11}{row.batches:>8}{row.assigned:>10}"
+              f"{row.leads_per_s:>9.0f}{row.route_p50 * 1000:>9.0f}ms"
+              f"{row.route_p99 * 1000:>9.0f}ms{row.ingest_p50 * 1000:>10.0f}ms"
+              f"{row.ingest_p99 * 1000:>10.0f}ms"
+              f"{row.route_p99 / TARGET_P99_S:>12.2f}")
 
 
 if __name__ == "__main__":
