@@ -20,6 +20,7 @@ QUICK: list[list[str]] = [
     ["bench_orlib.py", "--only", "gapa", "assignp800", "assignp1500", "assignp3000",
      "assignp5000", "--time-limit", "10"],
     ["bench_strategies.py", "--sizes", "500x100"],
+    ["bench_demo_route.py"],
 ]
 
 

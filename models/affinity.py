@@ -90,6 +90,7 @@ from models.features import (
     limit_matrix,
     limit_rows,
 )
+from models.scorer import PairScorer
 from models.selection import (
     BY_LOG_LOSS,
     BY_ROUTING,
@@ -614,25 +615,16 @@ class AffinityModel(ClassifierMixin, BaseEstimator):
         """Calibrated P(convert) for every lead × rep pair: shape ``(len(leads), len(reps))``.
 
         Reps unknown at fit time are scored from their attributes (cold start)."""
+        return self.pair_scorer().score_matrix(leads, reps)
+
+    def pair_scorer(self) -> PairScorer:
+        """The scoring part of the fitted model (:mod:`models.scorer`: no scikit-learn)."""
         check_is_fitted(self, "estimator_")
         if not self.fitted_on_tables_:
             raise ModelError("score_matrix needs a model fitted with fit(history, reps)")
-        for name, table in (("leads", leads), ("reps", reps)):
-            if not isinstance(table, pd.DataFrame):
-                raise TypeError(f"{name} must be a pandas DataFrame, got {type(table).__name__}")
-        return self.calibration_(self._logit_matrix(leads, reps))
-
-    def _logit_matrix(self, leads: pd.DataFrame, reps: pd.DataFrame) -> FloatArray:
-        schema: FeatureSchema = self.schema_
-        u = encode_leads(schema, leads, "leads table")
-        if not self.rep_features:
-            return np.repeat((u @ self.coef_matrix_[:, :1]), len(reps), axis=1)
-        v = encode_reps(schema, reps, "reps table")
-        logit = u @ self.coef_matrix_ @ v.T
-        limits = limit_matrix(schema, leads, reps, "leads table", "reps table")
-        for k, (over, gap) in enumerate(limits):
-            logit += self.limit_coef_[2 * k] * over + self.limit_coef_[2 * k + 1] * gap
-        return np.asarray(logit)
+        return PairScorer(schema=self.schema_, rep_features=bool(self.rep_features),
+                          coef_matrix=self.coef_matrix_, limit_coef=self.limit_coef_,
+                          calibration=self.calibration_)
 
     def predict_proba(self, X: pd.DataFrame | npt.ArrayLike) -> FloatArray:
         """P(class) for pair rows: ``[:, 1]`` is P(convert). After ``fit(history, reps)``,

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 FloatArray = npt.NDArray[np.float64]
 _EPS = 1e-6  # keep probabilities off 0 and 1: one confident miss must not be infinite loss
@@ -42,6 +40,10 @@ def fit_calibration(kind: str, logit: FloatArray, y: npt.NDArray[np.int64],
                     sample_weight: FloatArray | None = None) -> CalibrationMap:
     """Fit a map from raw (out-of-fold) logits to probabilities (weighted rows when the
     model's fit is weighted)."""
+    # imported here: applying a map (scoring, ``models.scorer``) must not need scikit-learn
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
     if kind == "none":
         return CalibrationMap("none")
     if kind == "sigmoid":

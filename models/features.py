@@ -28,14 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
 
 from solver.errors import InputError as DataError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -379,6 +381,8 @@ def limit_rows(
 def rowwise_kron(a: sp.csr_matrix, b: sp.csr_matrix) -> sp.csr_matrix:
     """Row-wise Kronecker (face-splitting) product: row i is ``kron(a[i], b[i])``,
     column ``x * b.shape[1] + y`` holds ``a[i, x] * b[i, y]``. Sparse and vectorised."""
+    import scipy.sparse as sp  # fitting only: scoring (``models.scorer``) starts without it
+
     n = a.shape[0]
     na, nb = np.diff(a.indptr), np.diff(b.indptr)
     row_of_a = np.repeat(np.arange(n), na)

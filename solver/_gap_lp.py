@@ -19,8 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix, vstack
 
 from solver._cpsat import integral_efforts
 from solver._problem import RoutingProblem
@@ -180,6 +178,11 @@ def _potentials(sent: IntArray, effort: IntArray, unit_cost: FloatArray,
 
 def _highs_prices(gap: DenseGap) -> Prices | None:
     """The LP with HiGHS: each row once, loads within ``[L, U]``; prices from the duals."""
+    # imported here: scipy.optimize is a noticeable share of `leadroute route`'s start-up
+    # and most micro-batches take their prices from the flow
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix, vstack
+
     n, m = gap.shape
     cell_i, cell_j = np.nonzero(gap.candidate)
     k = len(cell_i)

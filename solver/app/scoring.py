@@ -15,19 +15,20 @@ import pandas as pd
 from solver.errors import ModelError
 
 if TYPE_CHECKING:
-    from models import AffinityModel
+    from models import PairScorer
 
 
 @dataclass(frozen=True)
 class ModelScorer:
-    """A fitted affinity model as a ``solver.Scorer``: a lead × rep matrix per batch.
-    Picklable, so it travels to Spark workers.
+    """A fitted affinity model's scoring part (``models.PairScorer``) as a
+    ``solver.Scorer``: a lead × rep matrix per batch. Picklable, so it travels to Spark
+    workers.
 
     Leads reaching a service one by one often lack an attribute the model uses; with
     ``blank_missing_attributes`` such a column is added blank (an unknown category, as a
     blank cell would be) instead of failing the whole batch."""
 
-    model: AffinityModel
+    model: PairScorer
     path: Path
     blank_missing_attributes: bool = False
     # the route command reports a scoring failure as a ModelError naming the model file;
@@ -37,7 +38,7 @@ class ModelScorer:
 
     def __call__(self, leads: pd.DataFrame, reps: pd.DataFrame) -> npt.NDArray[np.float64]:
         if self.blank_missing_attributes:
-            missing = [spec.column for spec in self.model.schema_.lead_categorical
+            missing = [spec.column for spec in self.model.schema.lead_categorical
                        if spec.column not in leads.columns]
             if missing:
                 leads = leads.assign(**dict.fromkeys(missing, ""))
@@ -54,11 +55,11 @@ def model_scorer(path: Path, *, blank_missing_attributes: bool = True,
     """Load the model once (a missing ``models`` package or a bad file is a
     ``ModelError`` naming it); the scorer is then called per batch."""
     try:
-        from models import load_affinity_model
+        from models import load_pair_scorer
     except ImportError as exc:  # the affinity model is optional until it lands
         raise ModelError(f"affinity model support is not available: {exc}") from None
     try:
-        model = load_affinity_model(path)
+        model = load_pair_scorer(path)
     except (ValueError, OSError) as exc:
         raise ModelError(f"{path}: {exc}") from None
     return ModelScorer(model, path, blank_missing_attributes, name_model_in_errors)
