@@ -131,14 +131,19 @@ def save_model(
 
 def load_model_file(path: str | Path) -> tuple[AffinityModel, ModelMetadata]:
     """Model and metadata, after every compatibility check."""
-    import sklearn
-
-    from models.affinity import AffinityModel
-
     source = Path(path)
     payload = _read(source)
     if payload["format"] == FORMAT:
         payload = _unpickle(source, payload.get("estimator"))
+    return _checked_estimator(source, payload)
+
+
+def _checked_estimator(source: Path, payload: dict[str, object]
+                       ) -> tuple[AffinityModel, ModelMetadata]:
+    import sklearn
+
+    from models.affinity import AffinityModel
+
     meta, model = payload.get("metadata"), payload.get("model")
     if not isinstance(meta, ModelMetadata) or not isinstance(model, AffinityModel):
         raise ModelError(f"{source}: model file content is damaged")
@@ -166,8 +171,8 @@ def load_pair_scorer(path: str | Path) -> PairScorer:
     scikit-learn (files of the first format: through the estimator)."""
     source = Path(path)
     payload = _read(source)
-    if payload["format"] == FORMAT_1:
-        return load_affinity_model(source).pair_scorer()
+    if payload["format"] == FORMAT_1:  # already unpickled with its estimator
+        return _checked_estimator(source, payload)[0].pair_scorer()
     scorer = payload.get("scorer")
     if scorer is None:
         raise ModelError(f"{source}: the model was fitted on feature arrays, not on "
