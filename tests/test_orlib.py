@@ -91,3 +91,26 @@ def test_parsers_read_the_whole_files() -> None:
     assert n == 800 and rows.min() == cols.min() == 0 and rows.max() == cols.max() == 799
     assert cost.min() >= 1 and cost.max() <= 100
     assert set(orlib.assign_optima(folder)) == {*orlib.ASSIGN_DENSE, *orlib.ASSIGN_SPARSE}
+
+
+def test_the_dive_bound_is_tighter_than_the_lp_on_type_d() -> None:
+    """gapd-1: the column-generation root's bound lies between the LP bound and the
+    published optimum (the dive's proof on type D; the LP's is 0.12% below)."""
+    _data()
+    from solver._gap_dive import dive
+    from solver._gap_lp import dense_gap, effort_units, lagrangian_bound, lp_prices
+    from solver._gap_search import balance, repair
+
+    inst = _gap("gapd")[0]
+    units, capacity = effort_units(inst.problem)
+    gap = dense_gap(inst.problem, None, None, units, capacity)
+    assert gap is not None
+    prices = lp_prices(gap)
+    assert prices is not None
+    values = gap.score.round().astype("int64")  # minus the integer costs
+    start = balance(gap, repair(gap, prices.fraction))  # the engine's first incumbent
+    result = dive(gap, values, start=start, deadline=float("inf"),
+                  finish=lambda assign, reps, seconds: None)  # the bound only
+    lp_cost = -lagrangian_bound(gap, prices.price)
+    assert lp_cost < -result.bound <= inst.optimum
+    assert -result.bound - lp_cost > 0.5 * (inst.optimum - lp_cost)
