@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver._gap_lp import DenseGap
+from solver.errors import SolverError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -121,11 +122,11 @@ def dive(gap: DenseGap, values: IntArray, *, start: IntArray | None, deadline: f
     try:
         search = _Dive(gap, values / norm, deadline)
         root_bound = search.root(start) * norm
-    except _MasterFailed:
+    except SolverError:  # HiGHS trouble with the master (numerics): no dive
         return DiveResult(assign=None, bound=np.inf, columns=0)
     try:
         assign = search.descend(finish)
-    except _MasterFailed:
+    except SolverError:
         assign = None
     return DiveResult(assign=assign, bound=root_bound, columns=search.pool.size)
 
@@ -341,7 +342,7 @@ class _HighsMaster:
         self.highs = highs_core._Highs()
         self.highs.setOptionValue("output_flag", False)
         if self.highs.passModel(model) == highs_core.HighsStatus.kError:
-            raise _MasterFailed("HiGHS refused the master")
+            raise SolverError("HiGHS refused the dive's master LP")
         self.artificials, self.columns = artificials, 0
         self.banned = np.zeros(0, dtype=bool)
         self.rows, self.reps = np.ones(n, bool), np.ones(m, bool)
@@ -380,17 +381,13 @@ class _HighsMaster:
         """(value in max sense, pool column weights, row duals, rep duals, artificials)."""
         self.highs.run()
         if self.highs.getModelStatus() != self.core.HighsModelStatus.kOptimal:
-            raise _MasterFailed(str(self.highs.getModelStatus()))
+            raise SolverError(f"the dive's master LP ended {self.highs.getModelStatus()}")
         solution = self.highs.getSolution()
         x = np.asarray(solution.col_value)
         dual = np.asarray(solution.row_dual)
         return (-float(self.highs.getInfo().objective_function_value),
                 x[self.artificials:], dual[: self.n], dual[self.n:],
                 float(x[: self.artificials].sum()))
-
-
-class _MasterFailed(RuntimeError):
-    """HiGHS did not solve a master LP (numerical trouble): the dive gives up."""
 
 
 @dataclass(frozen=True)
