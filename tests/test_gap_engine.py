@@ -145,16 +145,17 @@ def test_band_is_kept_and_matches_the_exact_banded_model(
     assert np.all(load >= np.ceil(band.lower - 1e-9)) and np.all(load <= band.upper + 1e-9)
 
 
-def _rep_set_searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
-    """Records the shape of each part the rep-set search (``_gap_lns``) runs on."""
+def _stage_calls(monkeypatch: pytest.MonkeyPatch, stage: str) -> list[tuple[int, int]]:
+    """Records the shape of each part a stage of ``_Search`` runs on (``reassign_reps``:
+    the rep-set search, ``dive``: the column-generation dive)."""
     calls: list[tuple[int, int]] = []
-    original = gap_engine._Search.reassign_reps
+    original = getattr(gap_engine._Search, stage)
 
     def recorded(self: gap_engine._Search, share: float) -> None:
         calls.append(self.gap.shape)
         original(self, share)
 
-    monkeypatch.setattr(gap_engine._Search, "reassign_reps", recorded)
+    monkeypatch.setattr(gap_engine._Search, stage, recorded)
     return calls
 
 
@@ -176,10 +177,12 @@ def test_a_proof_within_reach_skips_the_rep_set_search(
         problem: RoutingProblem, monkeypatch: pytest.MonkeyPatch) -> None:
     """Proving the optimum (gap 0), the rep-set search runs only when neither the knapsack
     bound proves the incumbent nor the part is small enough for the exact stage (each of
-    these batches ran it before, ~0.8 s of a backtest's batch for nothing)."""
-    calls = _rep_set_searches(monkeypatch)
+    these batches ran it before, ~0.8 s of a backtest's batch for nothing); nor does the
+    dive."""
+    calls = _stage_calls(monkeypatch, "reassign_reps")
+    dives = _stage_calls(monkeypatch, "dive")
     ours = solve(problem, options=SolveOptions(time_limit_s=20))
-    assert calls == []
+    assert calls == dives == []
     monkeypatch.setattr(solve_module, "solve_gap", lambda *args, **kwargs: None)
     exact = solve(problem, options=SolveOptions(time_limit_s=20))
     assert ours.status is exact.status is SolveStatus.OPTIMAL
@@ -195,10 +198,13 @@ def test_the_rep_set_search_still_runs_on_tight_parts_without_a_knapsack_bound(
     score = -(61 - effort) * rng.uniform(0.9, 1.1, size=(40, 8))  # cheap pairs are heavy
     capacity = np.full(8, np.ceil(0.8 * effort.mean() * 40 / 8))
     problem = RoutingProblem.from_dense(score, capacity, effort=effort)
-    calls = _rep_set_searches(monkeypatch)
+    calls = _stage_calls(monkeypatch, "reassign_reps")
+    dives = _stage_calls(monkeypatch, "dive")
     result = solve(problem, options=SolveOptions(time_limit_s=5))
     assert result.n_assigned == problem.n_leads
+    assert dives == [(40, 8)]  # first the dive, then the search from its assignment
     assert calls == [(40, 8)]
+    assert result.gap < 0.01  # proven within 1%: the dive's root bound counts
 
 
 @pytest.mark.parametrize("limit", [0.0, 0.002, 0.05])
