@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver._gap_lp import DenseGap
+from solver._highs import core, loaded
 from solver.errors import SolverError
 
 FloatArray = npt.NDArray[np.float64]
@@ -63,11 +64,7 @@ def dive_applies(gap: DenseGap) -> bool:
     n, m = gap.shape
     if n * m * (int(gap.upper.max(initial=0)) + 1) > MAX_TABLE_CELLS:
         return False
-    try:
-        from scipy.optimize._highspy import _core as highs_core
-    except ImportError:  # pragma: no cover - another scipy layout
-        return False
-    return hasattr(highs_core, "_Highs")
+    return core() is not None
 
 
 class _Pool:
@@ -317,9 +314,11 @@ class _HighsMaster:
     in a few pivots (rebuilt by ``linprog`` every round it cost 25-50 ms on gapd)."""
 
     def __init__(self, gap: DenseGap, penalty: float) -> None:
-        from scipy.optimize._highspy import _core as highs_core
         from scipy.sparse import csc_matrix
 
+        highs_core = core()
+        if highs_core is None:  # pragma: no cover - dive_applies checked it
+            raise SolverError("scipy's HiGHS object is missing")
         n, m = gap.shape
         self.core, self.n, self.m = highs_core, n, m
         self.floored = np.flatnonzero(gap.lower > 0)
@@ -327,22 +326,13 @@ class _HighsMaster:
         rows_of = np.concatenate([np.arange(n), n + self.floored])
         matrix = csc_matrix((np.ones(artificials), (rows_of, np.arange(artificials))),
                             shape=(n + m, artificials))
-        model = highs_core.HighsLp()
-        model.num_col_, model.num_row_ = artificials, n + m
-        model.a_matrix_.num_col_, model.a_matrix_.num_row_ = artificials, n + m
-        model.a_matrix_.format_ = highs_core.MatrixFormat.kColwise
-        model.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-        model.a_matrix_.index_ = matrix.indices.astype(np.int32)
-        model.a_matrix_.value_ = matrix.data
-        model.col_cost_ = np.full(artificials, penalty)
-        model.col_lower_, model.col_upper_ = np.zeros(artificials), np.full(artificials, np.inf)
         self.rep_lower = np.where(gap.lower > 0, 1.0, -np.inf)
-        model.row_lower_ = np.concatenate([np.ones(n), self.rep_lower])
-        model.row_upper_ = np.ones(n + m)
-        self.highs = highs_core._Highs()
-        self.highs.setOptionValue("output_flag", False)
-        if self.highs.passModel(model) == highs_core.HighsStatus.kError:
+        highs = loaded(highs_core, matrix, np.full(artificials, penalty),
+                       (np.zeros(artificials), np.full(artificials, np.inf)),
+                       (np.concatenate([np.ones(n), self.rep_lower]), np.ones(n + m)))
+        if highs is None:
             raise SolverError("HiGHS refused the dive's master LP")
+        self.highs = highs
         self.artificials, self.columns = artificials, 0
         self.banned = np.zeros(0, dtype=bool)
         self.rows, self.reps = np.ones(n, bool), np.ones(m, bool)

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from solver._gap_lp import DenseGap
+from solver._highs import core, loaded
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -80,37 +81,23 @@ def _run_highs(gap: DenseGap, cell_i: IntArray, cell_j: IntArray, efforts: IntAr
     """Minimise ``cost`` over the cells: each row once, loads within ``[L, U]``. Through
     the HiGHS object scipy bundles when it is there (a start and a stopping callback: the
     stop at ``stop_at`` is what saves the time), else scipy ``milp``."""
-    try:
-        from scipy.optimize._highspy import _core as highs_core
-    except ImportError:  # pragma: no cover - another scipy layout
-        highs_core = None
+    highs_core = core()
     n, m = gap.shape
     k = len(cell_i)
-    if highs_core is None or not hasattr(highs_core, "_Highs"):  # pragma: no cover
+    if highs_core is None:  # pragma: no cover - another scipy layout
         return _run_milp(gap, cell_i, cell_j, efforts, cost, seconds, rel_gap)
     from scipy.sparse import csc_matrix
 
     matrix = csc_matrix((np.concatenate([np.ones(k), efforts.astype(float)]),
                          (np.concatenate([cell_i, n + cell_j]), np.tile(np.arange(k), 2))),
                         shape=(n + m, k))
-    lp = highs_core.HighsLp()
-    lp.num_col_, lp.num_row_ = k, n + m
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = k, n + m
-    lp.a_matrix_.format_ = highs_core.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = matrix.data
-    lp.col_cost_ = cost
-    lp.col_lower_, lp.col_upper_ = np.zeros(k), np.ones(k)
-    lp.row_lower_ = np.concatenate([np.ones(n), gap.lower.astype(float)])
-    lp.row_upper_ = np.concatenate([np.ones(n), gap.upper.astype(float)])
-    lp.integrality_ = [highs_core.HighsVarType.kInteger] * k
-    highs = highs_core._Highs()
-    for name, value in (("output_flag", False), ("time_limit", float(seconds)),
-                        ("mip_rel_gap", float(rel_gap)), *_CUT_POOL):
-        # not "threads": HiGHS's scheduler is per process, set by its first solve (milp's)
-        highs.setOptionValue(name, value)
-    if highs.passModel(lp) == highs_core.HighsStatus.kError:
+    # not "threads": HiGHS's scheduler is per process, set by its first solve (milp's)
+    highs = loaded(highs_core, matrix, cost, (np.zeros(k), np.ones(k)),
+                   (np.concatenate([np.ones(n), gap.lower.astype(float)]),
+                    np.concatenate([np.ones(n), gap.upper.astype(float)])),
+                   integer=True, time_limit=float(seconds), mip_rel_gap=float(rel_gap),
+                   **dict(_CUT_POOL))
+    if highs is None:
         return None
     if start is not None:
         solution = highs_core.HighsSolution()
