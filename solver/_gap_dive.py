@@ -8,8 +8,8 @@ guide: fixing the column the LP trusts most, re-pricing the rest and repeating (
 builds an assignment rep by rep. The last rows go to the engine's exact CP-SAT path.
 
 Why: on such parts (type D: efforts 1-100, capacities binding) neighbourhood searches of
-the incumbent stall 0.3-1.2% above the optimum; one dive lands 0.05-0.2% above it in
-2-11 s (gapd-3..6), and the rep-set search goes on from there (``benchmarks/README.md``).
+the incumbent stall 0.2-1.2% above the best known; one dive lands 0.1-0.3% above it in
+2-9 s (gapd-3..6), and the rep-set search goes on from there (``benchmarks/README.md``).
 
 How it stays fast in Python: duals come first from subgradient steps that only price (a
 pricing round is one vectorised knapsack pass, 10-30x cheaper than an LP round), LP duals
@@ -41,9 +41,10 @@ Finish = Callable[[IntArray, BoolArray, float], IntArray | None]
 
 # The pricing tables hold rows × reps × (U + 1) flags: beyond, the dive does not apply.
 MAX_TABLE_CELLS = 30_000_000
-# Residuals this small go to CP-SAT (gapd: ~0.1-0.3 s; at 40 rows it took 2-6 s).
+# Residuals this small go to CP-SAT, its best within a second (gapd-5: 6209 / 6203 / 6198
+# at 0.5 / 1 / 2 s; residuals of 40-60 rows ended further from the best known).
 _FINISH_ROWS = 30
-_FINISH_SECONDS = 1.0  # its best within this (gapd-5: 6203 at 1 s, 6198 at 2 s, 6209 at 0.5)
+_FINISH_SECONDS = 1.0
 _COLUMNS_PER_REP = 6  # best loads priced per rep in a column-generation round
 _MAX_BACKTRACKS = 4
 _SMOOTHING = 0.8  # weight of the best bound's duals in the priced duals (Wentges)
@@ -266,7 +267,7 @@ class _Dive:
             reps[rep] = False
             rows &= ~member
             if not rows.any():
-                return assign if _loads_ok(self.gap, assign, reps) else None
+                return assign if _loads_ok(self.gap, reps) else None
             target = master.value - float(self.pool.value[choice])
             assert self.center is not None
             bound, center = self.subgradient(reps, rows, dual=self.center, target=target,
@@ -287,7 +288,7 @@ def _choose(pool: _Pool, master: _Master, tabu: list[int]) -> int | None:
     return None
 
 
-def _loads_ok(gap: DenseGap, assign: IntArray, free_reps: BoolArray) -> bool:
+def _loads_ok(gap: DenseGap, free_reps: BoolArray) -> bool:
     """Reps left without a column take nothing: fine only where no floor binds."""
     return bool(np.all(gap.lower[free_reps] == 0))
 
@@ -418,8 +419,8 @@ def _knapsack_tables(profit: FloatArray, effort: IntArray, top: int, floored: Bo
                      ) -> tuple[FloatArray, BoolArray]:
     """Best profit at each exact load, per rep (rows × reps inputs), and per row whether
     taking it made that entry (for reading the sets back). A row of no profit to a rep
-    never helps it unless the rep has a floor to reach (``floored``): near the optimal
-    duals each row profits only a few reps, so most of the table is never touched."""
+    never helps it unless the rep has a floor to reach (``floored``): such rows are
+    skipped, so without floors the table is exact only where it matters, at its best."""
     n, m = profit.shape
     table = np.full((m, top + 1), -np.inf)
     table[:, 0] = 0.0
