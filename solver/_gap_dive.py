@@ -108,7 +108,6 @@ class _Master:
 class DiveResult:
     assign: IntArray | None
     bound: float  # the root's Lagrangian bound, in the units of ``values`` (inf: none)
-    columns: int
 
 
 def dive(gap: DenseGap, values: IntArray, *, start: IntArray | None, deadline: float,
@@ -121,12 +120,12 @@ def dive(gap: DenseGap, values: IntArray, *, start: IntArray | None, deadline: f
         search = _Dive(gap, values / norm, deadline)
         root_bound = search.root(start) * norm
     except SolverError:  # HiGHS trouble with the master (numerics): no dive
-        return DiveResult(assign=None, bound=np.inf, columns=0)
+        return DiveResult(assign=None, bound=np.inf)
     try:
         assign = search.descend(finish)
     except SolverError:
         assign = None
-    return DiveResult(assign=assign, bound=root_bound, columns=search.pool.size)
+    return DiveResult(assign=assign, bound=root_bound)
 
 
 class _Dive:
@@ -321,7 +320,7 @@ class _HighsMaster:
         if highs_core is None:  # pragma: no cover - dive_applies checked it
             raise SolverError("scipy's HiGHS object is missing")
         n, m = gap.shape
-        self.core, self.n, self.m = highs_core, n, m
+        self.core, self.n = highs_core, n
         self.floored = np.flatnonzero(gap.lower > 0)
         artificials = n + len(self.floored)
         rows_of = np.concatenate([np.arange(n), n + self.floored])
@@ -334,7 +333,7 @@ class _HighsMaster:
         if highs is None:
             raise SolverError("HiGHS refused the dive's master LP")
         self.highs = highs
-        self.artificials, self.columns = artificials, 0
+        self.artificials, self.columns = artificials, 0  # pool columns added so far
         self.banned = np.zeros(0, dtype=bool)
         self.rows, self.reps = np.ones(n, bool), np.ones(m, bool)
 
