@@ -11,11 +11,12 @@ to the bound is small enough (``gap_limit``) or proven zero.
    hinted with the incumbent (enough on easy ones), then HiGHS branch and bound started
    from the incumbent and stopped once it meets the gap limit (``_gap_mip``), and CP-SAT
    for the rest of the stage only when both find nothing; without one, CP-SAT alone.
-4. Without a gap limit, when that first neighbourhood does not settle it (tight instances
-   such as OR-Library type D): a column-generation dive (``_gap_dive``: the master LP
-   over each rep's feasible row sets guides fixing them one rep at a time; its root also
+4. Without a gap limit (the first neighbourhood then gets a short time box), when that
+   neighbourhood does not settle it (tight instances such as OR-Library type D): a
+   column-generation dive (``_gap_dive``: the master LP over each rep's feasible row sets
+   guides fixing them one rep at a time, in several descents from one root; the root also
    proves the knapsack Lagrangian bound), then re-assign the rows of a few reps at a time
-   exactly (``_gap_lns``) from the better incumbent.
+   exactly (``_gap_lns``) from the best incumbent.
 5. Wider neighbourhoods, and last every pair whose reduced cost is within the gap (pairs
    beyond cannot be in a better assignment), where CP-SAT's proof is a proof.
 
@@ -68,6 +69,10 @@ _BOUND_EVALUATIONS = (3, 60, 120)
 # with the better incumbent (a neighbourhood that cannot meet the gap limit would
 # otherwise spend all of it proving its own optimum).
 _STAGE_SHARE = (0.35, 0.5, 1.0)
+# Proving the optimum on parts the dive may take (below), the first neighbourhood only
+# gets this share: it settles easy parts in tenths of a second (dense 400 x 40: 0.12 s),
+# and on tight ones it would spend 7 of 20 s for 0.2% (gapd-5) or nothing (gapd-6).
+_FIRST_SHARE_PROVING = 0.1
 # CP-SAT's deterministic-time budget (load-independent) on a restricted neighbourhood
 # before HiGHS takes over. Measured to reach the gap limit: 0.05 on 400 x 40 (0.13 s; HiGHS
 # took 0.3 s to its optimum), 0.5-1.4 on 1,000 x 100 (1.2-3.2 s; HiGHS 1-2 s).
@@ -81,13 +86,15 @@ _CP_SAT_SLICE_MAX_ROWS = 600
 # the first neighbourhood (it stops sooner once no size of rep set improves).
 _LNS_SHARE = 0.6
 # Share of the time left that the column-generation dive (``_gap_dive``) may take before the
-# rep-set search goes on from its assignment (a dive cut short yields nothing; on gapd it
-# takes 2-8 s of the 20).
-_DIVE_SHARE = 0.8
+# rep-set search goes on from its assignment: its root and first descent take 1.5-4 s on
+# gapd, further descents from the same root 1.5-5 s each (0.6 measured against 0.5 and 0.8
+# on gapd-5/6, seeds 0-2).
+_DIVE_SHARE = 0.6
 # The dive lands 0.05-0.3% above the optimum: an incumbent already this close to the bound
 # gains nothing from it, and proving such parts needs the time (dense 400 x 40 at --gap 0:
 # proven optimal in 7 s without the dive, unproven at 10 s with it).
 _DIVE_MIN_GAP = 0.001
+_DIVES = 8  # descents from the dive's one root, while its share of the time lasts
 _LNS_MIN_ROWS_PER_REP = 2
 
 
@@ -132,8 +139,10 @@ def solve_gap(problem: RoutingProblem, settings: CpSatSettings, gap_limit: float
         u = search.tighten(prices.price, u, evaluations)
         if search.done():
             break
-        search.neighbourhood(width, prices.fraction, share)
-        if stage == 0 and search.gap_limit == 0 and not search.done():
+        proving = stage == 0 and search.gap_limit == 0
+        search.neighbourhood(width, prices.fraction,
+                             _FIRST_SHARE_PROVING if proving else share)
+        if proving and not search.done():
             # proving the optimum and the narrowest neighbourhood did not settle it (with
             # a gap limit, HiGHS on the next one gets there sooner: bench_microbatch, 1,000
             # x 100 with band 1.5x the LP time without this stage, 6.5x with it). The next
@@ -275,7 +284,8 @@ class _Search:
             found, _ = _solve_restricted(self.gap, self.values, keep, None, self, seconds)
             return found
 
-        found = dive(self.gap, self.values, start=self.best, deadline=until, finish=finish)
+        found = dive(self.gap, self.values, start=self.best, deadline=until, finish=finish,
+                     descents=_DIVES, seed=self.settings.seed)
         if found.assign is not None:
             self.offer(found.assign, proven=False)
         self.offer_bound(found.bound)

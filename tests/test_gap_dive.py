@@ -14,7 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solver._cpsat import CpSatSettings
-from solver._gap_dive import _backtrack, _Dive, _knapsack_tables, _price, dive, dive_applies
+from solver._gap_dive import (
+    _backtrack,
+    _Dive,
+    _favourites,
+    _knapsack_tables,
+    _Master,
+    _price,
+    dive,
+    dive_applies,
+)
 from solver._gap_engine import _solve_restricted
 from solver._gap_lp import DenseGap
 
@@ -144,3 +153,66 @@ def test_a_dive_past_its_deadline_returns_no_assignment() -> None:
     gap, values = _type_d(40, 5, 0)
     result = dive(gap, values, start=None, deadline=0.0, finish=_finish(gap, values))
     assert result.assign is None
+
+
+def _master(weights: list[float]) -> _Master:
+    count = len(weights)
+    return _Master(value=0.0, weight=np.array(weights), columns=np.arange(10, 10 + count),
+                   row_dual=np.zeros(3), threshold=np.zeros(2), uncovered=0.0)
+
+
+def test_favourites_come_by_weight_and_skip_tried_and_unused_columns() -> None:
+    master = _master([0.2, 0.0, 0.7, 0.5, 0.6])
+    assert _favourites(master, [], None, 1) == [12]
+    assert _favourites(master, [], None, 3) == [12, 14, 13]
+    assert _favourites(master, [12, 14], None, 5) == [13, 10]  # 11 has no weight
+    assert _favourites(master, [10, 12, 13, 14], None, 2) == []
+
+
+def test_a_drawn_favourite_is_one_of_the_three_heaviest() -> None:
+    master = _master([0.2, 0.05, 0.7, 0.5, 0.6])
+    rng = np.random.default_rng(0)
+    drawn = {_favourites(master, [], rng, 1)[0] for _ in range(200)}
+    assert drawn == {12, 13, 14}
+
+
+def test_several_descents_return_their_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    gap, values = _type_d(40, 5, 0)
+    found: list[tuple[int, dict[str, object]]] = []
+    original = _Dive.descend
+
+    def recorded(self: _Dive, finish, **kwargs):
+        assign = original(self, finish, **kwargs)
+        if assign is not None:
+            found.append((int(values[np.arange(40), assign].sum()), kwargs))
+        return assign
+
+    monkeypatch.setattr(_Dive, "descend", recorded)
+    result = dive(gap, values, start=None, deadline=math.inf, finish=_finish(gap, values),
+                  descents=4)
+    assert len(found) == 4 and result.assign is not None and _within(gap, result.assign)
+    assert int(values[np.arange(40), result.assign].sum()) == max(v for v, _ in found)
+    kinds = [(kwargs["lookahead"], kwargs["rng"] is not None) for _, kwargs in found]
+    assert kinds == [(1, False), (3, False), (1, True), (1, True)]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_strong_descent_compares_children_and_ends_near_the_optimum(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    gap, values = _type_d(40, 5, seed)
+    _, optimum = _optimum(gap, values)
+    search = _Dive(gap, values / float(np.abs(values).max()), deadline=math.inf)
+    search.root(None)
+    children = []
+    original = _Dive._converge_child
+    monkeypatch.setattr(_Dive, "_converge_child",
+                        lambda self, master, child: children.append(child.column)
+                        or original(self, master, child))
+    assign = search.descend(_finish(gap, values), lookahead=3)
+    assert assign is not None and _within(gap, assign)
+    strong = len(children)
+    assert int(values[np.arange(40), assign].sum()) >= optimum - 0.01 * abs(optimum)
+    children.clear()
+    # no time to spare (the reserve exceeds it): one child per node, as a plain descent
+    assert search.descend(_finish(gap, values), lookahead=3, reserve=math.inf) is not None
+    assert 0 < len(children) < strong
