@@ -58,9 +58,9 @@ _FAVOURITES = 3  # columns a randomised dive draws from at each node
 _LOOKAHEAD = 3
 _RESERVE = 0.4
 # Each descent's lookahead: > 1 strong, 0 drawn among the favourites (the last repeats).
-# Measured at 20 s, seeds 0-2, best found: strong first gapd-5 6188 / 6188 / 6196, gapd-6
-# 12244 x 3; plain first, then strong, then drawn 6190 / 6194 / 6197 and 12246 / 12248 /
-# 12243; two strong ones first 6193-6196 and 12244 x 3.
+# Of four orders measured on gapd-5/6 at 20 s, seeds 0-2, one strong descent first, then
+# drawn ones, found the best (benchmarks/README.md: gapd-5 6188 / 6188 / 6196, gapd-6
+# 12244 x 3).
 _DESCENTS = (_LOOKAHEAD, 0)
 _SMOOTHING = 0.8  # weight of the best bound's duals in the priced duals (Wentges)
 _ROOT_STEPS = 200  # subgradient steps before the root's first LP

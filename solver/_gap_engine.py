@@ -69,9 +69,10 @@ _BOUND_EVALUATIONS = (3, 60, 120)
 # with the better incumbent (a neighbourhood that cannot meet the gap limit would
 # otherwise spend all of it proving its own optimum).
 _STAGE_SHARE = (0.35, 0.5, 1.0)
-# Proving the optimum on parts the dive may take (below), the first neighbourhood only
-# gets this share: it settles easy parts in tenths of a second (dense 400 x 40: 0.12 s),
-# and on tight ones it would spend 7 of 20 s for 0.2% (gapd-5) or nothing (gapd-6).
+# Proving the optimum, the first neighbourhood first gets this share: it settles easy parts
+# in tenths of a second (dense 400 x 40: 0.12 s), and on tight ones it would spend 7 of
+# 20 s for 0.2% (gapd-5) or nothing (gapd-6) that the dive then does better; where the
+# dive does not run, the neighbourhood goes on for the rest of its share.
 _FIRST_SHARE_PROVING = 0.1
 # CP-SAT's deterministic-time budget (load-independent) on a restricted neighbourhood
 # before HiGHS takes over. Measured to reach the gap limit: 0.05 on 400 x 40 (0.13 s; HiGHS
@@ -92,8 +93,10 @@ _LNS_SHARE = 0.6
 _DIVE_SHARE = 0.6
 # The dive lands 0.05-0.3% above the optimum: an incumbent already this close to the bound
 # gains nothing from it, and proving such parts needs the time (dense 400 x 40 at --gap 0:
-# proven optimal in 7 s without the dive, unproven at 10 s with it).
-_DIVE_MIN_GAP = 0.001
+# proven optimal in 7 s without the dive, unproven at 10 s with it; 1,000 x 100, 0.13%
+# after the first second: 0.125% at 10 s with the dive, 0.02% without). Type D at that
+# point: 0.16-2.5%.
+_DIVE_MIN_GAP = 0.002
 _DIVES = 8  # descents from the dive's one root, while its share of the time lasts
 _LNS_MIN_ROWS_PER_REP = 2
 
@@ -156,6 +159,8 @@ def solve_gap(problem: RoutingProblem, settings: CpSatSettings, gap_limit: float
             if (not search.done() and rows >= _LNS_MIN_ROWS_PER_REP * reps
                     and search.relative_gap() > _DIVE_MIN_GAP):
                 search.dive(_DIVE_SHARE)
+            elif not search.done():  # no dive: the neighbourhood gets the rest of its time
+                search.neighbourhood(width, prices.fraction, share - _FIRST_SHARE_PROVING)
             if not search.done() and rows >= _LNS_MIN_ROWS_PER_REP * reps:
                 search.reassign_reps(_LNS_SHARE)
     if search.best is None:

@@ -189,15 +189,19 @@ def test_a_proof_within_reach_skips_the_rep_set_search(
     assert ours.objective == pytest.approx(exact.objective, abs=1e-4)
 
 
-def test_the_rep_set_search_still_runs_on_tight_parts_without_a_knapsack_bound(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # efforts 1-60 per pair (more effort classes than the knapsack bound takes), five
-    # rows per rep, capacities binding: OR-Library type D in small
+def _small_type_d() -> RoutingProblem:
+    """Efforts 1-60 per pair (more effort classes than the knapsack bound takes), five
+    rows per rep, capacities binding: OR-Library type D in small."""
     rng = np.random.default_rng(4)
     effort = rng.integers(1, 61, size=(40, 8)).astype(float)
     score = -(61 - effort) * rng.uniform(0.9, 1.1, size=(40, 8))  # cheap pairs are heavy
     capacity = np.full(8, np.ceil(0.8 * effort.mean() * 40 / 8))
-    problem = RoutingProblem.from_dense(score, capacity, effort=effort)
+    return RoutingProblem.from_dense(score, capacity, effort=effort)
+
+
+def test_the_rep_set_search_still_runs_on_tight_parts_without_a_knapsack_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    problem = _small_type_d()
     calls = _stage_calls(monkeypatch, "reassign_reps")
     dives = _stage_calls(monkeypatch, "dive")
     result = solve(problem, options=SolveOptions(time_limit_s=5))
@@ -205,6 +209,29 @@ def test_the_rep_set_search_still_runs_on_tight_parts_without_a_knapsack_bound(
     assert dives == [(40, 8)]  # first the dive, then the search from its assignment
     assert calls == [(40, 8)]
     assert result.gap < 0.01  # proven within 1%: the dive's root bound counts
+
+
+@pytest.mark.parametrize("dives", [True, False], ids=["dive", "no-dive"])
+def test_proving_time_boxes_the_first_neighbourhood_and_gives_it_back_without_a_dive(
+        dives: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    shares: list[tuple[int | None, float]] = []
+    original = gap_engine._Search.neighbourhood
+
+    def recorded(self: gap_engine._Search, width: int | None, fraction: np.ndarray,
+                 share: float) -> None:
+        shares.append((width, share))
+        original(self, width, fraction, share)
+
+    monkeypatch.setattr(gap_engine._Search, "neighbourhood", recorded)
+    if not dives:
+        monkeypatch.setattr(gap_engine, "_DIVE_MIN_GAP", 1.0)  # the incumbent is near enough
+    solve(_small_type_d(), options=SolveOptions(time_limit_s=5))
+    first, rest = gap_engine._FIRST_SHARE_PROVING, gap_engine._STAGE_SHARE[0] - \
+        gap_engine._FIRST_SHARE_PROVING
+    if dives:
+        assert shares[0] == (2, first) and (2, rest) not in shares
+    else:
+        assert shares[:2] == [(2, first), (2, pytest.approx(rest))]
 
 
 @pytest.mark.parametrize("limit", [0.0, 0.002, 0.05])
