@@ -121,8 +121,12 @@ class _Master:
 
 @dataclass(frozen=True)
 class DiveResult:
-    assign: IntArray | None
+    assigns: tuple[IntArray, ...]  # the descents' distinct assignments, best first
     bound: float  # the root's Lagrangian bound, in the units of ``values`` (inf: none)
+
+    @property
+    def assign(self) -> IntArray | None:
+        return self.assigns[0] if self.assigns else None
 
 
 def dive(gap: DenseGap, values: IntArray, *, start: IntArray | None, deadline: float,
@@ -131,17 +135,17 @@ def dive(gap: DenseGap, values: IntArray, *, start: IntArray | None, deadline: f
     backtracking: the first looks ahead (fixes the favourite column whose child LP is
     best, while enough time is left), the others draw among the LP's favourites. Seeded
     with ``start``'s columns (those within their rep's load range) and aimed at its
-    value; returns the best assignment found. HiGHS trouble in the master ends the dive
-    with what it has."""
+    value; returns the assignments found, best first. HiGHS trouble in the master ends
+    the dive with what it has."""
     norm = float(np.abs(values[gap.candidate]).max(initial=1.0)) or 1.0
     try:
         search = _Dive(gap, values / norm, deadline)
         root_bound = search.root(start) * norm
     except SolverError:  # HiGHS trouble with the master (numerics): no dive
-        return DiveResult(assign=None, bound=np.inf)
+        return DiveResult(assigns=(), bound=np.inf)
     rng = np.random.default_rng(seed)
     rows = np.arange(gap.shape[0])
-    best: IntArray | None = None
+    found: dict[bytes, tuple[float, IntArray]] = {}
     for descent in range(descents):
         started = time.perf_counter()
         if started >= deadline:
@@ -154,10 +158,10 @@ def dive(gap: DenseGap, values: IntArray, *, start: IntArray | None, deadline: f
                                     lookahead=max(lookahead, 1), reserve=reserve)
         except SolverError:
             break
-        if assign is not None and (best is None or values[rows, assign].sum()
-                                   > values[rows, best].sum()):
-            best = assign
-    return DiveResult(assign=best, bound=root_bound)
+        if assign is not None:
+            found[assign.tobytes()] = float(values[rows, assign].sum()), assign
+    ranked = sorted(found.values(), key=lambda item: -item[0])
+    return DiveResult(assigns=tuple(assign for _, assign in ranked), bound=root_bound)
 
 
 class _Dive:

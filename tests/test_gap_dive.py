@@ -178,22 +178,27 @@ def test_a_drawn_favourite_is_one_of_the_three_heaviest() -> None:
 
 def test_several_descents_return_their_best(monkeypatch: pytest.MonkeyPatch) -> None:
     gap, values = _type_d(40, 5, 0)
-    found: list[tuple[int, dict[str, object]]] = []
+    found: list[tuple[int, dict[str, object], bytes]] = []
     original = _Dive.descend
 
     def recorded(self: _Dive, finish, **kwargs):
         assign = original(self, finish, **kwargs)
         if assign is not None:
-            found.append((int(values[np.arange(40), assign].sum()), kwargs))
+            found.append((int(values[np.arange(40), assign].sum()), kwargs, assign.tobytes()))
         return assign
 
     monkeypatch.setattr(_Dive, "descend", recorded)
     result = dive(gap, values, start=None, deadline=math.inf, finish=_finish(gap, values),
                   descents=4)
     assert len(found) == 4 and result.assign is not None and _within(gap, result.assign)
-    assert int(values[np.arange(40), result.assign].sum()) == max(v for v, _ in found)
-    kinds = [(kwargs["lookahead"], kwargs["rng"] is not None) for _, kwargs in found]
+    assert int(values[np.arange(40), result.assign].sum()) == max(v for v, _, _ in found)
+    kinds = [(kwargs["lookahead"], kwargs["rng"] is not None) for _, kwargs, _ in found]
     assert kinds == [(3, False), (1, True), (1, True), (1, True)]
+    # every distinct assignment once, best first
+    assert {assign.tobytes() for assign in result.assigns} == {key for _, _, key in found}
+    assert len(result.assigns) == len({key for _, _, key in found})
+    ranked = [int(values[np.arange(40), assign].sum()) for assign in result.assigns]
+    assert ranked == sorted(ranked, reverse=True)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -211,6 +211,32 @@ def test_the_rep_set_search_still_runs_on_tight_parts_without_a_knapsack_bound(
     assert result.gap < 0.01  # proven within 1%: the dive's root bound counts
 
 
+def test_the_rep_set_search_starts_from_the_dives_best_two(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dived: list[tuple[np.ndarray, ...]] = []
+    starts: list[np.ndarray] = []
+    original_dive, original_search = gap_engine.dive, gap_engine.reassign_reps
+
+    def dive(*args, **kwargs):
+        result = original_dive(*args, **kwargs)
+        dived.append(result.assigns)
+        return result
+
+    def search(gap, values, assign, **kwargs):
+        starts.append(assign)
+        return original_search(gap, values, assign, **kwargs)
+
+    monkeypatch.setattr(gap_engine, "dive", dive)
+    monkeypatch.setattr(gap_engine, "reassign_reps", search)
+    result = solve(_small_type_d(), options=SolveOptions(time_limit_s=5))
+    assert result.n_assigned == 40 and len(dived) == 1
+    best_two = dived[0][:gap_engine._LNS_STARTS]
+    assert len(best_two) == 2  # the descents differ on this part
+    assert [s.tobytes() for s in starts] == [a.tobytes() for a in best_two][:len(starts)]
+    if result.status is not SolveStatus.OPTIMAL:  # a proof ends the search early
+        assert len(starts) == 2
+
+
 @pytest.mark.parametrize("dives", [True, False], ids=["dive", "no-dive"])
 def test_proving_time_boxes_the_first_neighbourhood_and_gives_it_back_without_a_dive(
         dives: bool, monkeypatch: pytest.MonkeyPatch) -> None:
