@@ -94,7 +94,7 @@ _DIVE_SHARE = 0.6
 # The dive lands 0.05-0.3% above the optimum: an incumbent already this close to the bound
 # gains nothing from it, and proving such parts needs the time (dense 400 x 40 at --gap 0:
 # proven optimal in 7 s without the dive, unproven at 10 s with it; 1,000 x 100, 0.13%
-# after the first second: 0.125% at 10 s with the dive, 0.02% without). Type D at that
+# after the first second: 0.125% at 10 s with the dive, 0.03% without). Type D at that
 # point: 0.16-2.5%.
 _DIVE_MIN_GAP = 0.002
 _DIVES = 8  # descents from the dive's one root, while its share of the time lasts
