@@ -160,13 +160,14 @@ def solve_gap(problem: RoutingProblem, settings: CpSatSettings, gap_limit: float
             # the exact stage settles such parts in milliseconds.
             u = search.tighten(prices.price, u, _BOUND_EVALUATIONS[1])
             rows, reps = search.gap.shape
+            starts: list[IntArray] = []
             if (not search.done() and rows >= _LNS_MIN_ROWS_PER_REP * reps
                     and search.relative_gap() > _DIVE_MIN_GAP):
-                search.dive(_DIVE_SHARE)
+                starts = search.dive(_DIVE_SHARE)
             elif not search.done():  # no dive: the neighbourhood gets the rest of its time
                 search.neighbourhood(width, prices.fraction, share - _FIRST_SHARE_PROVING)
             if not search.done() and rows >= _LNS_MIN_ROWS_PER_REP * reps:
-                search.reassign_reps(_LNS_SHARE)
+                search.reassign_reps(_LNS_SHARE, starts)
     if search.best is None:
         return None
     rep_index = np.full(problem.n_leads, -1, dtype=np.int64)
@@ -210,7 +211,6 @@ class _Search:
         self.best: IntArray | None = None
         self.best_scaled = 0
         self.proven = False
-        self.starts: list[IntArray] = []  # where the rep-set search starts (the dive's best)
 
     def offer(self, assign: IntArray, proven: bool) -> None:
         value = int(self.values[np.arange(len(assign)), assign].sum())
@@ -276,12 +276,13 @@ class _Search:
         if assign is not None:
             self.offer(assign, proven=optimal and exact)
 
-    def dive(self, share: float) -> None:
+    def dive(self, share: float) -> list[IntArray]:
         """``_gap_dive`` seeded with the incumbent; its last few reps by
         ``_solve_restricted``. Its root bound (the knapsack Lagrangian at the master's
-        optimum) also tightens the proof."""
+        optimum) also tightens the proof. Returns its best ``_LNS_STARTS`` assignments,
+        where the rep-set search starts."""
         if self.best is None or not dive_applies(self.gap):
-            return
+            return []
         until = time.perf_counter() + share * max(self.deadline - time.perf_counter(), 0.0)
         n, m = self.gap.shape
 
@@ -299,7 +300,7 @@ class _Search:
         if found.assign is not None:
             self.offer(found.assign, proven=False)
         self.offer_bound(found.bound)
-        self.starts = list(found.assigns[:_LNS_STARTS])
+        return list(found.assigns[:_LNS_STARTS])
 
     def offer_bound(self, bound: float) -> None:
         """A new upper bound on the scaled score (any valid one: the least is kept)."""
@@ -312,10 +313,9 @@ class _Search:
         if self.best is not None and self.best_scaled >= self.bound:
             self.proven = True
 
-    def reassign_reps(self, share: float) -> None:
-        """``_gap_lns`` from the incumbent, or from each of the dive's best few
-        assignments in turn (an equal part of the time each), each sub-problem by
-        ``_solve_restricted``."""
+    def reassign_reps(self, share: float, starts: list[IntArray]) -> None:
+        """``_gap_lns`` from each of ``starts`` in turn (an equal part of the time each;
+        none: the incumbent), each sub-problem by ``_solve_restricted``."""
         if self.best is None:
             return
         until = time.perf_counter() + share * max(self.deadline - time.perf_counter(), 0.0)
@@ -324,7 +324,7 @@ class _Search:
                        ) -> tuple[IntArray | None, bool]:
             return _solve_restricted(self.gap, self.values, keep, hint, self, seconds)
 
-        starts = self.starts or [self.best]
+        starts = starts or [self.best]
         for turn, start in enumerate(starts):
             now = time.perf_counter()
             found = reassign_reps(self.gap, self.values, start, solve=restricted,

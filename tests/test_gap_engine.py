@@ -151,9 +151,9 @@ def _stage_calls(monkeypatch: pytest.MonkeyPatch, stage: str) -> list[tuple[int,
     calls: list[tuple[int, int]] = []
     original = getattr(gap_engine._Search, stage)
 
-    def recorded(self: gap_engine._Search, share: float) -> None:
+    def recorded(self: gap_engine._Search, share: float, *rest: object) -> object:
         calls.append(self.gap.shape)
-        original(self, share)
+        return original(self, share, *rest)
 
     monkeypatch.setattr(gap_engine._Search, stage, recorded)
     return calls
